@@ -1,0 +1,73 @@
+# Two commands a newcomer needs: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+# Real ImageNet weights and photos for offline use, when the shared assets sit beside the clone.
+ASSETS ?= $(abspath ../shared/assets)
+ifneq ($(wildcard $(ASSETS)/keras_home),)
+export KERAS_HOME ?= $(ASSETS)/keras_home
+export OCCLUSION_WIDGET_ASSETS ?= $(ASSETS)
+endif
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: help demo test install js-deps chromium lint test-js test-py bench bench-quick clean
+
+help:
+	@echo "make demo   install, then open JupyterLab on notebooks/quickstart.ipynb"
+	@echo "make test   install, then run every check: lint, types, vitest, pytest (incl. browser)"
+	@echo "make bench  run the benchmarks (make bench-quick for a short run)"
+
+# The editable install runs the hatch Jupyter builder hook, which runs `npm install` and
+# `npm run build` into occlusion_widget/static/.
+$(VENV)/.installed: pyproject.toml package.json
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+js-deps: node_modules/.installed
+
+# Browser tests drive Debian's Chromium; a browser downloaded by a test tool would not run here.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+demo: install
+	$(BIN)/jupyter lab notebooks/quickstart.ipynb
+
+lint: install js-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	npm run --silent typecheck
+	npm run --silent lint
+
+test-js: js-deps
+	npm run --silent test
+
+test-py: install chromium
+	$(BIN)/pytest
+
+test: lint test-js test-py
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+bench-quick: install
+	$(PY) benchmarks/run_all.py --quick
+
+clean:
+	rm -rf $(VENV) node_modules occlusion_widget/static dist build

@@ -1,0 +1,26 @@
+// Bundles js/widget.ts into occlusion_widget/static/widget.js, the ESM module anywidget loads.
+// The version comes from package.json, the one place it is defined.
+import * as esbuild from "esbuild";
+import { readFileSync } from "node:fs";
+
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+const watch = process.argv.includes("--watch");
+
+const options = {
+  entryPoints: ["js/widget.ts"],
+  bundle: true,
+  format: "esm",
+  target: "es2020",
+  minify: !watch,
+  sourcemap: watch ? "inline" : false,
+  outfile: "occlusion_widget/static/widget.js",
+  define: { __OW_VERSION__: JSON.stringify(pkg.version) },
+  logLevel: "info",
+};
+
+if (watch) {
+  const ctx = await esbuild.context(options);
+  await ctx.watch();
+} else {
+  await esbuild.build(options);
+}

@@ -1,0 +1,11 @@
+"""occlusion_widget: see why an image classifier decided, by hiding parts of the image.
+
+The engine (:func:`occlusion_map`) slides a patch over an image, runs the model on every occluded
+copy and keeps every class probability at every position. :class:`OcclusionWidget` shows the
+result in Jupyter as clickable heatmaps whose cells show the exact image the model received.
+"""
+
+from ._version import __version__
+from .widget import OcclusionWidget
+
+__all__ = ["OcclusionWidget", "__version__"]
