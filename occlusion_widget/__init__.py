@@ -5,7 +5,16 @@ copy and keeps every class probability at every position. :class:`OcclusionWidge
 result in Jupyter as clickable heatmaps whose cells show the exact image the model received.
 """
 
+from . import demo as demo
 from ._version import __version__
+from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
 from .widget import OcclusionWidget
 
-__all__ = ["OcclusionWidget", "__version__"]
+__all__ = [
+    "ModelError",
+    "OcclusionResult",
+    "OcclusionWidget",
+    "__version__",
+    "iter_occlusion",
+    "occlusion_map",
+]

@@ -1,0 +1,30 @@
+"""The pure occlusion engine: numpy and Keras only, never the widget, matplotlib or the frontend.
+
+Examples
+--------
+>>> from occlusion_widget.engine import make_grid
+>>> make_grid((224, 224), 16, 8).total
+729
+"""
+
+from .baselines import BASELINE_NAMES, make_baseline
+from .grid import Grid, make_grid
+from .images import load_image
+from .model import ModelError, make_forward
+from .result import OcclusionResult
+from .sweep import SweepParams, iter_occlusion, occlusion_map, validate_params
+
+__all__ = [
+    "BASELINE_NAMES",
+    "Grid",
+    "ModelError",
+    "OcclusionResult",
+    "SweepParams",
+    "iter_occlusion",
+    "load_image",
+    "make_baseline",
+    "make_forward",
+    "make_grid",
+    "occlusion_map",
+    "validate_params",
+]

@@ -1,0 +1,268 @@
+"""Where the occluder windows are: positions, boxes, coverage and the visiting order.
+
+Pure geometry, no model and no pixels, so that the widget can validate parameters and draw the
+grid before anything runs (Captum's split between the window generator and the batching loop).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Grid", "axis_starts", "make_grid", "normalize_pair"]
+
+
+def normalize_pair(value, name: str) -> tuple[int, int]:
+    """Turn an int or a ``(height, width)`` pair into two positive ints.
+
+    Parameters
+    ----------
+    value : int or tuple of two ints
+        The size as the user gave it.
+    name : str
+        The parameter's name, used in the error message.
+
+    Returns
+    -------
+    tuple of int
+        ``(height, width)``.
+
+    Raises
+    ------
+    TypeError
+        When the value is not an integer or a pair of integers.
+    ValueError
+        When a size is zero or negative, or the pair has the wrong length.
+
+    Examples
+    --------
+    >>> normalize_pair(16, "patch_size")
+    (16, 16)
+    >>> normalize_pair((8, 4), "stride")
+    (8, 4)
+    """
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = list(np.asarray(value).ravel()) if isinstance(value, np.ndarray) else list(value)
+        if len(items) != 2:
+            raise ValueError(
+                f"{name} must be an int or a (height, width) pair; got {value!r} "
+                f"with {len(items)} values"
+            )
+    else:
+        items = [value, value]
+    out = []
+    for item in items:
+        # bool is an int subclass, but patch_size=True is certainly a mistake.
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            if isinstance(item, numbers.Real) and float(item).is_integer():
+                item = int(item)
+            else:
+                raise TypeError(
+                    f"{name} must be a positive int or a (height, width) pair of positive ints; "
+                    f"got {value!r}"
+                )
+        if int(item) <= 0:
+            raise ValueError(f"{name} must be positive (at least 1 pixel); got {value!r}")
+        out.append(int(item))
+    return out[0], out[1]
+
+
+def axis_starts(size: int, patch: int, stride: int) -> np.ndarray:
+    """Start offsets of the windows along one axis.
+
+    Windows start every ``stride`` pixels; when the stride does not land exactly on the last
+    full window, one more window is added flush with the far edge, so that every pixel is
+    covered and every window keeps the full patch size.
+
+    Parameters
+    ----------
+    size : int
+        Image size along the axis.
+    patch : int
+        Window size along the axis (``1 <= patch <= size``).
+    stride : int
+        Step between windows (``1 <= stride <= patch``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted int64 start offsets.
+
+    Examples
+    --------
+    >>> axis_starts(10, 4, 3).tolist()
+    [0, 3, 6]
+    >>> axis_starts(10, 4, 4).tolist()
+    [0, 4, 6]
+    """
+    starts = np.arange(0, size - patch + 1, stride, dtype=np.int64)
+    if starts[-1] != size - patch:
+        starts = np.append(starts, size - patch)
+    return starts
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The occluder positions for one image size, patch size and stride.
+
+    Attributes
+    ----------
+    image_hw : tuple of int
+        ``(height, width)`` of the image.
+    patch_size, stride : tuple of int
+        ``(height, width)`` of the patch and of the step.
+    tops, lefts : numpy.ndarray
+        Start row of each grid row and start column of each grid column.
+
+    Examples
+    --------
+    >>> grid = make_grid((32, 32), 8, 4)
+    >>> grid.rows, grid.cols, grid.box(1, 2)
+    (7, 7, (4, 8, 8, 8))
+    """
+
+    image_hw: tuple[int, int]
+    patch_size: tuple[int, int]
+    stride: tuple[int, int]
+    tops: np.ndarray
+    lefts: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        """Number of grid rows."""
+        return int(self.tops.size)
+
+    @property
+    def cols(self) -> int:
+        """Number of grid columns."""
+        return int(self.lefts.size)
+
+    @property
+    def total(self) -> int:
+        """Number of positions, ``rows * cols``."""
+        return self.rows * self.cols
+
+    def box(self, row: int, col: int) -> tuple[int, int, int, int]:
+        """``(top, left, height, width)`` of the patch at grid cell ``(row, col)``.
+
+        Examples
+        --------
+        >>> make_grid((10, 10), 4, 3).box(2, 0)
+        (6, 0, 4, 4)
+        """
+        row, col = _check_cell(row, col, self.rows, self.cols)
+        return (int(self.tops[row]), int(self.lefts[col]), *self.patch_size)
+
+    def coverage(self) -> np.ndarray:
+        """How many windows cover each pixel, an ``(H, W)`` int array (never 0).
+
+        Examples
+        --------
+        >>> int(make_grid((4, 4), 2, 2).coverage().max())
+        1
+        """
+        h, w = self.image_hw
+        ph, pw = self.patch_size
+        row_cov = np.zeros(h + 1, np.int64)
+        np.add.at(row_cov, self.tops, 1)
+        np.add.at(row_cov, self.tops + ph, -1)
+        col_cov = np.zeros(w + 1, np.int64)
+        np.add.at(col_cov, self.lefts, 1)
+        np.add.at(col_cov, self.lefts + pw, -1)
+        # A window covers a pixel when both its row span and its column span do, so the 2-D
+        # count is the outer product of the 1-D counts.
+        return np.outer(np.cumsum(row_cov)[:h], np.cumsum(col_cov)[:w])
+
+    def order(self) -> np.ndarray:
+        """Flat cell indices (``row * cols + col``) in coarse-to-fine visiting order.
+
+        Every 2**k-th row and column first (plus the edge row and column), then the cells that
+        halve the spacing, down to every cell, so that a partial result already spans the
+        whole image. Each cell appears exactly once.
+
+        Examples
+        --------
+        >>> make_grid((5, 5), 1, 1).order()[:4].tolist()
+        [0, 2, 4, 10]
+        """
+        rows, cols = self.rows, self.cols
+        level = np.zeros((rows, cols), np.int64)
+        step = 1
+        while step * 2 <= max(rows, cols) // 2:
+            step *= 2
+        # Assign each cell the coarsest level it belongs to; visiting levels from coarse to fine
+        # and rows row-major within a level gives a stable, deterministic order.
+        lvl = 0
+        assigned = np.zeros((rows, cols), bool)
+        while True:
+            r_on = (np.arange(rows) % step == 0) | (np.arange(rows) == rows - 1)
+            c_on = (np.arange(cols) % step == 0) | (np.arange(cols) == cols - 1)
+            sel = np.outer(r_on, c_on) & ~assigned
+            level[sel] = lvl
+            assigned |= sel
+            if step == 1:
+                break
+            step //= 2
+            lvl += 1
+        return np.argsort(level.ravel(), kind="stable")
+
+
+def _check_cell(row, col, rows, cols):
+    for name, value, size in (("row", row, rows), ("col", col, cols)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an int; got {value!r}")
+        if not -size <= int(value) < size:
+            raise IndexError(f"{name} {value} is out of range for a grid of {rows} x {cols}")
+    return int(row) % rows, int(col) % cols
+
+
+def make_grid(image_hw, patch_size=16, stride=8) -> Grid:
+    """Lay out the occluder windows over an image.
+
+    Parameters
+    ----------
+    image_hw : tuple of int
+        ``(height, width)`` of the image (extra trailing dimensions are ignored).
+    patch_size : int or tuple of int
+        Occluder size, ``(height, width)``; an int means a square.
+    stride : int or tuple of int
+        Step between windows; must not exceed the patch size, or pixels would be skipped.
+
+    Returns
+    -------
+    Grid
+
+    Raises
+    ------
+    ValueError
+        A size that is zero or negative, a patch larger than the image, or a stride larger than
+        the patch. The message says what was given and what is allowed.
+
+    Examples
+    --------
+    >>> grid = make_grid((224, 224), 16, 8)
+    >>> grid.rows, grid.cols
+    (27, 27)
+    """
+    h, w = int(image_hw[0]), int(image_hw[1])
+    ph, pw = normalize_pair(patch_size, "patch_size")
+    sh, sw = normalize_pair(stride, "stride")
+    if ph > h or pw > w:
+        raise ValueError(
+            f"patch_size {(ph, pw)} (height, width) cannot exceed the image size {(h, w)}; "
+            f"use a patch of at most {(h, w)}"
+        )
+    if sh > ph or sw > pw:
+        raise ValueError(
+            f"stride {(sh, sw)} is larger than patch_size {(ph, pw)}: the windows would leave "
+            f"uncovered gaps; use a stride no larger than the patch"
+        )
+    return Grid(
+        image_hw=(h, w),
+        patch_size=(ph, pw),
+        stride=(sh, sw),
+        tops=axis_starts(h, ph, sh),
+        lefts=axis_starts(w, pw, sw),
+    )

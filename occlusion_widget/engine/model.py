@@ -1,0 +1,335 @@
+"""A Keras model or any callable -> one compiled batched function returning class probabilities.
+
+Keras's ``predict()`` rebuilds its data pipeline on every call, which costs more than the model
+itself for small batches; the sweep calls the model hundreds of times, so we compile one forward
+pass per backend (``tf.function`` with a fixed batch shape, ``jax.jit`` of the stateless call,
+``torch.no_grad``) and reuse it for every batch.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+__all__ = ["OUTPUT_KINDS", "Forward", "ModelError", "make_forward", "to_probabilities"]
+
+#: Accepted values of ``output``.
+OUTPUT_KINDS = ("auto", "probabilities", "logits")
+
+
+class ModelError(RuntimeError):
+    """The model (or ``preprocess``) raised while scoring occluded images.
+
+    The original exception is chained as ``__cause__``; the message names the positions being
+    scored and the batch shape, so a failure deep inside a framework still says where it happened.
+
+    Examples
+    --------
+    >>> import occlusion_widget as ow
+    >>> def broken(batch):
+    ...     raise ValueError("bad input")
+    >>> try:
+    ...     ow.occlusion_map(broken, np.zeros((8, 8)), patch_size=4, stride=4, progress=False)
+    ... except ow.ModelError as err:
+    ...     print(str(err).split(":")[0])
+    the model raised ValueError
+    """
+
+
+class InputShapeError(ValueError):
+    """The image does not fit the model's declared input shape (a user error, not a model bug)."""
+
+
+def _keras_model_class():
+    # Importing keras pulls in a whole framework; a plain numpy callable should not pay for it.
+    keras = sys.modules.get("keras")
+    return None if keras is None else keras.Model
+
+
+def is_keras_model(model) -> bool:
+    """Whether ``model`` is a Keras 3 model (without importing Keras if it is not loaded).
+
+    Examples
+    --------
+    >>> is_keras_model(lambda batch: batch)
+    False
+    """
+    cls = _keras_model_class()
+    return cls is not None and isinstance(model, cls)
+
+
+class Forward:
+    """A compiled, batched forward pass: ``(B, H, W, C)`` float32 -> ``(B, K)`` float32 scores.
+
+    Build one with :func:`make_forward`. ``backend`` says how the model is called: one of
+    ``"tensorflow"``, ``"jax"``, ``"torch"``, ``"numpy"`` (Keras backends) or ``"callable"``.
+
+    Examples
+    --------
+    >>> fwd = make_forward(lambda b: b.mean(axis=(1, 2)), batch_shape=(2, 4, 4, 3))
+    >>> fwd(np.ones((2, 4, 4, 3), np.float32)).shape
+    (2, 3)
+    """
+
+    def __init__(self, call, backend: str, preprocess=None, expected_shape=None, squeeze=False):
+        self._call = call
+        self.backend = backend
+        self.preprocess = preprocess
+        self.expected_shape = expected_shape
+        self.squeeze = squeeze
+        self.stage = "model"  # which step failed, for ModelError messages
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        x = batch
+        if self.preprocess is not None:
+            self.stage = "preprocess"
+            x = self.preprocess(x)
+            x = _to_numpy(x)
+            if x.dtype != np.float32:
+                x = x.astype(np.float32)
+        if self.squeeze and x.ndim == 4 and x.shape[-1] == 1:
+            x = x[..., 0]
+        if self.expected_shape is not None:
+            _check_input_shape(x.shape, self.expected_shape, self.preprocess is not None)
+            self.expected_shape = None  # the batch shape never changes after the first call
+        self.stage = "model"
+        y = self._call(x)
+        return _single_output(y)
+
+
+def _check_input_shape(got, expected, preprocessed):
+    expected = tuple(expected)
+    if len(got) != len(expected) or any(
+        e is not None and int(e) != int(g) for g, e in zip(got[1:], expected[1:], strict=True)
+    ):
+        where = "after preprocess, the batch" if preprocessed else "the occluded batch"
+        raise InputShapeError(
+            f"the image does not fit the model: {where} has shape {tuple(got)} but the model "
+            f"expects {expected} (None = any). Resize the image (or pass a preprocess that "
+            f"does) to match"
+        )
+
+
+def _to_numpy(y) -> np.ndarray:
+    if hasattr(y, "detach") and hasattr(y, "cpu"):  # torch tensors refuse np.asarray on GPU
+        y = y.detach().cpu().numpy()
+    return np.asarray(y)
+
+
+def _single_output(y) -> np.ndarray:
+    if isinstance(y, dict):
+        if len(y) != 1:
+            raise InputShapeError(
+                f"the model has {len(y)} outputs ({', '.join(map(str, y))}); occlusion needs one "
+                f"class-score output. Wrap it, e.g. keras.Model(model.inputs, model.outputs[0])"
+            )
+        y = next(iter(y.values()))
+    if isinstance(y, (list, tuple)):
+        if len(y) != 1:
+            raise InputShapeError(
+                f"the model has {len(y)} outputs; occlusion needs one class-score output. "
+                f"Wrap it, e.g. keras.Model(model.inputs, model.outputs[0])"
+            )
+        y = y[0]
+    y = _to_numpy(y)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2:
+        raise InputShapeError(
+            f"the model must return one score vector per image, shape (N, K); got shape "
+            f"{y.shape}. Segmentation or feature-map outputs need reducing to class scores first"
+        )
+    return y.astype(np.float32, copy=False)
+
+
+def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
+    """Wrap a model into a :class:`Forward` compiled for a fixed batch shape.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        A Keras 3 model on any backend, or a callable taking a float32 ``(N, H, W, C)`` numpy
+        batch and returning ``(N, K)`` scores (numpy, tensors of any framework convert).
+    preprocess : callable, optional
+        Applied to each occluded raw-space batch before the model (outside the compiled
+        function, so any Python works there).
+    batch_shape : tuple of int
+        ``(B, H, W, C)`` of the raw batches that will be fed; the compiled function is traced
+        once for it.
+
+    Returns
+    -------
+    Forward
+
+    Raises
+    ------
+    TypeError
+        When ``model`` or ``preprocess`` is not callable.
+    ValueError
+        When a Keras model has several inputs or outputs.
+
+    Examples
+    --------
+    >>> fwd = make_forward(lambda b: b.reshape(len(b), -1)[:, :2], batch_shape=(1, 2, 2, 1))
+    >>> fwd(np.arange(4, dtype=np.float32).reshape(1, 2, 2, 1)).tolist()
+    [[0.0, 1.0]]
+    """
+    if not callable(model):
+        raise TypeError(
+            f"model must be a keras.Model or a callable batch -> scores; got {type(model).__name__}"
+        )
+    if preprocess is not None and not callable(preprocess):
+        raise TypeError(f"preprocess must be callable or None; got {type(preprocess).__name__}")
+    if not is_keras_model(model):
+        return Forward(model, "callable", preprocess)
+
+    import keras
+
+    expected, squeeze = None, False
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed or not yet built model
+        inputs = None
+    if inputs:
+        if len(inputs) != 1:
+            raise ValueError(f"the model has {len(inputs)} inputs; occlusion feeds one image batch")
+        expected = tuple(inputs[0].shape)
+        # A grayscale model declared as (None, H, W) gets the channel axis dropped.
+        squeeze = len(expected) == 3
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        outputs = None
+    if outputs and len(outputs) != 1:
+        raise ValueError(
+            f"the model has {len(outputs)} outputs; occlusion needs one class-score output. "
+            f"Wrap it, e.g. keras.Model(model.inputs, model.outputs[0])"
+        )
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        call = _tf_call(model, batch_shape, squeeze)
+    elif backend == "jax":
+        call = _jax_call(model)
+    elif backend == "torch":
+        call = _torch_call(model)
+    else:
+
+        def call(x):
+            return keras.ops.convert_to_numpy(model(x, training=False))
+
+    return Forward(call, backend, preprocess, expected, squeeze)
+
+
+def _tf_call(model, batch_shape, squeeze):
+    import tensorflow as tf
+
+    # One trace for the whole sweep: the sweep pads its last batch to the same shape, and the
+    # signature stops TF from retracing if it ever sees another.
+    shape = None
+    if batch_shape is not None:
+        shape = tuple(batch_shape[:-1]) if squeeze else tuple(batch_shape)
+    if shape is None:
+        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    else:
+        fn = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec(shape=(None, *shape[1:]), dtype=tf.float32)],
+        )
+
+    def call(x):
+        if shape is not None and x.shape[1:] != shape[1:]:
+            # preprocess changed the size: fall back to an untyped trace for that shape.
+            return model(x, training=False)
+        return fn(tf.convert_to_tensor(x))
+
+    return call
+
+
+def _jax_call(model):
+    import jax
+
+    if not model.built:
+        raise ValueError("the Keras model is not built; call it once on a batch first")
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+
+    @jax.jit
+    def forward(trainable, non_trainable, x):
+        y, _ = model.stateless_call(trainable, non_trainable, x, training=False)
+        return y
+
+    def call(x):
+        return forward(trainable, non_trainable, x)
+
+    return call
+
+
+def _torch_call(model):
+    import torch
+
+    def call(x):
+        with torch.no_grad():
+            return model(x, training=False)
+
+    return call
+
+
+def to_probabilities(scores: np.ndarray, output: str) -> tuple[np.ndarray, str]:
+    """Turn raw model scores into probabilities.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(N, K)`` model outputs.
+    output : {"auto", "probabilities", "logits", "softmax", "sigmoid"}
+        What the scores are. ``"auto"`` decides from these scores: rows inside [0, 1] that sum
+        to 1 are probabilities; anything outside [0, 1] is logits. Once decided, pass the
+        returned kind for later batches so every batch is treated alike.
+
+    Returns
+    -------
+    probabilities : numpy.ndarray
+        ``(N, K)`` float32, or ``(N, 2)`` ``[1 - p, p]`` for a single sigmoid output.
+    kind : str
+        The resolved kind: ``"probabilities"``, ``"softmax"`` (logits -> softmax),
+        ``"sigmoid"`` (one probability) or ``"sigmoid_logit"`` (one logit).
+
+    Examples
+    --------
+    >>> p, kind = to_probabilities(np.array([[1.0, -1.0]]), "auto")
+    >>> [round(float(v), 3) for v in p[0]], kind
+    ([0.881, 0.119], 'softmax')
+    """
+    scores = np.asarray(scores, np.float32)
+    single = scores.shape[1] == 1
+    if output == "auto":
+        inside = bool(np.all(scores >= 0.0) and np.all(scores <= 1.0))
+        if single:
+            output = "sigmoid" if inside else "sigmoid_logit"
+        elif inside:
+            # Independent sigmoid outputs (multi-label) do not sum to 1 but are already
+            # probabilities; softmaxing them would distort them, so only out-of-range is logits.
+            output = "probabilities"
+        else:
+            output = "softmax"
+    elif output == "probabilities":
+        output = "sigmoid" if single else "probabilities"
+    elif output == "logits":
+        output = "sigmoid_logit" if single else "softmax"
+
+    if output == "probabilities":
+        probs = scores
+    elif output == "softmax":
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        probs = e / e.sum(axis=1, keepdims=True)
+    elif output in ("sigmoid", "sigmoid_logit"):
+        p = scores[:, :1]
+        if output == "sigmoid_logit":
+            p = 1.0 / (1.0 + np.exp(-p))
+        probs = np.concatenate([1.0 - p, p], axis=1)
+    else:
+        raise ValueError(f"output must be one of {OUTPUT_KINDS}; got {output!r}")
+    return probs.astype(np.float32, copy=False), output

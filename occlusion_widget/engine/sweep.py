@@ -1,0 +1,378 @@
+"""Stream occluded batches through the model: validation, visiting order, progress, cancel.
+
+Occluded copies are built one batch at a time into one reused buffer, so memory does not grow
+with the number of positions beyond the ``(rows, cols, K)`` result itself.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .baselines import describe_baseline, make_baseline
+from .grid import Grid, make_grid
+from .images import RawImage, load_image
+from .model import OUTPUT_KINDS, InputShapeError, ModelError, make_forward, to_probabilities
+from .result import OcclusionResult
+
+__all__ = ["SweepParams", "iter_occlusion", "occlusion_map", "validate_params"]
+
+#: Largest automatic batch, and the raw bytes one automatic batch may take.
+MAX_AUTO_BATCH = 64
+AUTO_BATCH_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class SweepParams:
+    """Validated, normalised sweep parameters (the output of :func:`validate_params`).
+
+    Attributes
+    ----------
+    image : RawImage
+        The image as ``(H, W, C)`` float32 plus its value range.
+    grid : Grid
+        The occluder positions.
+    baseline : numpy.ndarray
+        ``(H, W, C)`` float32 fill image.
+    baseline_name : str
+        A short description of the baseline.
+    output : str
+        ``"auto"``, ``"probabilities"`` or ``"logits"``.
+    batch_size : int
+        Images per model call (the unoccluded image rides in the first batch).
+
+    Examples
+    --------
+    >>> p = validate_params(np.zeros((32, 32, 3), np.uint8), patch_size=8, stride=4)
+    >>> p.grid.rows, p.batch_size
+    (7, 50)
+    """
+
+    image: RawImage
+    grid: Grid
+    baseline: np.ndarray
+    baseline_name: str
+    output: str
+    batch_size: int
+
+
+def validate_params(
+    image,
+    patch_size=16,
+    stride=8,
+    baseline="gray",
+    output="auto",
+    batch_size=None,
+    preprocess=None,
+    progress=False,
+    cancel=None,
+) -> SweepParams:
+    """Check and normalise every sweep parameter without running the model.
+
+    The widget calls this at construction so a bad value raises at once, not in a background
+    thread later.
+
+    Parameters
+    ----------
+    image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel
+        As for :func:`occlusion_map`.
+
+    Returns
+    -------
+    SweepParams
+
+    Raises
+    ------
+    ValueError, TypeError
+        With a message saying what was given and what is allowed.
+
+    Examples
+    --------
+    >>> validate_params(np.zeros((8, 8)), patch_size=16)
+    Traceback (most recent call last):
+    ...
+    ValueError: patch_size (16, 16) (height, width) cannot exceed the image size (8, 8); ...
+    """
+    raw = load_image(image)
+    h, w, c = raw.pixels.shape
+    grid = make_grid((h, w), patch_size, stride)
+    fill = make_baseline(raw.pixels, baseline, raw.value_range, raw.integer, grid.patch_size)
+    if not isinstance(output, str) or output not in OUTPUT_KINDS:
+        raise ValueError(
+            f"output must be one of {', '.join(map(repr, OUTPUT_KINDS))}; got {output!r}"
+        )
+    if batch_size is None:
+        per_image = h * w * c * 4
+        batch_size = int(min(MAX_AUTO_BATCH, grid.total + 1, max(1, AUTO_BATCH_BYTES // per_image)))
+    elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(f"batch_size must be a positive int or None; got {batch_size!r}")
+    elif batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+    if preprocess is not None and not callable(preprocess):
+        raise TypeError(f"preprocess must be callable or None; got {type(preprocess).__name__}")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise TypeError(
+            f"progress must be True, False or a callable(done, total); got {progress!r}"
+        )
+    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
+        raise TypeError(
+            f"cancel must be a threading.Event (anything with is_set()); got "
+            f"{type(cancel).__name__}"
+        )
+    return SweepParams(raw, grid, fill, describe_baseline(baseline), output, int(batch_size))
+
+
+def iter_occlusion(
+    model,
+    image,
+    patch_size=16,
+    stride=8,
+    baseline="gray",
+    preprocess=None,
+    output="auto",
+    batch_size=None,
+    progress=False,
+    cancel=None,
+):
+    """Run an occlusion sweep, yielding the result filled so far after every batch.
+
+    Positions are visited coarse to fine (every 2**k-th row and column first), so an early
+    partial result already spans the whole image. The same :class:`OcclusionResult` object is
+    yielded each time, updated in place; NaN marks positions not computed yet. The first batch
+    (which also scores the unoccluded image) always runs.
+
+    Parameters
+    ----------
+    model, image, patch_size, stride, baseline, preprocess, output, batch_size
+        As for :func:`occlusion_map`.
+    progress : bool or callable, default False
+        ``True`` for a tqdm bar, or a ``callable(done, total)`` called after every batch.
+    cancel : threading.Event, optional
+        When set, the sweep stops before the next batch; the last yielded result has
+        ``complete == False`` and keeps what was computed.
+
+    Yields
+    ------
+    OcclusionResult
+
+    Examples
+    --------
+    >>> import occlusion_widget as ow
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> for partial in ow.iter_occlusion(model, np.ones((16, 16)), 4, 4, batch_size=8):
+    ...     print(partial.done, partial.complete)
+    7 False
+    15 False
+    16 True
+    """
+    params = validate_params(
+        image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel
+    )
+    raw, grid, fill, bsz = params.image, params.grid, params.baseline, params.batch_size
+    pixels = raw.pixels
+    h, w, c = pixels.shape
+    ph, pw = grid.patch_size
+    forward = make_forward(model, preprocess, batch_shape=(bsz, h, w, c))
+
+    order = grid.order()
+    total = grid.total
+    rows_of = grid.tops[order // grid.cols]
+    cols_of = grid.lefts[order % grid.cols]
+    # Index grids for one patch, broadcast over the batch in _fill_batch.
+    dy = np.arange(ph)[None, :, None]
+    dx = np.arange(pw)[None, None, :]
+
+    buffer = np.empty((bsz, h, w, c), np.float32)
+    kind = params.output
+    result = None
+    bar = _make_progress(progress, total)
+    try:
+        # Item 0 is the unoccluded image, items 1..total are the positions in visiting order;
+        # riding the base image in the first batch costs no extra model call.
+        for start in range(0, total + 1, bsz):
+            if start > 0 and cancel is not None and cancel.is_set():
+                break
+            stop = min(start + bsz, total + 1)
+            first_pos = max(start, 1) - 1  # index into `order` of this batch's first position
+            last_pos = stop - 1  # one past the last
+            np.copyto(buffer, pixels)  # padded rows stay unoccluded copies: finite and cheap
+            offset = 1 if start == 0 else 0
+            n_pos = last_pos - first_pos
+            if n_pos:
+                b = np.arange(offset, offset + n_pos)[:, None, None]
+                r = rows_of[first_pos:last_pos, None, None] + dy
+                col = cols_of[first_pos:last_pos, None, None] + dx
+                buffer[b, r, col] = fill[r, col]
+            scores = _score(forward, buffer, first_pos, last_pos, total, start == 0)
+            scores = scores[: stop - start]
+            probs, kind = to_probabilities(scores, kind)
+            if result is None:
+                k = probs.shape[1]
+                result = OcclusionResult(
+                    probabilities=np.full((grid.rows, grid.cols, k), np.nan, np.float32),
+                    base_probabilities=probs[0],
+                    computed=np.zeros((grid.rows, grid.cols), bool),
+                    image=pixels,
+                    baseline=fill,
+                    value_range=raw.value_range,
+                    patch_size=grid.patch_size,
+                    stride=grid.stride,
+                    tops=grid.tops,
+                    lefts=grid.lefts,
+                    baseline_name=params.baseline_name,
+                    output_kind=kind,
+                )
+            cells = order[first_pos:last_pos]
+            result.probabilities.reshape(-1, result.num_classes)[cells] = probs[offset:]
+            result.computed.reshape(-1)[cells] = True
+            if bar is not None:
+                bar(last_pos, total)
+            yield result
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def occlusion_map(
+    model,
+    image,
+    patch_size=16,
+    stride=8,
+    baseline="gray",
+    preprocess=None,
+    output="auto",
+    batch_size=None,
+    progress=True,
+    cancel=None,
+) -> OcclusionResult:
+    """Slide a patch over an image and record the model's class probabilities at every position.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        A Keras 3 model (any backend) or a callable: float32 batch ``(N, H, W, C)`` ->
+        ``(N, K)`` scores. Called through a compiled forward pass, never ``predict()``.
+    image : array-like, PIL.Image.Image or path
+        ``(H, W)`` or ``(H, W, C)``, uint8 or float, or a batch of one ``(1, H, W, C)``.
+    patch_size : int or tuple of int, default 16
+        Occluder ``(height, width)``.
+    stride : int or tuple of int, default 8
+        Step between positions, at most the patch size. A last row/column flush with the edge
+        is added when the stride does not land on it.
+    baseline : str, number, tuple or array, default "gray"
+        What fills the patch, in raw pixel space (see
+        :func:`~occlusion_widget.engine.baselines.make_baseline`).
+    preprocess : callable, optional
+        Applied to each occluded raw-space float32 batch before the model.
+    output : {"auto", "probabilities", "logits"}, default "auto"
+        Whether the model returns probabilities or logits (softmax applied); ``"auto"`` decides
+        from the scores. A single sigmoid output becomes two classes ``[1 - p, p]``.
+    batch_size : int, optional
+        Images per model call; chosen automatically (at most 64) when None.
+    progress : bool or callable, default True
+        A tqdm bar, ``False``, or a ``callable(done, total)``.
+    cancel : threading.Event, optional
+        When set, stop soon and return what was computed (``complete == False``).
+
+    Returns
+    -------
+    OcclusionResult
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad parameters, an image that does not fit the model, NaN scores.
+    ModelError
+        The model or ``preprocess`` raised; the original exception is chained.
+
+    Examples
+    --------
+    >>> import occlusion_widget as ow
+    >>> def model(batch):  # class 1 = brightness of the top-left 4x4 corner
+    ...     p = batch[:, :4, :4].mean(axis=(1, 2, 3))
+    ...     return np.stack([1 - p, p], axis=1)
+    >>> result = ow.occlusion_map(model, np.ones((8, 8)), patch_size=4, stride=4,
+    ...                           baseline="black", progress=False)
+    >>> result.sensitivity(1).tolist()
+    [[1.0, 0.0], [0.0, 0.0]]
+    """
+    result = None
+    for partial in iter_occlusion(
+        model,
+        image,
+        patch_size,
+        stride,
+        baseline,
+        preprocess,
+        output,
+        batch_size,
+        progress,
+        cancel,
+    ):
+        result = partial
+    return result
+
+
+def _score(forward, buffer, first_pos, last_pos, total, has_base):
+    what = f"positions {first_pos}-{last_pos - 1} of {total} (in visiting order)"
+    if has_base:
+        what = (
+            f"the unoccluded image and {what}" if last_pos > first_pos else "the unoccluded image"
+        )
+    try:
+        scores = forward(buffer)
+    except InputShapeError:
+        raise
+    except Exception as exc:
+        stage = "preprocess" if forward.stage == "preprocess" else "the model"
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if len(message) > 300:
+            message = message[:300] + "..."
+        raise ModelError(
+            f"{stage} raised {type(exc).__name__}: {message} while scoring {what} "
+            f"(batch shape {buffer.shape})"
+        ) from exc
+    if scores.shape[0] != buffer.shape[0]:
+        raise ValueError(
+            f"the model returned {scores.shape[0]} score rows for a batch of {buffer.shape[0]} "
+            f"images; it must return one row per image"
+        )
+    n = 1 + last_pos - first_pos if has_base else last_pos - first_pos
+    bad = ~np.isfinite(scores[:n])
+    if bad.any():
+        label = "NaN" if np.isnan(scores[:n]).any() else "infinite values"
+        raise ValueError(
+            f"the model returned {label} while scoring {what}; occlusion needs finite class "
+            f"scores (check the preprocessing and the image's value range {buffer.dtype})"
+        )
+    return scores
+
+
+class _Progress:
+    def __init__(self, progress, total):
+        self._callback = None
+        self._bar = None
+        if callable(progress) and not isinstance(progress, bool):
+            self._callback = progress
+        else:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc="occlusion", unit="pos", leave=False)
+
+    def __call__(self, done, total):
+        if self._callback is not None:
+            self._callback(done, total)
+        else:
+            self._bar.update(done - self._bar.n)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _make_progress(progress, total):
+    if progress is None or progress is False:
+        return None
+    return _Progress(progress, total)
