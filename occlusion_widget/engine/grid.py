@@ -56,7 +56,12 @@ def normalize_pair(value, name: str) -> tuple[int, int]:
     for item in items:
         # bool is an int subclass, but patch_size=True is certainly a mistake.
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
-            if isinstance(item, numbers.Real) and float(item).is_integer():
+            # 8.0 is fine (it often comes from arithmetic); 2.5 and True are mistakes.
+            if (
+                not isinstance(item, bool)
+                and isinstance(item, numbers.Real)
+                and float(item).is_integer()
+            ):
                 item = int(item)
             else:
                 raise TypeError(

@@ -7,6 +7,7 @@ with the number of positions beyond the ``(rows, cols, K)`` result itself.
 from __future__ import annotations
 
 import numbers
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -327,9 +328,7 @@ def _score(forward, buffer, first_pos, last_pos, total, has_base):
         raise
     except Exception as exc:
         stage = "preprocess" if forward.stage == "preprocess" else "the model"
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        if len(message) > 300:
-            message = message[:300] + "..."
+        message = _short_message(exc)
         raise ModelError(
             f"{stage} raised {type(exc).__name__}: {message} while scoring {what} "
             f"(batch shape {buffer.shape})"
@@ -348,6 +347,19 @@ def _score(forward, buffer, first_pos, last_pos, total, has_base):
             f"scores (check the preprocessing and the image's value range {buffer.dtype})"
         )
     return scores
+
+
+def _short_message(exc, limit=400):
+    # Framework messages run to pages (TF's graph traces, Keras's argument dumps, ANSI bold);
+    # keep the part a person reads, on one line. The full exception stays chained.
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    for marker in ("Arguments received by", "Traceback (most recent call last)"):
+        text = text.split(marker)[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(("File ", "[[", "Stack trace"))]
+    text = " ".join(lines)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _Progress:

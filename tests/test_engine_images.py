@@ -1,0 +1,45 @@
+"""Everything users call an image: arrays, batches of one, PIL images, paths, value ranges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from occlusion_widget.engine.images import load_image, value_range_of
+
+
+def test_arrays_pil_and_paths_agree(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    path = tmp_path / "img.png"
+    Image.fromarray(pixels).save(path)
+    for source in (pixels, pixels[None], Image.fromarray(pixels), path, str(path)):
+        raw = load_image(source)
+        np.testing.assert_array_equal(raw.pixels, pixels.astype(np.float32))
+        assert raw.value_range == (0.0, 255.0) and raw.integer
+        assert raw.pixels.dtype == np.float32
+
+
+def test_palette_images_become_rgb():
+    img = Image.new("P", (4, 3))
+    assert load_image(img).pixels.shape == (3, 4, 3)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (np.array([0, 3], np.uint8), (0.0, 255.0)),
+        (np.array([0, 3], np.uint16), (0.0, 65535.0)),
+        (np.array([0.0, 1.0]), (0.0, 1.0)),
+        (np.array([-1.0, 0.5]), (-1.0, 1.0)),
+        (np.array([-3.0, 250.0]), (-3.0, 250.0)),
+        (np.array([0, 200], np.int32), (0.0, 200.0)),
+    ],
+)
+def test_value_range(values, expected):
+    assert value_range_of(values) == expected
+
+
+def test_grayscale_gets_a_channel_axis():
+    raw = load_image(np.zeros((3, 4)))
+    assert raw.pixels.shape == (3, 4, 1) and raw.squeeze_channel
