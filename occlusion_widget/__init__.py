@@ -6,15 +6,22 @@ result in Jupyter as clickable heatmaps whose cells show the exact image the mod
 """
 
 from . import demo as demo
+from . import labels as labels
 from ._version import __version__
+from .compat import OcclusionSensitivity
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
+from .plot import plot_class_map, visualize
 from .widget import OcclusionWidget
 
 __all__ = [
     "ModelError",
     "OcclusionResult",
+    "OcclusionSensitivity",
     "OcclusionWidget",
     "__version__",
     "iter_occlusion",
+    "labels",
     "occlusion_map",
+    "plot_class_map",
+    "visualize",
 ]
