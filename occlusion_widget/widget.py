@@ -20,6 +20,7 @@ import traitlets
 
 from ._version import __version__
 from .engine import BASELINE_NAMES, OcclusionResult, iter_occlusion, validate_params
+from .labels import as_list, cifar10, imagenet
 from .serialize import array_from_json, array_serialization, array_to_json
 
 __all__ = ["OcclusionWidget", "Selection"]
@@ -111,41 +112,25 @@ def _describe_error(exc: BaseException) -> str:
     return message
 
 
-def _label_names(labels: Any, num_classes: int) -> list[str]:
-    """Class names for ``num_classes`` classes from None, a sequence or a ``{index: name}`` dict."""
-    if labels is None:
-        return [f"class {i}" for i in range(num_classes)]
-    if isinstance(labels, dict):
-        names = [f"class {i}" for i in range(num_classes)]
-        for key, name in labels.items():
-            if isinstance(key, bool) or not isinstance(key, numbers.Integral):
-                raise TypeError(f"labels dict keys must be class indices (int); got {key!r}")
-            if not 0 <= int(key) < num_classes:
-                raise ValueError(
-                    f"labels has an entry for class {key}, but the model has {num_classes} "
-                    f"classes (0 to {num_classes - 1})"
-                )
-            names[int(key)] = str(name)
-        return names
-    names = [str(name) for name in labels]
-    if len(names) != num_classes:
-        raise ValueError(
-            f"labels has {len(names)} names but the model has {num_classes} classes; pass one "
-            f"name per class (or a dict {{index: name}} for some of them)"
-        )
-    return names
-
-
 def _check_labels(labels: Any) -> Any:
-    """Validate the container type of ``labels`` before the class count is known."""
+    """Resolve named label sets and check the container before the class count is known."""
+    if isinstance(labels, str):
+        named = {"imagenet": imagenet, "cifar10": cifar10, "cifar-10": cifar10}
+        if labels.lower() not in named:
+            raise ValueError(
+                f"unknown label set {labels!r}; use 'imagenet', 'cifar10', a list or a dict"
+            )
+        return named[labels.lower()]()
     if labels is None or isinstance(labels, dict):
         return labels
-    if isinstance(labels, str) or not hasattr(labels, "__len__"):
+    if hasattr(labels, "tolist"):
+        labels = labels.tolist()
+    if not isinstance(labels, (list, tuple)):
         raise TypeError(
-            f"labels must be a list of class names or a dict {{index: name}}; "
-            f"got {type(labels).__name__}"
+            f"labels must be a list of class names, a dict {{index: name}}, 'imagenet', "
+            f"'cifar10' or None; got {type(labels).__name__}"
         )
-    return list(labels)
+    return [str(name) for name in labels]
 
 
 def _topk(probabilities: np.ndarray, computed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -465,7 +450,7 @@ class OcclusionWidget(anywidget.AnyWidget):
                 f"from_result() got unexpected keyword argument(s) {', '.join(unknown)}; "
                 f"allowed: result, image, labels, {', '.join(sorted(allowed))}"
             )
-        names = _label_names(_check_labels(labels), result.num_classes)
+        names = as_list(_check_labels(labels), result.num_classes)
         target = kwargs.pop("target", None)
         if target is not None:
             result._target(target)  # raises the engine's clear out-of-range message
@@ -912,7 +897,7 @@ class OcclusionWidget(anywidget.AnyWidget):
 
     def _adopt(self, result: OcclusionResult) -> None:
         """Take what the first batch tells: the class count, names, baseline and target."""
-        names = _label_names(self._labels_given, result.num_classes)
+        names = as_list(self._labels_given, result.num_classes)
         self._num_classes = result.num_classes
         if self.target is not None and self.target >= result.num_classes:
             raise ValueError(
