@@ -16,7 +16,7 @@ export OCCLUSION_WIDGET_ASSETS ?= $(ASSETS)
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help demo test install js-deps chromium lint test-js test-py bench bench-quick clean
+.PHONY: help demo test install backends js-deps chromium lint test-js test-py bench bench-quick clean
 
 help:
 	@echo "make demo   install, then open JupyterLab on notebooks/quickstart.ipynb"
@@ -32,6 +32,15 @@ $(VENV)/.installed: pyproject.toml package.json
 	@touch $@
 
 install: $(VENV)/.installed
+
+# JAX and torch are optional Keras backends; the suite runs the engine on each one it finds.
+# torch is pinned to the CPU build this machine image carries: a newer one pulls GBs of CUDA.
+$(VENV)/.backends: $(VENV)/.installed
+	$(PY) -m pip install --quiet "jax>=0.4.30" "torch==2.13.0" \
+	  || echo "JAX/torch could not be installed: their backend tests will skip"
+	@touch $@
+
+backends: $(VENV)/.backends
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -58,7 +67,7 @@ lint: install js-deps
 test-js: js-deps
 	npm run --silent test
 
-test-py: install chromium
+test-py: install backends chromium
 	$(BIN)/pytest
 
 test: lint test-js test-py
