@@ -175,6 +175,15 @@ class _Array(traitlets.TraitType):
         return np.ascontiguousarray(array, dtype=self.dtype)
 
 
+class _Pair(traitlets.TraitType):
+    """``[height, width]`` of positive ints; an int ``n`` is taken as ``[n, n]``."""
+
+    info_text = "a positive int or a (height, width) pair of positive ints"
+
+    def validate(self, obj: Any, value: Any) -> list[int]:
+        return _pair(value, self.name)
+
+
 def _grid_to_json(grid: dict[str, Any] | None, widget: Any = None) -> dict[str, Any] | None:
     if grid is None:
         return None
@@ -345,8 +354,8 @@ class OcclusionWidget(anywidget.AnyWidget):
         sync=True
     )
     opacity = traitlets.Float(0.7).tag(sync=True)
-    patch_size = traitlets.List(traitlets.Int(), [16, 16], minlen=2, maxlen=2).tag(sync=True)
-    stride = traitlets.List(traitlets.Int(), [8, 8], minlen=2, maxlen=2).tag(sync=True)
+    patch_size = _Pair([16, 16]).tag(sync=True)
+    stride = _Pair([8, 8]).tag(sync=True)
     baseline = traitlets.Unicode("gray").tag(sync=True)
 
     #: Seconds between two partial updates sent to the browser (the final one always goes).
@@ -511,10 +520,6 @@ class OcclusionWidget(anywidget.AnyWidget):
         if proposal.value < 1:
             raise WidgetValueError(f"top_k must be at least 1; got {proposal.value!r}")
         return proposal.value
-
-    @traitlets.validate("patch_size", "stride")
-    def _valid_pair(self, proposal: Any) -> list[int]:
-        return _pair(proposal.value, proposal.trait.name)
 
     @traitlets.validate("baseline")
     def _valid_baseline(self, proposal: Any) -> str:
