@@ -1,44 +1,237 @@
 // anywidget entry: wires the synced model to the views and returns a cleanup.
+//
+// Everything a view draws comes from the model, so two views of one widget stay in sync; only
+// the hovered cell, the highlighted legend class and the target search are local to a view.
 import type { AnyModel, RenderProps } from "@anywidget/types";
-import { decodeArray, type EncodedArray } from "./codecs";
+import { ColorbarView } from "./colorbar";
+import { ControlsView } from "./controls";
+import { h } from "./dom";
+import { HeatmapView, displaySize } from "./heatmap";
+import { InspectorView } from "./inspector";
+import { LegendView } from "./legend";
+import { cellColors } from "./scales";
+import { labelOf, readSnapshot, TRAITS, type Cell, type ModelTraits, type Snapshot } from "./state";
+import { injectStyles, ROOT_CLASS } from "./styles";
 
 export const version: string = __OW_VERSION__;
 
-interface Model {
-  image: EncodedArray | null;
-  _version: string;
+type Model = AnyModel<ModelTraits>;
+
+/**
+ * Targets set from this page whose new `target_map` has not arrived yet, per model (shared by
+ * all views of the model, since one view's change reaches the others without the kernel).
+ */
+const pendingTarget = new WeakMap<object, number>();
+
+let views = 0;
+
+function frameScheduler(callback: () => void): { schedule(): void; cancel(): void } {
+  let handle: number | null = null;
+  const raf =
+    typeof globalThis.requestAnimationFrame === "function"
+      ? (cb: () => void): number => globalThis.requestAnimationFrame(cb)
+      : (cb: () => void): number => Number(setTimeout(cb, 16));
+  const caf =
+    typeof globalThis.cancelAnimationFrame === "function"
+      ? (id: number): void => globalThis.cancelAnimationFrame(id)
+      : (id: number): void => clearTimeout(id);
+  return {
+    schedule() {
+      if (handle !== null) return;
+      handle = raf(() => {
+        handle = null;
+        callback();
+      });
+    },
+    cancel() {
+      if (handle !== null) caf(handle);
+      handle = null;
+    },
+  };
 }
 
-function drawImage(canvas: HTMLCanvasElement, encoded: EncodedArray | null): void {
-  const image = decodeArray(encoded);
-  if (image === null) return;
-  const [height = 0, width = 0] = image.shape;
-  canvas.width = width;
-  canvas.height = height;
-  // Small images (CIFAR's 32x32) are scaled up with crisp pixels, large ones fit the cell.
-  const scale = Math.max(1, Math.floor(256 / Math.max(width, height)));
-  canvas.style.width = `${Math.min(width * scale, 640)}px`;
-  canvas.style.imageRendering = "pixelated";
-  const ctx = canvas.getContext("2d");
-  if (ctx === null) return;
-  const pixels = new Uint8ClampedArray(
-    image.data.buffer as ArrayBuffer,
-    image.data.byteOffset,
-    image.data.byteLength,
+function mapTitle(s: Snapshot): string {
+  const target = labelOf(s, s.target);
+  switch (s.view) {
+    case "probability":
+      return `P(${target}) with each patch occluded`;
+    case "predicted_class":
+      return "Predicted class with each patch occluded";
+    default:
+      return `Where occlusion lowers P(${target})`;
+  }
+}
+
+function badgeText(s: Snapshot, stale: boolean): string {
+  if (s.image === null) return "waiting for the image…";
+  if (stale) return `loading the map for ${labelOf(s, s.target)}…`;
+  if (s.status === "running") {
+    const { done, total } = s.progress;
+    return total ? `computing… ${done ?? 0}/${total}` : "computing…";
+  }
+  if (s.grid === null || (s.targetMap === null && s.topkIndices === null)) {
+    return s.status === "error" ? "no result (see the error above)" : "computing…";
+  }
+  return "";
+}
+
+function render({ model, el }: RenderProps<ModelTraits>): () => void {
+  const abort = new AbortController();
+  const { signal } = abort;
+  const viewId = `ow${Date.now().toString(36)}v${++views}`;
+  let requests = 0;
+  let hover: Cell | null = null;
+  let highlight: number | null = null;
+
+  const save = (): void => model.save_changes();
+  const send = (type: "recompute" | "cancel"): void => {
+    controls.setLocalError("");
+    scheduler.schedule();
+    model.send({ type, id: `${viewId}-${++requests}` });
+  };
+  const setSelected = (cell: Cell | null): void => {
+    model.set("selected", cell === null ? null : [cell[0], cell[1]]);
+    save();
+  };
+
+  const controls = new ControlsView(
+    {
+      view(view) {
+        model.set("view", view);
+        save();
+      },
+      target(cls) {
+        if (cls === Number(model.get("target"))) return;
+        pendingTarget.set(model, cls);
+        model.set("target", cls);
+        save();
+      },
+      opacity(value, commit) {
+        model.set("opacity", value);
+        if (commit) save();
+      },
+      recompute(params) {
+        if (params.patch_size !== undefined) model.set("patch_size", params.patch_size);
+        if (params.stride !== undefined) model.set("stride", params.stride);
+        if (params.baseline !== undefined) model.set("baseline", params.baseline);
+        save();
+        send("recompute");
+      },
+      cancel() {
+        send("cancel");
+      },
+    },
+    signal,
   );
-  ctx.putImageData(new ImageData(pixels, width, height), 0, 0);
+
+  const heatmap = new HeatmapView(
+    {
+      hover(cell) {
+        if (cell?.[0] === hover?.[0] && cell?.[1] === hover?.[1]) return;
+        hover = cell;
+        scheduler.schedule();
+      },
+      pin(cell) {
+        setSelected(cell);
+      },
+      move(dr, dc) {
+        // Read the model, not the last frame: keys can come faster than frames.
+        const now = readSnapshot(model);
+        const grid = now.grid;
+        if (grid === null) return;
+        const from = now.selected ?? hover;
+        if (from === null) {
+          setSelected([0, 0]);
+          return;
+        }
+        const r = Math.min(grid.rows - 1, Math.max(0, from[0] + dr));
+        const c = Math.min(grid.cols - 1, Math.max(0, from[1] + dc));
+        setSelected([r, c]);
+      },
+      unpin() {
+        setSelected(null);
+      },
+    },
+    signal,
+  );
+  const colorbar = new ColorbarView();
+  const legend = new LegendView((cls) => {
+    highlight = highlight === cls ? null : cls;
+    scheduler.schedule();
+  });
+  const inspector = new InspectorView();
+  const title = h("div", { className: "ow-map-title" });
+
+  const root = h("div", { className: ROOT_CLASS, attrs: { "data-ow-version": version } });
+  injectStyles(root);
+  const left = h("div", { className: "ow-left" }, [
+    title,
+    heatmap.element,
+    colorbar.element,
+    legend.element,
+  ]);
+  const body = h("div", { className: "ow-body" }, [left, inspector.element]);
+  root.append(controls.element, body);
+  el.appendChild(root);
+
+  function draw(): void {
+    const pending = pendingTarget.get(model);
+    const stale = pending !== undefined && pending === Number(model.get("target"));
+    const s = readSnapshot(model, stale);
+    if (hover !== null && (s.grid === null || hover[0] >= s.grid.rows || hover[1] >= s.grid.cols)) {
+      hover = null;
+    }
+    controls.update(s);
+    const paint = cellColors(s, s.view === "predicted_class" ? highlight : null);
+    heatmap.draw({
+      image: s.image,
+      grid: s.grid,
+      colors: paint.colors,
+      pending: paint.pending,
+      opacity: s.opacity,
+      hover,
+      pinned: s.selected,
+    });
+    const badge = badgeText(s, stale);
+    heatmap.badge.hidden = badge === "";
+    heatmap.badge.textContent = badge;
+    const width = s.image === null ? 320 : displaySize(s.image.width, s.image.height).width;
+    title.textContent = mapTitle(s);
+    title.style.maxWidth = `${Math.max(width, 240)}px`;
+    colorbar.update(paint.scale, labelOf(s, s.target), width);
+    legend.update(s, highlight, s.view === "predicted_class");
+    inspector.update(s, s.selected ?? hover, s.selected !== null);
+  }
+  const scheduler = frameScheduler(draw);
+
+  const onChange = (): void => scheduler.schedule();
+  const onMap = (): void => {
+    pendingTarget.delete(model);
+    scheduler.schedule();
+  };
+  const onMessage = (msg: unknown): void => {
+    if (msg === null || typeof msg !== "object") return;
+    const { type, id, ok, error } = msg as Record<string, unknown>;
+    if (type !== "reply" || typeof id !== "string" || !id.startsWith(`${viewId}-`)) return;
+    controls.setLocalError(ok === false ? String(error ?? "the kernel refused the request") : "");
+    scheduler.schedule();
+  };
+  for (const name of TRAITS) model.on(`change:${name}`, onChange);
+  model.on("change:target_map", onMap);
+  model.on("msg:custom", onMessage);
+
+  // The first frame is drawn at once, so the widget is never blank.
+  draw();
+
+  return () => {
+    scheduler.cancel();
+    abort.abort();
+    for (const name of TRAITS) model.off(`change:${name}`, onChange);
+    model.off("change:target_map", onMap);
+    model.off("msg:custom", onMessage);
+    root.remove();
+  };
 }
 
-function render({ model, el }: RenderProps<Model>): () => void {
-  const canvas = document.createElement("canvas");
-  canvas.dataset.testid = "ow-map";
-  el.classList.add("occlusion-widget");
-  el.appendChild(canvas);
-  const redraw = (): void => drawImage(canvas, model.get("image"));
-  redraw();
-  model.on("change:image", redraw);
-  return () => model.off("change:image", redraw);
-}
-
-export default { render } satisfies { render: (props: RenderProps<Model>) => () => void };
-export type { AnyModel };
+export default { render } satisfies { render: (props: RenderProps<ModelTraits>) => () => void };
+export type { Model };

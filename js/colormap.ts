@@ -1,0 +1,144 @@
+// Pure value -> colour mapping. No DOM, so every function here can be tested on numbers.
+
+export type RGB = readonly [number, number, number];
+
+/** A colour ramp: control points at evenly spaced positions 0..1, linearly interpolated. */
+export type Ramp = readonly RGB[];
+
+function hex(code: string): RGB {
+  const n = Number.parseInt(code.replace("#", ""), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+/**
+ * Diverging map for sensitivity, centred on zero: blue (occluding raises the target's
+ * probability) -> neutral light grey (no effect) -> red (occluding lowers it). The ends differ in
+ * hue and both lose lightness symmetrically, so it reads for red-green colour-blind viewers, in the
+ * spirit of Moreland's "cool to warm" map; the points are our own.
+ */
+export const DIVERGING: Ramp = [
+  [40, 62, 160],
+  [84, 122, 214],
+  [151, 181, 240],
+  [236, 236, 236],
+  [241, 166, 135],
+  [214, 92, 66],
+  [165, 20, 38],
+];
+
+/** Sequential perceptual map for probabilities 0..1: viridis sampled at nine points. */
+export const SEQUENTIAL: Ramp = [
+  "#440154",
+  "#472c7a",
+  "#3b518b",
+  "#2c718e",
+  "#21908d",
+  "#27ad81",
+  "#5cc863",
+  "#aadc32",
+  "#fde725",
+].map(hex);
+
+/**
+ * Categorical palette for predicted classes: Okabe & Ito's colour-blind-safe colours (black
+ * left out, it hides in dark images), then Paul Tol's "muted" colours that are far enough from them.
+ */
+export const CATEGORICAL: readonly RGB[] = [
+  "#E69F00",
+  "#56B4E9",
+  "#009E73",
+  "#F0E442",
+  "#0072B2",
+  "#D55E00",
+  "#CC79A7",
+  "#332288",
+  "#117733",
+  "#882255",
+  "#999933",
+  "#44AA99",
+].map(hex);
+
+/** The colour for classes past the end of the palette: a neutral, named "other" in the legend. */
+export const OTHER_CLASS: RGB = [150, 150, 150];
+
+/** Cells whose value is not computed yet (drawn with a hatch on top, see heatmap.ts). */
+export const NOT_COMPUTED: RGB = [128, 128, 128];
+
+/** Sample a ramp at t in 0..1 (clamped); NaN gives the not-computed grey. */
+export function sampleRamp(ramp: Ramp, t: number): RGB {
+  if (Number.isNaN(t)) return NOT_COMPUTED;
+  const clamped = Math.min(1, Math.max(0, t));
+  const last = ramp.length - 1;
+  const x = clamped * last;
+  const i = Math.min(last - 1, Math.floor(x));
+  const f = x - i;
+  const a = ramp[i] ?? NOT_COMPUTED;
+  const b = ramp[i + 1] ?? a;
+  return [
+    Math.round(a[0] + (b[0] - a[0]) * f),
+    Math.round(a[1] + (b[1] - a[1]) * f),
+    Math.round(a[2] + (b[2] - a[2]) * f),
+  ];
+}
+
+/** Map value from [lo, hi] to [0, 1], clamped. A degenerate range maps everything to 0.5. */
+export function normalize(value: number, lo: number, hi: number): number {
+  if (Number.isNaN(value)) return Number.NaN;
+  if (!(hi > lo)) return 0.5;
+  return Math.min(1, Math.max(0, (value - lo) / (hi - lo)));
+}
+
+/** Round a positive magnitude up to two significant digits, so colour bar ends read cleanly. */
+export function niceCeil(value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) return 1;
+  const step = 10 ** (Math.floor(Math.log10(value)) - 1);
+  return Math.ceil(value / step - 1e-9) * step;
+}
+
+/** Symmetric range [-m, m] covering every finite value (NaN ignored), never empty. */
+export function symmetricRange(values: ArrayLike<number>): [number, number] {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? Number.NaN;
+    if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  }
+  const top = m > 0 ? niceCeil(m) : 0.01;
+  return [-top, top];
+}
+
+/** Colour of the diverging map for a signed value in a symmetric range [-m, m]. */
+export function divergingColor(value: number, m: number): RGB {
+  return sampleRamp(DIVERGING, normalize(value, -m, m));
+}
+
+/** Colour of the sequential map for a probability in 0..1. */
+export function sequentialColor(p: number): RGB {
+  return sampleRamp(SEQUENTIAL, p);
+}
+
+/** Colour of the rank-th class (rank 0 = most probable unoccluded class). */
+export function categoricalColor(rank: number): RGB {
+  if (rank < 0 || !Number.isInteger(rank)) return OTHER_CLASS;
+  return CATEGORICAL[rank] ?? OTHER_CLASS;
+}
+
+/** WCAG relative luminance of an sRGB colour, 0..1. */
+export function luminance([r, g, b]: RGB): number {
+  const lin = (c: number): number => {
+    const s = c / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+/** CSS colour string. */
+export function css([r, g, b]: RGB, alpha = 1): string {
+  return alpha >= 1 ? `rgb(${r}, ${g}, ${b})` : `rgba(${r}, ${g}, ${b}, ${alpha})`;
+}
+
+/** A CSS linear-gradient through a ramp, for colour bars drawn without a canvas. */
+export function cssGradient(ramp: Ramp, direction = "to right"): string {
+  const last = Math.max(1, ramp.length - 1);
+  const stops = ramp.map((c, i) => `${css(c)} ${((i / last) * 100).toFixed(1)}%`);
+  return `linear-gradient(${direction}, ${stops.join(", ")})`;
+}

@@ -1,0 +1,342 @@
+// The controls above the map: view, target (searchable), opacity, and the sweep parameters with
+// Recompute / Cancel, the progress bar and the error box.
+import { formatProbability, h, setText } from "./dom";
+import { classesByBaseProbability, labelOf, type Snapshot, type ViewName } from "./state";
+
+export interface ControlHandlers {
+  view(view: ViewName): void;
+  target(cls: number): void;
+  /** `commit` is false while the slider is dragged, true when it is released. */
+  opacity(value: number, commit: boolean): void;
+  /** The staged sweep parameters; only those the user changed are given. */
+  recompute(params: {
+    patch_size?: [number, number];
+    stride?: [number, number];
+    baseline?: string;
+  }): void;
+  cancel(): void;
+}
+
+export const VIEW_LABELS: Record<ViewName, string> = {
+  sensitivity: "Sensitivity (drop in P)",
+  probability: "P(target) when occluded",
+  predicted_class: "Predicted class",
+};
+
+export interface TargetOption {
+  value: string;
+  text: string;
+  /** False for the current target when it is listed only because it is the target. */
+  match: boolean;
+}
+
+/**
+ * Target choices: classes by unoccluded probability, each labelled with it, filtered by a
+ * case-insensitive search on the name (or the index). The current target always stays listed so
+ * the select never shows a class that is not the target.
+ */
+export function targetOptions(snapshot: Snapshot, query: string): TargetOption[] {
+  const q = query.trim().toLowerCase();
+  const out: TargetOption[] = [];
+  for (const cls of classesByBaseProbability(snapshot)) {
+    const name = labelOf(snapshot, cls);
+    const match = q === "" || name.toLowerCase().includes(q) || String(cls) === q;
+    if (!match && cls !== snapshot.target) continue;
+    const p = snapshot.base?.[cls];
+    const text = p === undefined ? name : `${name} — ${formatProbability(p)}`;
+    out.push({ value: String(cls), text, match });
+  }
+  if (out.length === 0) {
+    const text = labelOf(snapshot, snapshot.target);
+    out.push({ value: String(snapshot.target), text, match: false });
+  }
+  return out;
+}
+
+/** "done/total positions · ~Ns left" and friends. */
+export function progressText(snapshot: Pick<Snapshot, "progress" | "status">): string {
+  const { done, total, eta, elapsed } = snapshot.progress;
+  const d = Number(done ?? 0);
+  const t = Number(total ?? 0);
+  const counts = t > 0 ? `${d}/${t} positions` : "";
+  switch (snapshot.status) {
+    case "running": {
+      if (t === 0) return "computing…";
+      const left =
+        eta === null || eta === undefined || !Number.isFinite(eta)
+          ? "estimating time left…"
+          : eta < 100
+            ? `~${Math.max(0, Math.ceil(eta))}s left`
+            : `~${Math.ceil(eta / 60)} min left`;
+      return `${counts} · ${left}`;
+    }
+    case "done":
+      return `${counts}${counts ? " · " : ""}done${
+        elapsed !== null && elapsed !== undefined && Number.isFinite(elapsed)
+          ? ` in ${elapsed.toFixed(1)}s`
+          : ""
+      }`;
+    case "cancelled":
+      return `${counts}${counts ? " · " : ""}cancelled (partial map kept)`;
+    case "error":
+      return `${counts}${counts ? " · " : ""}stopped by an error`;
+    default:
+      return counts || "idle";
+  }
+}
+
+function field(label: string, control: HTMLElement, className = ""): HTMLLabelElement {
+  return h("label", { className: `ow-field ${className}`.trim() }, [
+    h("span", { className: "ow-field-label", text: label }),
+    control,
+  ]);
+}
+
+/** A number input sets both sides of a [h, w] pair; it shows h (the title tells a non-square). */
+function pairText([h]: [number, number]): string {
+  return String(h);
+}
+
+export class ControlsView {
+  readonly element: HTMLDivElement;
+  readonly view = h("select", { testid: "ow-view" });
+  readonly search = h("input", {
+    className: "ow-search",
+    testid: "ow-target-search",
+    attrs: { type: "search", placeholder: "find class…", "aria-label": "Find a target class" },
+  });
+  readonly target = h("select", { testid: "ow-target" });
+  readonly opacity = h("input", {
+    testid: "ow-opacity",
+    attrs: { type: "range", min: "0", max: "1", step: "0.05" },
+  });
+  readonly opacityValue = h("span", { className: "ow-opacity-value" });
+  readonly patch = h("input", {
+    testid: "ow-patch-size",
+    attrs: { type: "number", min: "1", step: "1", inputmode: "numeric" },
+  });
+  readonly stride = h("input", {
+    testid: "ow-stride",
+    attrs: { type: "number", min: "1", step: "1", inputmode: "numeric" },
+  });
+  readonly baseline = h("select", { testid: "ow-baseline" });
+  readonly recompute = h("button", {
+    className: "ow-button ow-primary",
+    testid: "ow-recompute",
+    text: "Recompute",
+    attrs: { type: "submit" },
+  });
+  readonly cancel = h("button", {
+    className: "ow-button",
+    testid: "ow-cancel",
+    text: "Cancel",
+    attrs: { type: "button" },
+  });
+  readonly progress = h("div", {
+    className: "ow-progress",
+    testid: "ow-progress",
+    attrs: { role: "progressbar", "aria-valuemin": "0", "aria-label": "Sweep progress" },
+  });
+  private readonly progressFill = h("div", { className: "ow-progress-fill" });
+  private readonly progressLabel = h("span", { className: "ow-progress-text" });
+  readonly pendingNote = h("span", { className: "ow-pending", text: "changed: press Recompute" });
+  readonly error = h("div", {
+    className: "ow-error",
+    testid: "ow-error",
+    attrs: { role: "alert" },
+  });
+
+  private query = "";
+  private optionsKey: unknown[] = [];
+  private baselineKey = "";
+  /** Inputs the user edited since the traits last changed; they are not overwritten. */
+  private readonly dirty = new Set<HTMLElement>();
+  private last: Snapshot | null = null;
+  private localError = "";
+
+  constructor(handlers: ControlHandlers, signal: AbortSignal) {
+    const opts = { signal };
+    for (const [value, text] of Object.entries(VIEW_LABELS)) {
+      const option = document.createElement("option");
+      option.value = value;
+      option.text = text;
+      this.view.add(option);
+    }
+    this.view.addEventListener("change", () => handlers.view(this.view.value as ViewName), opts);
+    this.target.addEventListener("change", () => handlers.target(Number(this.target.value)), opts);
+    this.search.addEventListener(
+      "input",
+      () => {
+        this.query = this.search.value;
+        if (this.last !== null) this.updateTargets(this.last);
+      },
+      opts,
+    );
+    // Enter in the search box picks the best match.
+    this.search.addEventListener(
+      "keydown",
+      (e) => {
+        if (e.key !== "Enter") return;
+        e.preventDefault();
+        const options = this.last === null ? [] : targetOptions(this.last, this.query);
+        const first = options.find((o) => o.match);
+        if (first !== undefined) handlers.target(Number(first.value));
+      },
+      opts,
+    );
+    this.opacity.addEventListener(
+      "input",
+      () => handlers.opacity(Number(this.opacity.value), false),
+      opts,
+    );
+    this.opacity.addEventListener(
+      "change",
+      () => handlers.opacity(Number(this.opacity.value), true),
+      opts,
+    );
+    for (const input of [this.patch, this.stride, this.baseline]) {
+      const mark = (): void => {
+        this.dirty.add(input);
+        this.updatePending();
+      };
+      input.addEventListener("input", mark, opts);
+      input.addEventListener("change", mark, opts);
+    }
+    const form = h("form", { className: "ow-row ow-sweep", attrs: { "aria-label": "Sweep" } }, [
+      field("Patch", this.patch, "ow-number"),
+      field("Stride", this.stride, "ow-number"),
+      field("Baseline", this.baseline),
+      this.recompute,
+      this.cancel,
+      this.pendingNote,
+    ]);
+    form.addEventListener(
+      "submit",
+      (e) => {
+        e.preventDefault();
+        const params: Parameters<ControlHandlers["recompute"]>[0] = {};
+        const positive = (input: HTMLInputElement): number | null => {
+          const v = Math.round(Number(input.value));
+          return Number.isFinite(v) && v >= 1 ? v : null;
+        };
+        const p = positive(this.patch);
+        const s = positive(this.stride);
+        if (this.dirty.has(this.patch) && p !== null) params.patch_size = [p, p];
+        if (this.dirty.has(this.stride) && s !== null) params.stride = [s, s];
+        if (this.dirty.has(this.baseline)) params.baseline = this.baseline.value;
+        this.dirty.clear();
+        this.updatePending();
+        handlers.recompute(params);
+      },
+      opts,
+    );
+    this.cancel.addEventListener("click", () => handlers.cancel(), opts);
+
+    this.progress.append(this.progressFill, this.progressLabel);
+    const top = h("div", { className: "ow-row ow-view-row" }, [
+      field("View", this.view),
+      h("div", { className: "ow-field ow-target-field" }, [
+        h("span", {
+          className: "ow-field-label",
+          text: "Target",
+          attrs: { "aria-hidden": "true" },
+        }),
+        this.search,
+        this.target,
+      ]),
+      field("Opacity", this.opacity, "ow-opacity-field"),
+      this.opacityValue,
+    ]);
+    this.target.setAttribute("aria-label", "Target class");
+    this.element = h("div", { className: "ow-controls" }, [top, form, this.progress, this.error]);
+  }
+
+  /** A reply from the kernel that said no (shown from the next update until the next request). */
+  setLocalError(message: string): void {
+    this.localError = message;
+  }
+
+  private updatePending(): void {
+    this.pendingNote.hidden = this.dirty.size === 0;
+    this.recompute.classList.toggle("ow-attention", this.dirty.size > 0);
+  }
+
+  private updateTargets(s: Snapshot): void {
+    const key = [s.labels, s.base, this.query, s.target];
+    if (key.every((v, i) => v === this.optionsKey[i])) return;
+    this.optionsKey = key;
+    const options = targetOptions(s, this.query);
+    this.target.replaceChildren(
+      ...options.map((o) => {
+        const option = document.createElement("option");
+        option.value = o.value;
+        option.text = o.text; // text, never HTML
+        return option;
+      }),
+    );
+    this.target.value = String(s.target);
+    this.search.setAttribute(
+      "aria-description",
+      `${options.length} class${options.length === 1 ? "" : "es"} listed`,
+    );
+  }
+
+  update(s: Snapshot): void {
+    const previous = this.last;
+    this.last = s;
+    if (this.view.value !== s.view) this.view.value = s.view;
+    this.updateTargets(s);
+    if (document.activeElement !== this.opacity) this.opacity.value = String(s.opacity);
+    setText(this.opacityValue, `${Math.round(s.opacity * 100)}%`);
+
+    // Traits changed from elsewhere (Python, another view, a new sweep) win over stale edits.
+    const traitsChanged =
+      previous === null ||
+      previous.patchSize.join() !== s.patchSize.join() ||
+      previous.stride.join() !== s.stride.join() ||
+      previous.baseline !== s.baseline;
+    if (traitsChanged) this.dirty.clear();
+    if (!this.dirty.has(this.patch)) this.patch.value = pairText(s.patchSize);
+    if (!this.dirty.has(this.stride)) this.stride.value = pairText(s.stride);
+    this.patch.title =
+      s.patchSize[0] === s.patchSize[1] ? "" : `patch is ${s.patchSize[0]}×${s.patchSize[1]} (h×w)`;
+    this.stride.title =
+      s.stride[0] === s.stride[1] ? "" : `stride is ${s.stride[0]}×${s.stride[1]} (h×w)`;
+    const names = s.baselineOptions.includes(s.baseline)
+      ? s.baselineOptions
+      : [...s.baselineOptions, s.baseline];
+    const baselineKey = JSON.stringify(names);
+    if (baselineKey !== this.baselineKey) {
+      this.baselineKey = baselineKey;
+      this.baseline.replaceChildren(
+        ...names.map((name) => {
+          const option = document.createElement("option");
+          option.value = name;
+          option.text = name;
+          return option;
+        }),
+      );
+      this.baseline.value = s.baseline;
+    }
+    if (!this.dirty.has(this.baseline) && this.baseline.value !== s.baseline) {
+      this.baseline.value = s.baseline;
+    }
+    this.updatePending();
+
+    const running = s.status === "running";
+    this.cancel.disabled = !running;
+    const done = Number(s.progress.done ?? 0);
+    const total = Number(s.progress.total ?? 0);
+    this.progress.setAttribute("aria-valuemax", String(Math.max(1, total)));
+    this.progress.setAttribute("aria-valuenow", String(done));
+    const text = progressText(s);
+    this.progress.setAttribute("aria-valuetext", text);
+    this.progressFill.style.width = `${total > 0 ? (100 * done) / total : 0}%`;
+    this.progress.dataset.status = s.status;
+    setText(this.progressLabel, text);
+
+    const message = [s.error, this.localError].filter((m) => m !== "").join("\n");
+    this.error.hidden = message === "";
+    setText(this.error, message);
+  }
+}

@@ -1,0 +1,381 @@
+// The map: the image with one colour per occlusion position laid over it, the hovered and pinned
+// patches outlined, and hit-testing from a mouse position to a position of the grid.
+//
+// Windows overlap when stride < patch, so a pixel lies under several patches. We colour each
+// pixel by the position whose patch centre is nearest to it (ties go to the earlier position):
+// the Voronoi cells of the patch centres. On a grid of centres that nearest-centre rule splits
+// into one nearest row and one nearest column, so every cell is a rectangle about one stride
+// wide around its centre, and the last row/column (flush with the image edge) gets what is left.
+// Hit-testing uses the same rule, so what you point at is what is coloured there.
+import { context2d } from "./dom";
+import type { Cell, Grid, RGBAImage } from "./state";
+
+export interface Box {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+}
+
+export interface DisplaySize {
+  width: number;
+  height: number;
+  /** Integer upscale factor, or 0 when the image was shrunk to fit. */
+  scale: number;
+  /** Nearest-neighbour pixels (small images scaled up by an integer factor). */
+  pixelated: boolean;
+}
+
+/**
+ * How large to show a width x height image: small images scale up by an integer factor to at
+ * least `min` pixels on the long side (crisp pixels), large ones shrink to fit a `max` square
+ * keeping their aspect ratio.
+ */
+export function displaySize(width: number, height: number, min = 320, max = 480): DisplaySize {
+  const longest = Math.max(1, width, height);
+  if (longest <= max) {
+    let scale = Math.max(1, Math.ceil(min / longest));
+    while (scale > 1 && longest * scale > max) scale--;
+    return { width: width * scale, height: height * scale, scale, pixelated: scale > 1 };
+  }
+  const f = max / longest;
+  return {
+    width: Math.max(1, Math.round(width * f)),
+    height: Math.max(1, Math.round(height * f)),
+    scale: 0,
+    pixelated: false,
+  };
+}
+
+/**
+ * For each pixel along one axis (0..extent-1), the index of the window whose centre is nearest
+ * to the pixel's centre, or -1 when no window covers the pixel.
+ */
+export function axisLookup(starts: ArrayLike<number>, size: number, extent: number): Int32Array {
+  const out = new Int32Array(Math.max(0, extent)).fill(-1);
+  for (let p = 0; p < extent; p++) {
+    const x = p + 0.5;
+    let best = -1;
+    let bestDistance = Infinity;
+    for (let i = 0; i < starts.length; i++) {
+      const d = Math.abs(x - ((starts[i] ?? 0) + size / 2));
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = i;
+      }
+    }
+    // The nearest window covers the pixel whenever any window does.
+    const start = starts[best] ?? 0;
+    out[p] = best >= 0 && p >= start && p < start + size ? best : -1;
+  }
+  return out;
+}
+
+/** Where each index's pixels start and end along an axis ([start, end) pairs; -1 when none). */
+function spans(lookup: Int32Array, count: number): Int32Array {
+  const out = new Int32Array(count * 2).fill(-1);
+  for (let p = 0; p < lookup.length; p++) {
+    const i = lookup[p] ?? -1;
+    if (i < 0) continue;
+    if ((out[2 * i] ?? -1) < 0) out[2 * i] = p;
+    out[2 * i + 1] = p + 1;
+  }
+  return out;
+}
+
+export interface Geometry {
+  width: number;
+  height: number;
+  rows: number;
+  cols: number;
+  rowOfY: Int32Array;
+  colOfX: Int32Array;
+  /** [start, end) in image pixels of each row's / column's coloured region. */
+  rowSpans: Int32Array;
+  colSpans: Int32Array;
+}
+
+export function buildGeometry(grid: Grid, width: number, height: number): Geometry {
+  const rowOfY = axisLookup(grid.tops, grid.patch[0], height);
+  const colOfX = axisLookup(grid.lefts, grid.patch[1], width);
+  return {
+    width,
+    height,
+    rows: grid.rows,
+    cols: grid.cols,
+    rowOfY,
+    colOfX,
+    rowSpans: spans(rowOfY, grid.rows),
+    colSpans: spans(colOfX, grid.cols),
+  };
+}
+
+/** The cell under image pixel coordinates (x, y) (fractions allowed), or null outside. */
+export function hitTest(geometry: Geometry, x: number, y: number): Cell | null {
+  if (!(x >= 0 && y >= 0 && x < geometry.width && y < geometry.height)) return null;
+  const r = geometry.rowOfY[Math.floor(y)] ?? -1;
+  const c = geometry.colOfX[Math.floor(x)] ?? -1;
+  return r < 0 || c < 0 ? null : [r, c];
+}
+
+/** The occluder's box at a cell: (tops[r], lefts[c], ph, pw), never r * stride. */
+export function patchBox(grid: Grid, [r, c]: Cell): Box {
+  return {
+    top: grid.tops[r] ?? 0,
+    left: grid.lefts[c] ?? 0,
+    height: grid.patch[0],
+    width: grid.patch[1],
+  };
+}
+
+/**
+ * Paint per-cell RGBA colours (rows * cols * 4) onto an image-sized RGBA buffer through the
+ * nearest-centre cells; pixels no window covers stay transparent.
+ */
+export function paintCells(geometry: Geometry, colors: Uint8ClampedArray): Uint8ClampedArray {
+  const { width, height, cols } = geometry;
+  const out = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    const r = geometry.rowOfY[y] ?? -1;
+    if (r < 0) continue;
+    for (let x = 0; x < width; x++) {
+      const c = geometry.colOfX[x] ?? -1;
+      if (c < 0) continue;
+      const src = (r * cols + c) * 4;
+      const dst = (y * width + x) * 4;
+      out[dst] = colors[src] ?? 0;
+      out[dst + 1] = colors[src + 1] ?? 0;
+      out[dst + 2] = colors[src + 2] ?? 0;
+      out[dst + 3] = colors[src + 3] ?? 0;
+    }
+  }
+  return out;
+}
+
+export interface HeatmapFrame {
+  image: RGBAImage | null;
+  grid: Grid | null;
+  /** RGBA per cell, rows * cols * 4, or null to draw the image alone. */
+  colors: Uint8ClampedArray | null;
+  /** 1 for cells not computed yet (drawn hatched). */
+  pending: Uint8Array | null;
+  opacity: number;
+  hover: Cell | null;
+  pinned: Cell | null;
+}
+
+export interface HeatmapHandlers {
+  hover(cell: Cell | null): void;
+  pin(cell: Cell): void;
+  move(dr: number, dc: number): void;
+  unpin(): void;
+}
+
+function offscreen(pixels: Uint8ClampedArray, width: number, height: number): HTMLCanvasElement {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = context2d(canvas);
+  if (ctx !== null) {
+    const data = ctx.createImageData(width, height);
+    data.data.set(pixels.subarray(0, width * height * 4));
+    ctx.putImageData(data, 0, 0);
+  }
+  return canvas;
+}
+
+function hatch(ctx: CanvasRenderingContext2D): CanvasPattern | null {
+  const tile = document.createElement("canvas");
+  tile.width = 8;
+  tile.height = 8;
+  const t = context2d(tile);
+  if (t === null) return null;
+  t.fillStyle = "rgba(128, 128, 128, 0.55)";
+  t.fillRect(0, 0, 8, 8);
+  t.strokeStyle = "rgba(255, 255, 255, 0.7)";
+  t.lineWidth = 1.5;
+  t.beginPath();
+  t.moveTo(-2, 10);
+  t.lineTo(10, -2);
+  t.moveTo(-2, 2);
+  t.lineTo(2, -2);
+  t.moveTo(6, 10);
+  t.lineTo(10, 6);
+  t.stroke();
+  return ctx.createPattern(tile, "repeat");
+}
+
+/** The map canvas: draws frames and turns pointer and keys into cell events. */
+export class HeatmapView {
+  readonly element: HTMLDivElement;
+  readonly canvas: HTMLCanvasElement;
+  readonly badge: HTMLDivElement;
+  private geometry: Geometry | null = null;
+  private geometryKey: [Grid | null, number, number] = [null, 0, 0];
+  private imageSource: [RGBAImage | null, HTMLCanvasElement | null] = [null, null];
+  private size: DisplaySize = { width: 320, height: 320, scale: 1, pixelated: false };
+  private overlay: [Uint8ClampedArray | null, Geometry | null, HTMLCanvasElement | null] = [
+    null,
+    null,
+    null,
+  ];
+  private pattern: CanvasPattern | null | undefined = undefined;
+
+  constructor(handlers: HeatmapHandlers, signal: AbortSignal) {
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "ow-map";
+    this.canvas.dataset.testid = "ow-map";
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute("role", "application");
+    this.canvas.setAttribute(
+      "aria-label",
+      "Occlusion map. Hover or click a position to inspect it; arrow keys move the pinned " +
+        "position; Escape unpins.",
+    );
+    this.badge = document.createElement("div");
+    this.badge.className = "ow-map-badge";
+    this.badge.hidden = true;
+    this.element = document.createElement("div");
+    this.element.className = "ow-map-frame";
+    this.element.append(this.canvas, this.badge);
+
+    const cellAt = (event: MouseEvent): Cell | null => {
+      const g = this.geometry;
+      if (g === null) return null;
+      const rect = this.canvas.getBoundingClientRect();
+      if (!(rect.width > 0 && rect.height > 0)) return null;
+      const x = ((event.clientX - rect.left) / rect.width) * g.width;
+      const y = ((event.clientY - rect.top) / rect.height) * g.height;
+      return hitTest(g, x, y);
+    };
+    const opts = { signal };
+    this.canvas.addEventListener("mousemove", (e) => handlers.hover(cellAt(e)), opts);
+    this.canvas.addEventListener("mouseleave", () => handlers.hover(null), opts);
+    this.canvas.addEventListener(
+      "click",
+      (e) => {
+        const cell = cellAt(e);
+        if (cell !== null) handlers.pin(cell);
+      },
+      opts,
+    );
+    this.canvas.addEventListener(
+      "keydown",
+      (e) => {
+        const moves: Record<string, [number, number]> = {
+          ArrowUp: [-1, 0],
+          ArrowDown: [1, 0],
+          ArrowLeft: [0, -1],
+          ArrowRight: [0, 1],
+        };
+        const move = moves[e.key];
+        if (move !== undefined) {
+          e.preventDefault(); // arrows must not scroll the notebook while the map has focus
+          handlers.move(move[0], move[1]);
+        } else if (e.key === "Escape") {
+          e.preventDefault();
+          handlers.unpin();
+        }
+      },
+      opts,
+    );
+  }
+
+  /** The geometry used for hit-testing (null before the grid arrives). */
+  get currentGeometry(): Geometry | null {
+    return this.geometry;
+  }
+
+  draw(frame: HeatmapFrame): void {
+    const { image, grid } = frame;
+    const width = image?.width ?? 0;
+    const height = image?.height ?? 0;
+    if (
+      grid !== this.geometryKey[0] ||
+      width !== this.geometryKey[1] ||
+      height !== this.geometryKey[2]
+    ) {
+      this.geometryKey = [grid, width, height];
+      this.geometry = grid !== null && width > 0 ? buildGeometry(grid, width, height) : null;
+    }
+    if (image === null) return;
+    this.size = displaySize(width, height);
+    const { width: dw, height: dh, pixelated } = this.size;
+    this.canvas.style.width = `${dw}px`;
+    this.canvas.style.height = `${dh}px`;
+    this.canvas.classList.toggle("ow-pixelated", pixelated);
+    const dpr = Math.max(1, Math.min(3, globalThis.devicePixelRatio || 1));
+    const bw = Math.round(dw * dpr);
+    const bh = Math.round(dh * dpr);
+    if (this.canvas.width !== bw) this.canvas.width = bw;
+    if (this.canvas.height !== bh) this.canvas.height = bh;
+    const ctx = context2d(this.canvas);
+    if (ctx === null) return;
+
+    if (this.imageSource[0] !== image) {
+      this.imageSource = [image, offscreen(image.data, width, height)];
+    }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, bw, bh);
+    ctx.imageSmoothingEnabled = !pixelated;
+    ctx.imageSmoothingQuality = "high";
+    const source = this.imageSource[1];
+    if (source !== null) ctx.drawImage(source, 0, 0, bw, bh);
+
+    const g = this.geometry;
+    const sx = bw / width;
+    const sy = bh / height;
+    if (g !== null && frame.colors !== null && frame.opacity > 0) {
+      // Hovering redraws often; the painted cells only change with the colours.
+      if (this.overlay[0] !== frame.colors || this.overlay[1] !== g) {
+        this.overlay = [frame.colors, g, offscreen(paintCells(g, frame.colors), width, height)];
+      }
+      const overlay = this.overlay[2];
+      ctx.globalAlpha = frame.opacity;
+      ctx.imageSmoothingEnabled = false; // cell edges stay sharp at any zoom
+      if (overlay !== null) ctx.drawImage(overlay, 0, 0, bw, bh);
+      const pending = frame.pending;
+      if (this.pattern === undefined) this.pattern = hatch(ctx);
+      const pattern = this.pattern;
+      if (pending !== null && pattern !== null) {
+        ctx.fillStyle = pattern;
+        for (let r = 0; r < g.rows; r++) {
+          const y0 = g.rowSpans[2 * r] ?? -1;
+          const y1 = g.rowSpans[2 * r + 1] ?? -1;
+          if (y0 < 0) continue;
+          for (let c = 0; c < g.cols; c++) {
+            const x0 = g.colSpans[2 * c] ?? -1;
+            const x1 = g.colSpans[2 * c + 1] ?? -1;
+            if (x0 < 0 || pending[r * g.cols + c] !== 1) continue;
+            ctx.fillRect(x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy);
+          }
+        }
+      }
+      ctx.globalAlpha = 1;
+    }
+
+    if (grid !== null) {
+      const outline = (cell: Cell, dashed: boolean): void => {
+        const box = patchBox(grid, cell);
+        const x = box.left * sx;
+        const y = box.top * sy;
+        const w = box.width * sx;
+        const h = box.height * sy;
+        // A dark line under a light one stays visible on any image.
+        ctx.setLineDash(dashed ? [6 * dpr, 4 * dpr] : []);
+        ctx.lineWidth = 4 * dpr;
+        ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+        ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
+        ctx.lineWidth = 2 * dpr;
+        ctx.strokeStyle = "rgba(255, 255, 255, 0.95)";
+        ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
+        ctx.setLineDash([]);
+      };
+      const { hover, pinned } = frame;
+      if (hover !== null && (pinned === null || hover[0] !== pinned[0] || hover[1] !== pinned[1])) {
+        outline(hover, true);
+      }
+      if (pinned !== null) outline(pinned, false);
+    }
+  }
+}

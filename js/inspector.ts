@@ -1,0 +1,264 @@
+// The inspector: the occluded image exactly as the model received it, composed here from the
+// image and baseline buffers (no round trip to the kernel), the top-k probabilities at that
+// position beside the unoccluded ones, the predicted class and the drop in the target.
+import { formatProbability, formatSigned, h, putPixels, setText } from "./dom";
+import { displaySize, patchBox, type Box } from "./heatmap";
+import { css } from "./colormap";
+import { classColor } from "./scales";
+import {
+  basePrediction,
+  classesByBaseProbability,
+  labelOf,
+  type Cell,
+  type RGBAImage,
+  type Snapshot,
+} from "./state";
+
+/**
+ * The image with the box's pixels replaced by the baseline's: what the model saw at that
+ * position. The box is clipped to the image; the inputs are not modified.
+ */
+export function composeOccluded(
+  image: RGBAImage,
+  baseline: RGBAImage,
+  box: Box,
+): Uint8ClampedArray {
+  const { width, height } = image;
+  const out = new Uint8ClampedArray(image.data.subarray(0, width * height * 4));
+  if (baseline.width !== width || baseline.height !== height) return out;
+  const top = Math.max(0, box.top);
+  const left = Math.max(0, box.left);
+  const bottom = Math.min(height, box.top + box.height);
+  const right = Math.min(width, box.left + box.width);
+  for (let y = top; y < bottom; y++) {
+    const start = (y * width + left) * 4;
+    const end = (y * width + right) * 4;
+    if (end > start) out.set(baseline.data.subarray(start, end), start);
+  }
+  return out;
+}
+
+export interface ClassRow {
+  cls: number;
+  name: string;
+  /** Probability at the position (NaN when not computed; the unoccluded one when no position). */
+  p: number;
+  base: number;
+}
+
+export interface PositionDetails {
+  cell: Cell | null;
+  computed: boolean;
+  rows: ClassRow[];
+  predicted: number;
+  basePredicted: number;
+  targetP: number;
+  targetBase: number;
+}
+
+/** Everything the inspector shows for a cell (or for the unoccluded image when cell is null). */
+export function positionDetails(snapshot: Snapshot, cell: Cell | null): PositionDetails {
+  const base = snapshot.base;
+  const basePredicted = basePrediction(snapshot);
+  const targetBase = base?.[snapshot.target] ?? NaN;
+  const baseOf = (cls: number): number => base?.[cls] ?? NaN;
+  const { grid, topkIndices, topkProbabilities, k } = snapshot;
+  if (cell !== null && grid !== null && topkIndices !== null && k > 0) {
+    const offset = (cell[0] * grid.cols + cell[1]) * k;
+    const rows: ClassRow[] = [];
+    for (let j = 0; j < k; j++) {
+      const cls = topkIndices[offset + j] ?? -1;
+      if (cls < 0) continue;
+      rows.push({
+        cls,
+        name: labelOf(snapshot, cls),
+        p: topkProbabilities?.[offset + j] ?? NaN,
+        base: baseOf(cls),
+      });
+    }
+    const targetP = snapshot.targetMap?.[cell[0] * grid.cols + cell[1]] ?? NaN;
+    return {
+      cell,
+      computed: rows.length > 0,
+      rows,
+      predicted: rows[0]?.cls ?? -1,
+      basePredicted,
+      targetP,
+      targetBase,
+    };
+  }
+  const topK = Math.max(1, k || 5);
+  const rows = classesByBaseProbability(snapshot)
+    .slice(0, base === null ? 0 : topK)
+    .map((cls) => ({ cls, name: labelOf(snapshot, cls), p: baseOf(cls), base: baseOf(cls) }));
+  return {
+    cell,
+    computed: false,
+    rows,
+    predicted: cell === null ? basePredicted : -1,
+    basePredicted,
+    targetP: cell === null ? targetBase : NaN,
+    targetBase,
+  };
+}
+
+function bar(className: string, p: number): HTMLDivElement {
+  const fill = h("div", { className: "ow-bar-fill" });
+  fill.style.width = `${Number.isFinite(p) ? Math.max(0, Math.min(1, p)) * 100 : 0}%`;
+  return h("div", { className: `ow-bar ${className}`, attrs: { "aria-hidden": "true" } }, [fill]);
+}
+
+export class InspectorView {
+  readonly element: HTMLElement;
+  readonly canvas: HTMLCanvasElement;
+  private readonly title = h("div", { className: "ow-inspector-title" });
+  private readonly caption = h("div", { className: "ow-caption" });
+  private readonly predicted = h("div", {
+    className: "ow-predicted",
+    testid: "ow-predicted-class",
+    attrs: { "aria-live": "polite" },
+  });
+  private readonly drop = h("div", { className: "ow-drop" });
+  private readonly probs = h("div", { className: "ow-probs", attrs: { role: "list" } });
+  private readonly legendKey = h("div", { className: "ow-probs-key" });
+  private drawn: unknown[] = [];
+
+  constructor() {
+    this.canvas = h("canvas", {
+      className: "ow-inspector-image",
+      testid: "ow-inspector-image",
+      attrs: { role: "img" },
+    });
+    this.legendKey.append(
+      h("span", { className: "ow-key ow-key-occluded", text: "occluded" }),
+      h("span", { className: "ow-key ow-key-base", text: "unoccluded" }),
+    );
+    this.element = h(
+      "section",
+      { className: "ow-inspector", attrs: { "aria-label": "Inspector" } },
+      [
+        this.title,
+        this.canvas,
+        this.caption,
+        this.predicted,
+        this.drop,
+        this.legendKey,
+        this.probs,
+      ],
+    );
+  }
+
+  update(snapshot: Snapshot, cell: Cell | null, pinned: boolean): void {
+    const { image, baselineImage, grid } = snapshot;
+    const details = positionDetails(snapshot, cell);
+    const targetName = labelOf(snapshot, snapshot.target);
+
+    // The image only changes with the cell and the buffers; avoid recomposing on every frame.
+    const drawn = [image, baselineImage, grid, cell?.[0], cell?.[1]];
+    if (image !== null && drawn.some((v, i) => v !== this.drawn[i])) {
+      this.drawn = drawn;
+      const box = cell !== null && grid !== null ? patchBox(grid, cell) : null;
+      const pixels =
+        box !== null && baselineImage !== null
+          ? composeOccluded(image, baselineImage, box)
+          : image.data;
+      putPixels(this.canvas, pixels, image.width, image.height);
+      const size = displaySize(image.width, image.height, 200, 240);
+      this.canvas.style.width = `${size.width}px`;
+      this.canvas.style.height = `${size.height}px`;
+      this.canvas.classList.toggle("ow-pixelated", size.pixelated);
+      this.canvas.setAttribute(
+        "aria-label",
+        box === null ? "The unoccluded image" : "The occluded image the model received",
+      );
+    }
+
+    if (cell === null || grid === null) {
+      setText(this.title, "Unoccluded image");
+      setText(this.caption, "Hover over the map to see what the model saw at each position.");
+    } else {
+      const box = patchBox(grid, cell);
+      setText(
+        this.title,
+        `Row ${cell[0]}, column ${cell[1]}${pinned ? " · pinned (Esc to unpin)" : ""}`,
+      );
+      setText(
+        this.caption,
+        `As fed to the model: ${box.height}×${box.width} patch at y=${box.top}, x=${box.left} ` +
+          `replaced by the "${snapshot.baseline}" baseline` +
+          (baselineImage === null ? " (baseline image not available)" : ""),
+      );
+    }
+
+    // Predicted class, marked when the occluder changed it.
+    const changed =
+      details.computed && details.basePredicted >= 0 && details.predicted !== details.basePredicted;
+    this.predicted.classList.toggle("ow-changed", changed);
+    this.predicted.replaceChildren();
+    if (cell !== null && !details.computed) {
+      this.predicted.append(h("span", { text: "Predicted: not computed yet" }));
+    } else if (details.predicted >= 0) {
+      const swatch = h("span", { className: "ow-swatch", attrs: { "aria-hidden": "true" } });
+      swatch.style.background = css(classColor(snapshot, details.predicted));
+      this.predicted.append(
+        h("span", { text: "Predicted: " }),
+        swatch,
+        h("strong", { text: labelOf(snapshot, details.predicted) }),
+      );
+      if (changed) {
+        this.predicted.append(
+          h("span", {
+            className: "ow-changed-note",
+            text: ` ≠ unoccluded ${labelOf(snapshot, details.basePredicted)}`,
+          }),
+        );
+      }
+    } else {
+      this.predicted.append(h("span", { text: "Predicted: computing…" }));
+    }
+
+    if (cell === null) {
+      setText(this.drop, `P(${targetName}) = ${formatProbability(details.targetBase)} unoccluded`);
+    } else if (Number.isFinite(details.targetP)) {
+      const d = details.targetBase - details.targetP;
+      setText(
+        this.drop,
+        `P(${targetName}): ${formatProbability(details.targetBase)} → ` +
+          `${formatProbability(details.targetP)} (drop ${formatSigned(d)})`,
+      );
+    } else {
+      setText(this.drop, `P(${targetName}): not computed yet at this position`);
+    }
+    this.drop.classList.toggle("ow-drop-up", details.targetBase - details.targetP < 0);
+
+    this.legendKey.hidden = cell === null || !details.computed;
+    this.probs.replaceChildren(
+      ...details.rows.map((row) => {
+        const shown = cell !== null && details.computed;
+        const text = shown
+          ? `${formatProbability(row.p)} (unoccluded ${formatProbability(row.base)})`
+          : formatProbability(row.p);
+        const name = h("span", {
+          className: "ow-prob-name",
+          text: row.name,
+          attrs: { title: row.name },
+        });
+        const bars = h("div", { className: "ow-bars" }, [
+          bar("ow-bar-occluded", row.p),
+          ...(shown ? [bar("ow-bar-base", row.base)] : []),
+        ]);
+        const el = h(
+          "div",
+          {
+            className: `ow-prob-row${row.cls === snapshot.target ? " ow-is-target" : ""}`,
+            testid: "ow-prob-row",
+            attrs: { role: "listitem" },
+          },
+          [name, bars, h("span", { className: "ow-prob-value", text })],
+        );
+        el.dataset.class = String(row.cls);
+        return el;
+      }),
+    );
+  }
+}

@@ -1,0 +1,342 @@
+// The synced traits (docs/protocol.md) read into one typed snapshot. Every field may be missing
+// before the first sweep result arrives; views draw whatever is there.
+import { decodeArray, type EncodedArray, type NDArray } from "./codecs";
+
+export type ViewName = "sensitivity" | "probability" | "predicted_class";
+export const VIEWS: readonly ViewName[] = ["sensitivity", "probability", "predicted_class"];
+
+export type Status = "idle" | "running" | "done" | "cancelled" | "error";
+export type Cell = readonly [number, number];
+
+/** The traits as they arrive from the kernel (binary arrays still encoded). */
+export interface ModelTraits {
+  _version: string;
+  image: EncodedArray | null;
+  baseline_image: EncodedArray | null;
+  grid: RawGrid | null;
+  labels: string[] | null;
+  base_probabilities: EncodedArray | null;
+  topk_indices: EncodedArray | null;
+  topk_probabilities: EncodedArray | null;
+  target_map: EncodedArray | null;
+  target: number | null;
+  view: string | null;
+  selected: number[] | null;
+  opacity: number | null;
+  patch_size: number[] | null;
+  stride: number[] | null;
+  baseline: string | null;
+  baseline_options: string[] | null;
+  top_k: number | null;
+  status: string | null;
+  progress: Progress | null;
+  error: string | null;
+}
+
+export const TRAITS: readonly (keyof ModelTraits)[] = [
+  "image",
+  "baseline_image",
+  "grid",
+  "labels",
+  "base_probabilities",
+  "topk_indices",
+  "topk_probabilities",
+  "target_map",
+  "target",
+  "view",
+  "selected",
+  "opacity",
+  "patch_size",
+  "stride",
+  "baseline",
+  "baseline_options",
+  "top_k",
+  "status",
+  "progress",
+  "error",
+];
+
+export interface RawGrid {
+  rows: number;
+  cols: number;
+  patch: number[];
+  stride: number[];
+  tops: EncodedArray | number[];
+  lefts: EncodedArray | number[];
+}
+
+export interface Grid {
+  rows: number;
+  cols: number;
+  patch: [number, number];
+  stride: [number, number];
+  tops: Int32Array;
+  lefts: Int32Array;
+}
+
+export interface Progress {
+  done?: number | null;
+  total?: number | null;
+  elapsed?: number | null;
+  eta?: number | null;
+}
+
+export interface RGBAImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray; // width * height * 4
+}
+
+export interface Snapshot {
+  image: RGBAImage | null;
+  baselineImage: RGBAImage | null;
+  grid: Grid | null;
+  labels: readonly string[];
+  base: Float32Array | null;
+  /** [rows * cols * k], -1 where not computed; null when missing or not matching the grid. */
+  topkIndices: Int32Array | null;
+  topkProbabilities: Float32Array | null;
+  k: number;
+  /** [rows * cols], NaN where not computed; null when missing or computed for another target. */
+  targetMap: Float32Array | null;
+  target: number;
+  view: ViewName;
+  selected: Cell | null;
+  opacity: number;
+  patchSize: [number, number];
+  stride: [number, number];
+  baseline: string;
+  baselineOptions: readonly string[];
+  status: Status;
+  progress: Progress;
+  error: string;
+}
+
+/** Anything with a get(name) like anywidget's model. */
+export interface TraitSource {
+  get(name: string): unknown;
+}
+
+// Decoding is zero-copy but we still avoid redoing it for every frame.
+const decoded = new WeakMap<object, NDArray | null>();
+
+function decode(value: unknown): NDArray | null {
+  if (value === null || typeof value !== "object") return null;
+  const hit = decoded.get(value);
+  if (hit !== undefined) return hit;
+  let result: NDArray | null;
+  try {
+    result = decodeArray(value as EncodedArray);
+  } catch {
+    result = null; // a malformed array is drawn as "not available", never thrown at the page
+  }
+  decoded.set(value, result);
+  return result;
+}
+
+const rgbaCache = new WeakMap<NDArray, RGBAImage | null>();
+
+/** uint8 [H, W, 4] (also [H, W, 3] / [H, W] / [H, W, 1], to be forgiving) -> RGBA. */
+export function toRGBA(array: NDArray | null): RGBAImage | null {
+  if (array === null) return null;
+  const cached = rgbaCache.get(array);
+  if (cached !== undefined) return cached;
+  const [height = 0, width = 0, channels = 1] = array.shape;
+  let image: RGBAImage | null = null;
+  if (array.shape.length >= 2 && height > 0 && width > 0 && [1, 3, 4].includes(channels)) {
+    const src = array.data;
+    let data: Uint8ClampedArray;
+    if (channels === 4 && (src instanceof Uint8Array || src instanceof Uint8ClampedArray)) {
+      data = new Uint8ClampedArray(src.buffer, src.byteOffset, src.length);
+    } else {
+      data = new Uint8ClampedArray(width * height * 4);
+      for (let i = 0; i < width * height; i++) {
+        for (let ch = 0; ch < 3; ch++) {
+          data[i * 4 + ch] = src[i * channels + (channels === 1 ? 0 : ch)] ?? 0;
+        }
+        data[i * 4 + 3] = channels === 4 ? (src[i * 4 + 3] ?? 255) : 255;
+      }
+    }
+    image = { width, height, data };
+  }
+  rgbaCache.set(array, image);
+  return image;
+}
+
+function toInt32(value: EncodedArray | number[] | undefined): Int32Array | null {
+  if (Array.isArray(value)) return Int32Array.from(value);
+  const array = decode(value);
+  if (array === null) return null;
+  return array.data instanceof Int32Array ? array.data : Int32Array.from(array.data);
+}
+
+function pair(value: unknown, fallback: [number, number]): [number, number] {
+  if (Array.isArray(value) && value.length >= 2) {
+    const a = Number(value[0]);
+    const b = Number(value[1]);
+    if (Number.isFinite(a) && Number.isFinite(b)) return [a, b];
+  }
+  if (typeof value === "number" && Number.isFinite(value)) return [value, value];
+  return fallback;
+}
+
+const gridCache = new WeakMap<object, Grid | null>();
+
+export function readGrid(raw: unknown): Grid | null {
+  if (raw === null || typeof raw !== "object") return null;
+  const hit = gridCache.get(raw);
+  if (hit !== undefined) return hit;
+  const g = raw as Partial<RawGrid>;
+  const tops = toInt32(g.tops);
+  const lefts = toInt32(g.lefts);
+  let grid: Grid | null = null;
+  if (tops !== null && lefts !== null && tops.length > 0 && lefts.length > 0) {
+    grid = {
+      rows: tops.length,
+      cols: lefts.length,
+      patch: pair(g.patch, [1, 1]),
+      stride: pair(g.stride, [1, 1]),
+      tops,
+      lefts,
+    };
+  }
+  gridCache.set(raw, grid);
+  return grid;
+}
+
+function asView(value: unknown): ViewName {
+  return VIEWS.includes(value as ViewName) ? (value as ViewName) : "sensitivity";
+}
+
+function asStatus(value: unknown): Status {
+  const all: Status[] = ["idle", "running", "done", "cancelled", "error"];
+  return all.includes(value as Status) ? (value as Status) : "idle";
+}
+
+/**
+ * Read the model into a snapshot.
+ *
+ * `staleMap`: the browser changed `target` and the kernel has not sent the new `target_map` yet;
+ * we would rather draw "not computed" than another class's map under this class's name.
+ */
+export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
+  const image = toRGBA(decode(model.get("image")));
+  const baselineImage = toRGBA(decode(model.get("baseline_image")));
+  const grid = readGrid(model.get("grid"));
+  const cells = grid === null ? 0 : grid.rows * grid.cols;
+
+  const topkI = decode(model.get("topk_indices"));
+  const topkP = decode(model.get("topk_probabilities"));
+  let topkIndices: Int32Array | null = null;
+  let topkProbabilities: Float32Array | null = null;
+  let k = 0;
+  // Arrays that do not match the grid belong to a sweep in flight: treat them as missing.
+  if (
+    grid !== null &&
+    topkI !== null &&
+    topkI.data instanceof Int32Array &&
+    topkI.shape[0] === grid.rows &&
+    topkI.shape[1] === grid.cols
+  ) {
+    k = topkI.shape[2] ?? 1;
+    topkIndices = topkI.data;
+    if (
+      topkP !== null &&
+      topkP.data instanceof Float32Array &&
+      topkP.data.length === topkI.data.length
+    ) {
+      topkProbabilities = topkP.data;
+    }
+  }
+
+  const target = Number(model.get("target") ?? 0);
+  const map = decode(model.get("target_map"));
+  let targetMap: Float32Array | null = null;
+  if (map !== null && map.data instanceof Float32Array && map.data.length === cells && !staleMap) {
+    targetMap = map.data;
+  }
+
+  const baseArray = decode(model.get("base_probabilities"));
+  const base =
+    baseArray === null
+      ? null
+      : baseArray.data instanceof Float32Array
+        ? baseArray.data
+        : Float32Array.from(baseArray.data);
+
+  const rawLabels = model.get("labels");
+  const labels = Array.isArray(rawLabels) ? rawLabels.map((s) => String(s)) : [];
+
+  const rawSelected = model.get("selected");
+  let selected: Cell | null = null;
+  if (grid !== null && Array.isArray(rawSelected) && rawSelected.length === 2) {
+    const [r, c] = rawSelected.map(Number) as [number, number];
+    if (r >= 0 && r < grid.rows && c >= 0 && c < grid.cols) selected = [r, c];
+  }
+
+  const opacity = Number(model.get("opacity"));
+  const options = model.get("baseline_options");
+  const progress = model.get("progress");
+  const error = model.get("error");
+  return {
+    image,
+    baselineImage,
+    grid,
+    labels,
+    base,
+    topkIndices,
+    topkProbabilities,
+    k,
+    targetMap,
+    target: Number.isInteger(target) ? target : 0,
+    view: asView(model.get("view")),
+    selected,
+    opacity: Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : 0.6,
+    patchSize: pair(model.get("patch_size"), grid?.patch ?? [16, 16]),
+    stride: pair(model.get("stride"), grid?.stride ?? [8, 8]),
+    baseline: String(model.get("baseline") ?? "gray"),
+    baselineOptions: Array.isArray(options) ? options.map((s) => String(s)) : [],
+    status: asStatus(model.get("status")),
+    progress: progress !== null && typeof progress === "object" ? (progress as Progress) : {},
+    error: typeof error === "string" ? error : "",
+  };
+}
+
+/** The name of class i: its label, or "class i" when there is none. */
+export function labelOf(snapshot: Pick<Snapshot, "labels">, index: number): string {
+  return snapshot.labels[index] ?? `class ${index}`;
+}
+
+/** Number of classes known to the browser. */
+export function classCount(snapshot: Pick<Snapshot, "labels" | "base">): number {
+  return Math.max(snapshot.labels.length, snapshot.base?.length ?? 0);
+}
+
+/** Class indices ordered by unoccluded probability, most probable first (ties by index). */
+export function classesByBaseProbability(snapshot: Pick<Snapshot, "labels" | "base">): number[] {
+  const n = classCount(snapshot);
+  const order = Array.from({ length: n }, (_, i) => i);
+  const base = snapshot.base;
+  if (base !== null) {
+    order.sort((a, b) => (base[b] ?? -1) - (base[a] ?? -1) || a - b);
+  }
+  return order;
+}
+
+/** The unoccluded prediction, or -1 when the base probabilities are unknown. */
+export function basePrediction(snapshot: Pick<Snapshot, "base">): number {
+  const base = snapshot.base;
+  if (base === null || base.length === 0) return -1;
+  let best = 0;
+  for (let i = 1; i < base.length; i++) if ((base[i] ?? -1) > (base[best] ?? -1)) best = i;
+  return best;
+}
+
+/** Sensitivity per cell: P_base(target) - P_occluded(target); NaN where not computed. */
+export function sensitivity(snapshot: Snapshot): Float32Array | null {
+  if (snapshot.targetMap === null) return null;
+  const p0 = snapshot.base?.[snapshot.target] ?? Number.NaN;
+  const out = new Float32Array(snapshot.targetMap.length);
+  for (let i = 0; i < out.length; i++) out[i] = p0 - (snapshot.targetMap[i] ?? Number.NaN);
+  return out;
+}

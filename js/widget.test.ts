@@ -1,0 +1,183 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import widget, { version } from "./widget";
+import { FakeModel, sampleState } from "./testutil";
+import type { RenderProps } from "@anywidget/types";
+import type { ModelTraits } from "./state";
+
+function mount(model: FakeModel): { el: HTMLElement; cleanup: () => void } {
+  const el = document.createElement("div");
+  document.body.appendChild(el);
+  const props = { model, el, experimental: {} } as unknown as RenderProps<ModelTraits>;
+  const cleanup = widget.render(props);
+  return { el, cleanup };
+}
+
+const nextFrame = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 40));
+const byTestId = (el: ParentNode, id: string): HTMLElement | null =>
+  el.querySelector(`[data-testid="${id}"]`);
+
+beforeEach(() => {
+  // jsdom has no 2D context; the widget must cope with getContext returning null.
+  vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(null);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  document.body.replaceChildren();
+});
+
+describe("render", () => {
+  it("exports the package version", () => {
+    expect(typeof version).toBe("string");
+    expect(version.length).toBeGreaterThan(0);
+  });
+
+  it("creates every test hook", () => {
+    const { el } = mount(new FakeModel(sampleState()));
+    for (const id of [
+      "ow-map",
+      "ow-view",
+      "ow-target",
+      "ow-opacity",
+      "ow-patch-size",
+      "ow-stride",
+      "ow-baseline",
+      "ow-recompute",
+      "ow-cancel",
+      "ow-inspector-image",
+      "ow-predicted-class",
+      "ow-progress",
+      "ow-error",
+    ]) {
+      expect(byTestId(el, id), id).not.toBeNull();
+    }
+    expect(el.querySelectorAll('[data-testid="ow-prob-row"]').length).toBeGreaterThan(0);
+    const view = byTestId(el, "ow-view") as HTMLSelectElement;
+    expect(Array.from(view.options, (o) => o.value)).toEqual([
+      "sensitivity",
+      "probability",
+      "predicted_class",
+    ]);
+    const progress = byTestId(el, "ow-progress") as HTMLElement;
+    expect(progress.getAttribute("role")).toBe("progressbar");
+    expect(progress.getAttribute("aria-valuenow")).toBe("8");
+    expect(progress.textContent).toContain("8/12 positions");
+    expect((byTestId(el, "ow-error") as HTMLElement).hidden).toBe(true);
+    expect((byTestId(el, "ow-cancel") as HTMLButtonElement).disabled).toBe(false);
+    const inspector = byTestId(el, "ow-inspector-image") as HTMLCanvasElement;
+    expect([inspector.width, inspector.height]).toEqual([8, 5]);
+  });
+
+  it("does not throw when every trait is null and says it is computing", () => {
+    const { el } = mount(new FakeModel({}));
+    expect(byTestId(el, "ow-map")).not.toBeNull();
+    expect(el.textContent).toContain("waiting for the image");
+  });
+
+  it("sends a target change to the model and orders targets by probability", async () => {
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    const target = byTestId(el, "ow-target") as HTMLSelectElement;
+    expect(Array.from(target.options, (o) => o.value)).toEqual(["0", "1", "2"]);
+    expect(target.options[0]?.text).toBe("cat — 0.700");
+    target.value = "1";
+    target.dispatchEvent(new Event("change"));
+    expect(model.get("target")).toBe(1);
+    expect(model.saves).toBeGreaterThan(0);
+    await nextFrame();
+    expect(target.value).toBe("1");
+    // The old map is for "cat": until the kernel answers, "dog" shows as loading.
+    expect(el.textContent).toContain("loading the map for dog");
+    model.set("target_map", sampleState().target_map);
+    await nextFrame();
+    expect(el.textContent).not.toContain("loading the map");
+  });
+
+  it("filters targets by the search box, keeping the current target", () => {
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    const search = byTestId(el, "ow-target-search") as HTMLInputElement;
+    search.value = "ca";
+    search.dispatchEvent(new Event("input"));
+    const target = byTestId(el, "ow-target") as HTMLSelectElement;
+    expect(Array.from(target.options, (o) => o.value)).toEqual(["0", "2"]);
+  });
+
+  it("recompute sets the edited traits, saves, then sends a message with an id", () => {
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    const patch = byTestId(el, "ow-patch-size") as HTMLInputElement;
+    expect(patch.value).toBe("2");
+    patch.value = "4";
+    patch.dispatchEvent(new Event("input"));
+    (byTestId(el, "ow-recompute") as HTMLButtonElement).click();
+    expect(model.get("patch_size")).toEqual([4, 4]);
+    expect(model.get("stride")).toEqual([2, 2]); // untouched: not rewritten
+    expect(model.sent).toHaveLength(1);
+    const msg = model.sent[0] as { type: string; id: string };
+    expect(msg.type).toBe("recompute");
+    expect(typeof msg.id).toBe("string");
+    (byTestId(el, "ow-cancel") as HTMLButtonElement).click();
+    expect((model.sent[1] as { type: string }).type).toBe("cancel");
+  });
+
+  it("shows the error trait and a refused reply", async () => {
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    const box = byTestId(el, "ow-error") as HTMLElement;
+    model.set("error", "stride must be positive");
+    await nextFrame();
+    expect(box.hidden).toBe(false);
+    expect(box.getAttribute("role")).toBe("alert");
+    expect(box.textContent).toBe("stride must be positive");
+    model.set("error", "");
+    (byTestId(el, "ow-cancel") as HTMLButtonElement).click();
+    const { id } = model.sent[0] as { id: string };
+    model.receive({ type: "reply", id, ok: false, error: "nothing to cancel" });
+    await nextFrame();
+    expect(box.textContent).toBe("nothing to cancel");
+    // A reply to another view's request is not ours to show.
+    model.receive({ type: "reply", id: "someone-else-1", ok: true });
+    await nextFrame();
+    expect(box.hidden).toBe(false);
+  });
+
+  it("pins with the keyboard and unpins with Escape", () => {
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    const map = byTestId(el, "ow-map") as HTMLCanvasElement;
+    expect(map.tabIndex).toBe(0);
+    model.set("selected", [1, 1]);
+    map.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight" }));
+    expect(model.get("selected")).toEqual([1, 2]);
+    map.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown" }));
+    map.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown" }));
+    expect(model.get("selected")).toEqual([2, 2]); // clamped to the last row
+    map.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }));
+    expect(model.get("selected")).toBeNull();
+  });
+
+  it("shows a selection set from Python in the inspector", async () => {
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    model.set("selected", [0, 2]);
+    await nextFrame();
+    expect(el.textContent).toContain("Row 0, column 2");
+    expect(byTestId(el, "ow-predicted-class")?.textContent).toContain("dog");
+  });
+
+  it("keeps two views in sync and removes every listener on cleanup", async () => {
+    const model = new FakeModel(sampleState());
+    const a = mount(model);
+    const b = mount(model);
+    const viewA = byTestId(a.el, "ow-view") as HTMLSelectElement;
+    viewA.value = "predicted_class";
+    viewA.dispatchEvent(new Event("change"));
+    await nextFrame();
+    expect((byTestId(b.el, "ow-view") as HTMLSelectElement).value).toBe("predicted_class");
+    expect(b.el.querySelectorAll('[data-testid="ow-legend-entry"]').length).toBe(2);
+    a.cleanup();
+    b.cleanup();
+    expect(model.listenerCount()).toBe(0);
+    expect(a.el.childElementCount).toBe(0);
+  });
+});
