@@ -377,10 +377,13 @@ class OcclusionWidget(anywidget.AnyWidget):
     ) -> None:
         _reject_unknown(kwargs, "OcclusionWidget()")
         output = kwargs.pop("output", "auto")
-        if model is not None and not callable(model):
+        if not callable(model):
+            hint = (
+                "; to show a saved result use OcclusionWidget.from_result" if model is None else ""
+            )
             raise TypeError(
                 f"model must be a keras.Model or a callable batch -> scores; "
-                f"got {type(model).__name__}"
+                f"got {type(model).__name__}{hint}"
             )
         params = validate_params(
             image,
@@ -408,8 +411,7 @@ class OcclusionWidget(anywidget.AnyWidget):
         )
         self._set_grid(params.grid)
         self.on_msg(self._on_custom_msg)
-        if model is not None:
-            self._start()
+        self._start()
 
     def _init_state(self, labels: Any, num_classes: int | None) -> None:
         # Everything the worker thread shares with the kernel's main thread is guarded by this

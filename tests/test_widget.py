@@ -74,6 +74,8 @@ def widget() -> OcclusionWidget:
 def test_unknown_keyword_arguments_are_named_with_the_allowed_ones() -> None:
     with pytest.raises(TypeError, match=r"'patchsize'.*allowed: .*patch_size"):
         OcclusionWidget(band_model, IMAGE, patchsize=8)
+    with pytest.raises(TypeError, match="from_result"):
+        OcclusionWidget(None, IMAGE)
 
 
 @pytest.mark.parametrize(
