@@ -34,8 +34,22 @@ CUSTOM_BASELINE = "custom"
 
 #: Keyword arguments that ``recompute`` forwards to the engine.
 _RECOMPUTE_PARAMS = ("patch_size", "stride", "baseline", "batch_size", "preprocess", "output")
-#: Extra keyword arguments the constructor accepts besides its named parameters.
-_EXTRA_INIT_PARAMS = ("view", "opacity", "output")
+#: The constructor's parameters: the named ones, then the extra keyword arguments it accepts.
+_INIT_PARAMS = (
+    "model",
+    "image",
+    "labels",
+    "preprocess",
+    "patch_size",
+    "stride",
+    "baseline",
+    "target",
+    "top_k",
+    "batch_size",
+    "view",
+    "opacity",
+    "output",
+)
 
 
 class WidgetValueError(traitlets.TraitError, ValueError):
@@ -375,7 +389,7 @@ class OcclusionWidget(anywidget.AnyWidget):
         batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
-        _reject_unknown(kwargs, "OcclusionWidget()")
+        _reject_unknown(kwargs, "OcclusionWidget()", _INIT_PARAMS)
         output = kwargs.pop("output", "auto")
         if not callable(model):
             hint = (
@@ -686,7 +700,7 @@ class OcclusionWidget(anywidget.AnyWidget):
         >>> w.wait()  # doctest: +SKIP
         'done'
         """
-        _reject_unknown(params, "recompute()", allowed=_RECOMPUTE_PARAMS)
+        _reject_unknown(params, "recompute()", _RECOMPUTE_PARAMS)
         try:
             if self._model is None:
                 raise RuntimeError(
@@ -940,21 +954,7 @@ def _baseline_name(baseline: Any) -> str:
     return "gray" if name == "grey" else name
 
 
-def _reject_unknown(kwargs: dict[str, Any], where: str, allowed: tuple[str, ...] = ()) -> None:
-    if where == "OcclusionWidget()":
-        allowed = (
-            "model",
-            "image",
-            "labels",
-            "preprocess",
-            "patch_size",
-            "stride",
-            "baseline",
-            "target",
-            "top_k",
-            "batch_size",
-            *_EXTRA_INIT_PARAMS,
-        )
+def _reject_unknown(kwargs: dict[str, Any], where: str, allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise TypeError(
