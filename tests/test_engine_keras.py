@@ -106,6 +106,10 @@ def test_one_trace_for_the_whole_sweep_including_the_padded_last_batch():
     result = ow.occlusion_map(model, np.ones((8, 8)), 4, 2, batch_size=3, progress=False)
     assert result.total == 9  # 10 images in 4 batches of 3: the last one padded
     assert _TraceCounter.traces == 1
+    # A second sweep of the same model and image size (another baseline, another batch size)
+    # reuses the compiled function.
+    ow.occlusion_map(model, np.ones((8, 8)), 2, 1, "black", batch_size=5, progress=False)
+    assert _TraceCounter.traces == 1
 
 
 def test_wrong_image_size_for_the_model():

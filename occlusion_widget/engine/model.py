@@ -9,6 +9,7 @@ pass per backend (``tf.function`` with a fixed batch shape, ``jax.jit`` of the s
 from __future__ import annotations
 
 import sys
+import weakref
 
 import numpy as np
 
@@ -222,25 +223,41 @@ def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
     return Forward(call, backend, preprocess, expected, squeeze)
 
 
+# Compiled forwards per model and input shape: a widget that recomputes with another baseline
+# or target reuses the trace instead of paying seconds to retrace a large network. Weak keys
+# (and a weak reference inside the function) let the model be garbage-collected.
+_TF_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _tf_call(model, batch_shape, squeeze):
     import tensorflow as tf
 
-    # One trace for the whole sweep: the sweep pads its last batch to the same shape, and the
-    # signature stops TF from retracing if it ever sees another.
     shape = None
     if batch_shape is not None:
         shape = tuple(batch_shape[:-1]) if squeeze else tuple(batch_shape)
-    if shape is None:
-        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    else:
-        fn = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec(shape=(None, *shape[1:]), dtype=tf.float32)],
-        )
+    model_ref = weakref.ref(model)
+
+    def forward(x):
+        return model_ref()(x, training=False)
+
+    try:
+        per_model = _TF_FUNCTIONS.setdefault(model, {})
+    except TypeError:  # an unhashable model: compile without caching
+        per_model = {}
+    key = None if shape is None else shape[1:]
+    fn = per_model.get(key)
+    if fn is None:
+        # One trace for the whole sweep: the batch axis is left free (the sweep pads its last
+        # batch anyway), so no batch size ever causes a retrace.
+        signature = None
+        if shape is not None:
+            signature = [tf.TensorSpec(shape=(None, *shape[1:]), dtype=tf.float32)]
+        fn = tf.function(forward, input_signature=signature, reduce_retracing=signature is None)
+        per_model[key] = fn
 
     def call(x):
         if shape is not None and x.shape[1:] != shape[1:]:
-            # preprocess changed the size: fall back to an untyped trace for that shape.
+            # preprocess changed the size: run eagerly rather than trace an unknown shape.
             return model(x, training=False)
         return fn(tf.convert_to_tensor(x))
 
