@@ -581,6 +581,8 @@ class OcclusionWidget(anywidget.AnyWidget):
     @traitlets.observe("target")
     def _on_target(self, change: Any) -> None:
         # Switching target is instant: every class probability is kept, only one map is sent.
+        # A running sweep may be writing its next batch into the same array; a cell read then is
+        # NaN or final, and the worker's next push sends the map again anyway.
         with self._lock:
             if self._result is not None and change["new"] is not None:
                 self.target_map = self._result.probabilities[:, :, change["new"]]
