@@ -190,7 +190,7 @@ function hatch(ctx: CanvasRenderingContext2D): CanvasPattern | null {
   tile.height = 8;
   const t = context2d(tile);
   if (t === null) return null;
-  t.fillStyle = "rgba(128, 128, 128, 0.55)";
+  t.fillStyle = "rgba(128, 128, 128, 0.45)";
   t.fillRect(0, 0, 8, 8);
   t.strokeStyle = "rgba(255, 255, 255, 0.7)";
   t.lineWidth = 1.5;
@@ -301,8 +301,9 @@ export class HeatmapView {
     if (image === null) return;
     this.size = displaySize(width, height);
     const { width: dw, height: dh, pixelated } = this.size;
+    // Height follows from the width and the canvas's own aspect ratio, also when a narrow
+    // notebook squeezes the width (max-width: 100%).
     this.canvas.style.width = `${dw}px`;
-    this.canvas.style.height = `${dh}px`;
     this.canvas.classList.toggle("ow-pixelated", pixelated);
     const dpr = Math.max(1, Math.min(3, globalThis.devicePixelRatio || 1));
     const bw = Math.round(dw * dpr);

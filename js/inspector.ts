@@ -116,7 +116,6 @@ export class InspectorView {
   private readonly predicted = h("div", {
     className: "ow-predicted",
     testid: "ow-predicted-class",
-    attrs: { "aria-live": "polite" },
   });
   private readonly drop = h("div", { className: "ow-drop" });
   private readonly probs = h("div", { className: "ow-probs", attrs: { role: "list" } });
@@ -165,7 +164,6 @@ export class InspectorView {
       putPixels(this.canvas, pixels, image.width, image.height);
       const size = displaySize(image.width, image.height, 200, 240);
       this.canvas.style.width = `${size.width}px`;
-      this.canvas.style.height = `${size.height}px`;
       this.canvas.classList.toggle("ow-pixelated", size.pixelated);
       this.canvas.setAttribute(
         "aria-label",
@@ -175,13 +173,13 @@ export class InspectorView {
 
     if (cell === null || grid === null) {
       setText(this.title, "Unoccluded image");
-      setText(this.caption, "Hover over the map to see what the model saw at each position.");
+      setText(
+        this.caption,
+        "Hover over the map to see what the model saw at each position; click to pin one.",
+      );
     } else {
       const box = patchBox(grid, cell);
-      setText(
-        this.title,
-        `Row ${cell[0]}, column ${cell[1]}${pinned ? " · pinned (Esc to unpin)" : ""}`,
-      );
+      setText(this.title, `Row ${cell[0]}, column ${cell[1]}${pinned ? " · pinned" : ""}`);
       setText(
         this.caption,
         `As fed to the model: ${box.height}×${box.width} patch at y=${box.top}, x=${box.left} ` +

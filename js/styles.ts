@@ -59,7 +59,11 @@ export const CSS = `
   color: var(--ow-fg);
   cursor: pointer;
 }
-.ow-root .ow-button.ow-primary { background: var(--ow-accent); border-color: var(--ow-accent); color: #fff; }
+.ow-root .ow-button.ow-primary {
+  background: var(--ow-accent);
+  border-color: var(--ow-accent);
+  color: var(--jp-ui-inverse-font-color1, #fff);
+}
 .ow-root .ow-button.ow-attention { box-shadow: 0 0 0 3px rgba(26, 115, 232, 0.35); }
 .ow-root .ow-button:disabled { opacity: 0.45; cursor: default; }
 .ow-root .ow-pending { color: var(--ow-warn); font-size: 12px; }
@@ -137,7 +141,7 @@ export const CSS = `
 .ow-root .ow-swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; flex: none; border: 1px solid rgba(127, 127, 127, 0.6); vertical-align: -1px; margin: 0 4px 0 2px; }
 .ow-root .ow-inspector { display: flex; flex-direction: column; gap: 6px; width: 320px; max-width: 100%; }
 .ow-root .ow-inspector-title { font-weight: 600; font-size: 14px; }
-.ow-root .ow-inspector-image { display: block; max-width: 100%; border-radius: 2px; border: 1px solid var(--ow-border); }
+.ow-root .ow-inspector-image { display: block; height: auto; max-width: 100%; border-radius: 2px; border: 1px solid var(--ow-border); }
 .ow-root .ow-caption { font-size: 12px; color: var(--ow-fg-muted); overflow-wrap: anywhere; }
 .ow-root .ow-predicted { padding: 4px 8px; border-radius: 4px; border: 1px solid var(--ow-border); overflow-wrap: anywhere; }
 .ow-root .ow-predicted.ow-changed { border-color: var(--ow-warn); border-left-width: 4px; }

@@ -161,6 +161,11 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
   });
   const inspector = new InspectorView();
   const title = h("div", { className: "ow-map-title" });
+  // Screen readers hear the pinned position when it changes, not every hovered cell.
+  const announcer = h("div", { className: "ow-sr-only", attrs: { "aria-live": "polite" } });
+  let announced = "";
+  let paintKey: unknown[] = [];
+  let paint: ReturnType<typeof cellColors> | null = null;
 
   const root = h("div", { className: ROOT_CLASS, attrs: { "data-ow-version": version } });
   injectStyles(root);
@@ -171,7 +176,7 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
     legend.element,
   ]);
   const body = h("div", { className: "ow-body" }, [left, inspector.element]);
-  root.append(controls.element, body);
+  root.append(controls.element, body, announcer);
   el.appendChild(root);
 
   function draw(): void {
@@ -182,7 +187,12 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
       hover = null;
     }
     controls.update(s);
-    const paint = cellColors(s, s.view === "predicted_class" ? highlight : null);
+    // Hover redraws reuse the cell colours; they change only with the data, view or highlight.
+    const key = [s.grid, s.topkIndices, s.targetMap, s.base, s.labels, s.view, s.target, highlight];
+    if (paint === null || key.some((v, i) => v !== paintKey[i])) {
+      paintKey = key;
+      paint = cellColors(s, s.view === "predicted_class" ? highlight : null);
+    }
     heatmap.draw({
       image: s.image,
       grid: s.grid,
@@ -201,6 +211,15 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
     colorbar.update(paint.scale, labelOf(s, s.target), width);
     legend.update(s, highlight, s.view === "predicted_class");
     inspector.update(s, s.selected ?? hover, s.selected !== null);
+    const announcement =
+      s.selected === null
+        ? ""
+        : `Pinned row ${s.selected[0]}, column ${s.selected[1]}. ` +
+          (inspector.element.querySelector(".ow-predicted")?.textContent ?? "");
+    if (announcement !== announced) {
+      announced = announcement;
+      announcer.textContent = announcement;
+    }
   }
   const scheduler = frameScheduler(draw);
 
