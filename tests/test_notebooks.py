@@ -1,0 +1,179 @@
+"""The notebooks in notebooks/: committed clean, and they run top to bottom offline.
+
+Each notebook runs in a fresh kernel with ``notebooks/`` as its working directory, the way
+Jupyter runs it. ``KERAS_HOME`` points at the shared assets' offline ImageNet weights when they
+are there; without them the notebooks fall back to the built-in demo model, and the assertions
+follow whichever path ran.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+NAMES = ("quickstart.ipynb", "predicted_class_map.ipynb", "classroom.ipynb")
+ASSETS = Path(os.environ.get("OCCLUSION_WIDGET_ASSETS") or ROOT.parent / "shared" / "assets")
+KERAS_HOME = ASSETS / "keras_home"
+IMAGENET_WEIGHTS = (
+    KERAS_HOME / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
+)
+CIFAR_MODEL = ASSETS / "cifar10" / "cifar10_captum_lenet.keras"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# Generous: a cold kernel imports TensorFlow, and the first notebook may train the demo model.
+CELL_TIMEOUT_S = 300
+
+
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # One folder for the whole session: the demo model trains once for all notebooks.
+    return tmp_path_factory.mktemp("notebook_demo_cache")
+
+
+@pytest.fixture
+def notebook_env(demo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The kernel inherits this process's environment: set what the notebooks read."""
+    monkeypatch.setenv("OCCLUSION_WIDGET_CACHE", str(demo_cache))
+    if KERAS_HOME.is_dir():
+        monkeypatch.setenv("KERAS_HOME", str(KERAS_HOME))
+    if ASSETS.is_dir():
+        monkeypatch.setenv("OCCLUSION_WIDGET_ASSETS", str(ASSETS))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    return monkeypatch
+
+
+def run_notebook(name: str):
+    """Execute ``notebooks/<name>`` in a fresh python3 kernel; a failing cell raises."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()
+    return notebook
+
+
+def code_outputs(notebook) -> list:
+    return [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
+
+
+def printed(notebook) -> str:
+    """Everything the notebook printed to stdout, in order."""
+    return "".join(
+        out.text
+        for out in code_outputs(notebook)
+        if out.output_type == "stream" and out.name == "stdout"
+    )
+
+
+def widget_views(notebook) -> int:
+    return sum(WIDGET_MIME in out.get("data", {}) for out in code_outputs(notebook))
+
+
+def assert_counts_add_up(text: str) -> None:
+    match = re.search(r"class counts sum to (\d+) of (\d+) positions", text)
+    assert match, text
+    assert match.group(1) == match.group(2)
+    listed = [int(n) for n in re.findall(r"^class id \d+ \(.*\): count (\d+)$", text, re.M)]
+    assert listed and sum(listed) == int(match.group(2))
+
+
+# -- committed without outputs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebook_is_clean(name: str) -> None:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.metadata.kernelspec.name == "python3"
+    # No saved widget state, no editor or execution metadata: only what a reader needs.
+    assert set(notebook.metadata) <= {"kernelspec", "language_info"}
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code_cells
+    for cell in code_cells:
+        assert cell.outputs == [], f"{name}: cell {cell.id} was committed with outputs"
+        assert cell.execution_count is None, f"{name}: cell {cell.id} has an execution count"
+    for cell in notebook.cells:
+        assert not cell.metadata, f"{name}: cell {cell.id} carries metadata {dict(cell.metadata)}"
+
+
+def test_every_notebook_is_executed_here() -> None:
+    # A notebook added to notebooks/ without a test here would rot unnoticed.
+    assert sorted(path.name for path in NOTEBOOKS.glob("*.ipynb")) == sorted(NAMES)
+
+
+# -- executed ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_quickstart_runs(notebook_env: pytest.MonkeyPatch) -> None:
+    notebook = run_notebook("quickstart.ipynb")
+    text = printed(notebook)
+    ranked = re.findall(r"^(\d)\. (\S+) \(", text, re.M)
+    assert [rank for rank, _ in ranked] == ["1", "2", "3"], text
+    if IMAGENET_WEIGHTS.exists():
+        # Orders and ranks only: the offline weights' probabilities differ from Keras's own.
+        assert [name for _, name in ranked] == ["African_elephant", "tusker", "Indian_elephant"]
+        assert "widget sweep: done, 169 positions" in text
+        assert "widget target: tusker" in text
+    assert "widget sweep: done" in text
+    assert widget_views(notebook) == 1
+    # The seed figure for the top class, then one figure each for the 2nd and 3rd classes.
+    figures = [out for out in code_outputs(notebook) if "image/png" in out.get("data", {})]
+    assert len(figures) >= 4
+
+
+@pytest.mark.slow
+def test_predicted_class_map_runs(notebook_env: pytest.MonkeyPatch) -> None:
+    notebook = run_notebook("predicted_class_map.ipynb")
+    text = printed(notebook)
+    assert_counts_add_up(text)
+    assert "model(everything except the patch) == the map at this cell: True" in text
+    assert "<- print this" in text
+    assert widget_views(notebook) == 1
+    if CIFAR_MODEL.exists():
+        assert "unoccluded prediction: ship" in text
+        assert "the map says: airplane" in text
+    else:
+        assert "CIFAR-10 assets not found" in text
+
+
+@pytest.mark.slow
+def test_classroom_runs(notebook_env: pytest.MonkeyPatch) -> None:
+    notebook = run_notebook("classroom.ipynb")
+    text = printed(notebook)
+    # The toy's answer is known: the most sensitive patch must sit on the shape.
+    assert "peak inside the shape's box: True" in text
+    assert "prediction: triangle" in text
+    assert re.search(r"^\s+4\s+1 \|\s+61 x 61 = 3721 positions", text, re.M), text
+    assert widget_views(notebook) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "predicted_class_map.ipynb"])
+def test_runs_without_assets(name: str, notebook_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No shared assets and an empty Keras cache: the notebooks still run on the demo model."""
+    empty_assets = tmp_path / "no_assets"
+    empty_assets.mkdir()
+    notebook_env.setenv("OCCLUSION_WIDGET_ASSETS", str(empty_assets))
+    notebook_env.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    notebook = run_notebook(name)
+    text = printed(notebook)
+    assert widget_views(notebook) == 1
+    if name == "predicted_class_map.ipynb":
+        assert "CIFAR-10 assets not found" in text
+        assert_counts_add_up(text)
+    elif "ImageNet weights unavailable" in text:  # no internet here: the demo model ran
+        fallback = [line for line in text.splitlines() if "unavailable" in line]
+        assert len(fallback) == 1
+        assert "1. triangle" in text
+        assert "widget sweep: done" in text
