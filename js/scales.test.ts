@@ -1,11 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { CATEGORICAL } from "./colormap";
-import { cellColors, classRanks, predictedClasses } from "./scales";
+import { alphaOf, cellColors, classRanks, predictedClasses } from "./scales";
 import { readSnapshot } from "./state";
 import { FakeModel, sampleState } from "./testutil";
 
 const snapshotWith = (extra: Record<string, unknown>) =>
   readSnapshot(new FakeModel({ ...sampleState(), ...extra }));
+
+describe("alphaOf", () => {
+  it("makes sensitivity cells as opaque as their drop is large, in either direction", () => {
+    const scale = { kind: "diverging", max: 0.5 } as const;
+    expect(alphaOf(scale, 0)).toBe(51); // the floor: 0.2 * 255
+    expect(alphaOf(scale, 0.5)).toBe(255);
+    expect(alphaOf(scale, -0.5)).toBe(255);
+    expect(alphaOf(scale, 0.25)).toBeGreaterThan(alphaOf(scale, 0.1));
+    expect(alphaOf(scale, 2)).toBe(255); // clamped
+  });
+
+  it("keeps probability and class cells fully opaque", () => {
+    expect(alphaOf({ kind: "sequential" }, 0)).toBe(255);
+    expect(alphaOf({ kind: "categorical" }, 3)).toBe(255);
+  });
+});
 
 describe("cellColors", () => {
   it("computes sensitivity as base - occluded and flags the not-computed cells", () => {

@@ -42,6 +42,19 @@ export function classColor(snapshot: Pick<Snapshot, "labels" | "base">, cls: num
   return categoricalColor(classRanks(snapshot).get(cls) ?? -1);
 }
 
+/**
+ * Opacity of a computed cell (0..255). On the sensitivity map a cell is as opaque as its drop is
+ * large, so the image stays visible where occluding changes nothing; the floor keeps the sign of
+ * small drops readable. `_widget_plot.py` uses the same rule.
+ */
+export function alphaOf(scale: ColorScale, value: number): number {
+  if (scale.kind !== "diverging") return 255;
+  const magnitude = scale.max > 0 ? Math.min(1, Math.abs(value) / scale.max) : 0;
+  return Math.round(255 * (SENSITIVITY_ALPHA_FLOOR + (1 - SENSITIVITY_ALPHA_FLOOR) * magnitude));
+}
+
+export const SENSITIVITY_ALPHA_FLOOR = 0.2;
+
 /** Predicted class per cell (topk_indices[..., 0]); -1 where not computed. */
 export function predictedClasses(snapshot: Snapshot): Int32Array | null {
   const { grid, topkIndices, k } = snapshot;
@@ -89,7 +102,7 @@ export function cellColors(snapshot: Snapshot, highlight: number | null = null):
     colors[i * 4 + 1] = g;
     colors[i * 4 + 2] = b;
     // Dimmed cells let the image through; not-computed cells get their hatch on top.
-    colors[i * 4 + 3] = dimmed ? 40 : computed ? 255 : 0;
+    colors[i * 4 + 3] = dimmed ? 40 : computed ? alphaOf(scale, v) : 0;
     pending[i] = computed ? 0 : 1;
   }
   return { scale, colors, pending, values };

@@ -61,6 +61,8 @@ CATEGORICAL = tuple(
     )
 )
 OTHER_CLASS = (150, 150, 150)
+#: Opacity of a sensitivity cell whose drop is zero (SENSITIVITY_ALPHA_FLOOR in js/scales.ts).
+SENSITIVITY_ALPHA_FLOOR = 0.2
 
 
 def sample_ramp(ramp: tuple[tuple[int, int, int], ...], t: np.ndarray) -> np.ndarray:
@@ -163,10 +165,23 @@ def cell_colors(
     sensitivity = float(result.base_probabilities[target]) - probability
     m = symmetric_max(np.where(computed, sensitivity, np.nan))
     rgb = sample_ramp(DIVERGING, (np.nan_to_num(sensitivity) + m) / (2 * m))
-    return rgb, computed, {"kind": "diverging", "lo": -m, "hi": m}
+    # As in js/scales.ts: a cell is as opaque as its drop is large, so the image shows where
+    # occluding changes nothing.
+    weight = SENSITIVITY_ALPHA_FLOOR + (1 - SENSITIVITY_ALPHA_FLOOR) * np.minimum(
+        1.0, np.abs(np.nan_to_num(sensitivity)) / m
+    )
+    weight = np.round(255 * weight) / 255
+    return rgb, computed, {"kind": "diverging", "lo": -m, "hi": m, "weight": weight}
 
 
-def compose(image: np.ndarray, result: Any, rgb: np.ndarray, computed: np.ndarray, opacity: float):
+def compose(
+    image: np.ndarray,
+    result: Any,
+    rgb: np.ndarray,
+    computed: np.ndarray,
+    opacity: float,
+    weight: np.ndarray | None = None,
+):
     """The image with the cell colours laid over it at ``opacity``, ``(H, W, 3)`` uint8.
 
     Cells not computed stay transparent, as in the widget (which hatches them).
@@ -180,7 +195,8 @@ def compose(image: np.ndarray, result: Any, rgb: np.ndarray, computed: np.ndarra
     rows = axis_lookup(result.tops, result.patch_size[0], h)
     cols = axis_lookup(result.lefts, result.patch_size[1], w)
     overlay = rgb[rows[:, None], cols[None, :]].astype(np.float64)
-    alpha = opacity * computed[rows[:, None], cols[None, :]][..., None]
+    cell_alpha = computed.astype(np.float64) if weight is None else computed * weight
+    alpha = opacity * cell_alpha[rows[:, None], cols[None, :]][..., None]
     base = np.asarray(image, np.float64)[..., :3]
     return np.floor(base * (1 - alpha) + overlay * alpha + 0.5).astype(np.uint8)
 
@@ -214,7 +230,7 @@ def save_view(
 
     path = Path(path)
     rgb, computed, scale = cell_colors(view, result, target)
-    picture = compose(image, result, rgb, computed, opacity)
+    picture = compose(image, result, rgb, computed, opacity, scale.get("weight"))
 
     # A Figure without pyplot: no global state, safe from the widget's worker thread too.
     fig = Figure(figsize=(7.2, 5.0), dpi=dpi, layout="constrained")

@@ -445,3 +445,23 @@ def test_saved_colours_follow_the_browser_ramps(widget: OcclusionWidget) -> None
     picture = plot.compose(widget.image, widget.result, rgb, computed, 1.0)
     np.testing.assert_array_equal(picture[0, 0], rgb[0, 0])
     np.testing.assert_array_equal(picture[31, 31], rgb[6, 6])
+
+
+def test_saved_sensitivity_lets_the_image_through_where_nothing_changes(widget) -> None:
+    import re
+    from pathlib import Path
+
+    from occlusion_widget import _widget_plot as plot
+
+    scales = (Path(__file__).resolve().parents[1] / "js" / "scales.ts").read_text()
+    floor = re.search(r"SENSITIVITY_ALPHA_FLOOR = ([0-9.]+)", scales)
+    assert floor is not None and float(floor.group(1)) == plot.SENSITIVITY_ALPHA_FLOOR
+    _, _, scale = plot.cell_colors("sensitivity", widget.result, widget.target)
+    drop = np.abs(widget.result.sensitivity(widget.target))
+    weight = scale["weight"]
+    assert weight.shape == drop.shape
+    # Larger drops are more opaque; the largest is (about) opaque, no drop is at the floor.
+    assert weight[np.unravel_index(np.argmax(drop), drop.shape)] > 0.98
+    order = np.argsort(drop, axis=None)
+    assert np.all(np.diff(weight.ravel()[order]) >= -1e-12)
+    assert weight.min() >= plot.SENSITIVITY_ALPHA_FLOOR - 1e-9
