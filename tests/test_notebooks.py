@@ -32,9 +32,9 @@ CELL_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="session")
-def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # One folder for the whole session: the demo model trains once for all notebooks.
-    return tmp_path_factory.mktemp("notebook_demo_cache")
+def demo_cache() -> Path:
+    # The session-wide cache from conftest.py: the demo model trains once for the whole run.
+    return Path(os.environ["OCCLUSION_WIDGET_CACHE"])
 
 
 @pytest.fixture
