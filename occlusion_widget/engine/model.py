@@ -13,7 +13,15 @@ import weakref
 
 import numpy as np
 
-__all__ = ["OUTPUT_KINDS", "Forward", "ModelError", "make_forward", "to_probabilities"]
+__all__ = [
+    "OUTPUT_KINDS",
+    "Forward",
+    "ModelError",
+    "has_accelerator",
+    "is_out_of_memory",
+    "make_forward",
+    "to_probabilities",
+]
 
 #: Accepted values of ``output``.
 OUTPUT_KINDS = ("auto", "probabilities", "logits")
@@ -64,7 +72,9 @@ class Forward:
     """A compiled, batched forward pass: ``(B, H, W, C)`` float32 -> ``(B, K)`` float32 scores.
 
     Build one with :func:`make_forward`. ``backend`` says how the model is called: one of
-    ``"tensorflow"``, ``"jax"``, ``"torch"``, ``"numpy"`` (Keras backends) or ``"callable"``.
+    ``"tensorflow"``, ``"jax"``, ``"torch"``, ``"numpy"`` (Keras backends) or ``"callable"``;
+    ``accelerator`` whether the backend runs on a GPU or TPU. ``prepare`` (preprocess) and
+    ``run`` (the model) are separate steps so that the sweep can overlap them.
 
     Examples
     --------
@@ -73,18 +83,34 @@ class Forward:
     (2, 3)
     """
 
-    def __init__(self, call, backend: str, preprocess=None, expected_shape=None, squeeze=False):
+    def __init__(
+        self,
+        call,
+        backend: str,
+        preprocess=None,
+        expected_shape=None,
+        squeeze=False,
+        accelerator=False,
+    ):
         self._call = call
         self.backend = backend
+        self.accelerator = accelerator  # a GPU/TPU runs the model: larger automatic batches
         self.preprocess = preprocess
         self.expected_shape = expected_shape
         self.squeeze = squeeze
         self.stage = "model"  # which step failed, for ModelError messages
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.stage = "preprocess"
+        x = self.prepare(batch)
+        self.stage = "model"
+        return self.run(x)
+
+    def prepare(self, batch: np.ndarray) -> np.ndarray:
+        """Preprocess a raw batch into what the model is fed (the sweep runs this in a worker
+        thread, overlapped with the model scoring the previous batch)."""
         x = batch
         if self.preprocess is not None:
-            self.stage = "preprocess"
             x = self.preprocess(x)
             x = _to_numpy(x)
             if x.dtype != np.float32:
@@ -94,9 +120,11 @@ class Forward:
         if self.expected_shape is not None:
             _check_input_shape(x.shape, self.expected_shape, self.preprocess is not None)
             self.expected_shape = None  # the batch shape never changes after the first call
-        self.stage = "model"
-        y = self._call(x)
-        return _single_output(y)
+        return x
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Score a prepared batch: ``(B, K)`` float32."""
+        return _single_output(self._call(x))
 
 
 def _check_input_shape(got, expected, preprocessed):
@@ -209,8 +237,9 @@ def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
         )
 
     backend = keras.backend.backend()
+    accelerator = has_accelerator(backend)
     if backend == "tensorflow":
-        call = _tf_call(model, batch_shape, squeeze)
+        call = _tf_call(model, batch_shape, squeeze, jit_compile=accelerator)
     elif backend == "jax":
         call = _jax_call(model)
     elif backend == "torch":
@@ -220,7 +249,53 @@ def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
         def call(x):
             return keras.ops.convert_to_numpy(model(x, training=False))
 
-    return Forward(call, backend, preprocess, expected, squeeze)
+    return Forward(call, backend, preprocess, expected, squeeze, accelerator)
+
+
+def has_accelerator(backend: str) -> bool:
+    """Whether a Keras backend will run on a GPU or TPU (never imports a framework not loaded).
+
+    Examples
+    --------
+    >>> has_accelerator("numpy")
+    False
+    """
+    try:
+        if backend == "tensorflow" and "tensorflow" in sys.modules:
+            return bool(sys.modules["tensorflow"].config.list_logical_devices("GPU"))
+        if backend == "jax" and "jax" in sys.modules:
+            return sys.modules["jax"].default_backend() != "cpu"
+        if backend == "torch" and "torch" in sys.modules:
+            return bool(sys.modules["torch"].cuda.is_available())
+    except Exception:  # a broken driver is no accelerator
+        return False
+    return False
+
+
+# Out-of-memory errors as each framework spells them: the sweep halves its batch on these.
+_OOM_NAMES = {"ResourceExhaustedError", "OutOfMemoryError"}
+_OOM_TEXT = ("out of memory", "resource_exhausted", "resource exhausted", "failed to allocate")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether an exception says the batch did not fit in memory.
+
+    ``MemoryError`` (numpy), TensorFlow's ``ResourceExhaustedError``, torch's
+    ``OutOfMemoryError`` and JAX's ``RESOURCE_EXHAUSTED`` runtime errors all count.
+
+    Examples
+    --------
+    >>> is_out_of_memory(MemoryError()), is_out_of_memory(ValueError("bad shape"))
+    (True, False)
+    """
+    if isinstance(exc, MemoryError):
+        return True
+    if any(cls.__name__ in _OOM_NAMES for cls in type(exc).__mro__):
+        return True
+    if isinstance(exc, RuntimeError) or type(exc).__name__ == "XlaRuntimeError":
+        text = str(exc).lower()
+        return any(marker in text for marker in _OOM_TEXT)
+    return False
 
 
 # Compiled forwards per model and input shape: a widget that recomputes with another baseline
@@ -229,7 +304,7 @@ def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
 _TF_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _tf_call(model, batch_shape, squeeze):
+def _tf_call(model, batch_shape, squeeze, jit_compile=False):
     import tensorflow as tf
 
     shape = None
@@ -244,7 +319,7 @@ def _tf_call(model, batch_shape, squeeze):
         per_model = _TF_FUNCTIONS.setdefault(model, {})
     except TypeError:  # an unhashable model: compile without caching
         per_model = {}
-    key = None if shape is None else shape[1:]
+    key = (None if shape is None else shape[1:], jit_compile)
     fn = per_model.get(key)
     if fn is None:
         # One trace for the whole sweep: the batch axis is left free (the sweep pads its last
@@ -252,7 +327,14 @@ def _tf_call(model, batch_shape, squeeze):
         signature = None
         if shape is not None:
             signature = [tf.TensorSpec(shape=(None, *shape[1:]), dtype=tf.float32)]
-        fn = tf.function(forward, input_signature=signature, reduce_retracing=signature is None)
+        # XLA pays on a GPU but is 10x slower than TF's own kernels on a CPU (measured in
+        # benchmarks/RESULTS.md), so it is used only when a GPU is there.
+        fn = tf.function(
+            forward,
+            input_signature=signature,
+            reduce_retracing=signature is None,
+            jit_compile=jit_compile or None,
+        )
         per_model[key] = fn
 
     def call(x):
@@ -264,6 +346,9 @@ def _tf_call(model, batch_shape, squeeze):
     return call
 
 
+_JAX_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _jax_call(model):
     import jax
 
@@ -272,10 +357,24 @@ def _jax_call(model):
     trainable = [v.value for v in model.trainable_variables]
     non_trainable = [v.value for v in model.non_trainable_variables]
 
-    @jax.jit
-    def forward(trainable, non_trainable, x):
-        y, _ = model.stateless_call(trainable, non_trainable, x, training=False)
-        return y
+    # One jitted function per model, so a second sweep (another baseline, a widget recompute)
+    # reuses the compiled code instead of compiling the network again.
+    try:
+        forward = _JAX_FUNCTIONS.get(model)
+    except TypeError:  # unhashable
+        forward = None
+    if forward is None:
+        model_ref = weakref.ref(model)
+
+        @jax.jit
+        def forward(trainable, non_trainable, x):
+            y, _ = model_ref().stateless_call(trainable, non_trainable, x, training=False)
+            return y
+
+        try:
+            _JAX_FUNCTIONS[model] = forward
+        except TypeError:
+            pass
 
     def call(x):
         return forward(trainable, non_trainable, x)

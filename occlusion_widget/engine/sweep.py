@@ -1,13 +1,17 @@
 """Stream occluded batches through the model: validation, visiting order, progress, cancel.
 
-Occluded copies are built one batch at a time into one reused buffer, so memory does not grow
-with the number of positions beyond the ``(rows, cols, K)`` result itself.
+Occluded copies are built one batch at a time into two reused buffers, so memory does not grow
+with the number of positions beyond the ``(rows, cols, K)`` result itself. A worker thread
+builds and preprocesses the next batch while the model scores the current one (TensorFlow, JAX
+and torch release the GIL while they compute), so the sweep runs at the speed of the model.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,14 +19,59 @@ import numpy as np
 from .baselines import describe_baseline, make_baseline
 from .grid import Grid, make_grid
 from .images import RawImage, load_image
-from .model import OUTPUT_KINDS, InputShapeError, ModelError, make_forward, to_probabilities
+from .model import (
+    OUTPUT_KINDS,
+    InputShapeError,
+    ModelError,
+    is_out_of_memory,
+    make_forward,
+    to_probabilities,
+)
 from .result import OcclusionResult
 
-__all__ = ["SweepParams", "iter_occlusion", "occlusion_map", "validate_params"]
+__all__ = ["SweepParams", "auto_batch_size", "iter_occlusion", "occlusion_map", "validate_params"]
 
-#: Largest automatic batch, and the raw bytes one automatic batch may take.
-MAX_AUTO_BATCH = 64
+#: Largest automatic batch on a CPU (throughput stops growing past ~32 images there, see
+#: benchmarks/RESULTS.md) and on a GPU/TPU, and the raw bytes one automatic batch may take.
+MAX_AUTO_BATCH = 32
+MAX_AUTO_BATCH_ACCELERATOR = 256
 AUTO_BATCH_BYTES = 64 * 2**20
+AUTO_BATCH_BYTES_ACCELERATOR = 512 * 2**20
+#: An automatic batch is at most 1/PREVIEW_BATCHES of the sweep, so the first batch (which
+#: covers the coarse grid) arrives within ~1/PREVIEW_BATCHES of the sweep's time...
+PREVIEW_BATCHES = 16
+#: ...but never fewer images than this, so tiny sweeps are not split into tiny model calls.
+MIN_AUTO_BATCH = 8
+
+
+def auto_batch_size(n_items, image_bytes, accelerator=False) -> int:
+    """The automatic batch size: large enough for throughput, small enough for memory and for
+    an early whole-image preview.
+
+    Parameters
+    ----------
+    n_items : int
+        Images in the sweep (positions + 1 for the unoccluded image).
+    image_bytes : int
+        Raw bytes of one float32 image.
+    accelerator : bool
+        Whether a GPU/TPU runs the model (larger batches pay there).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> auto_batch_size(730, 224 * 224 * 3 * 4)
+    32
+    >>> auto_batch_size(50, 32 * 32 * 3 * 4)
+    8
+    """
+    cap = MAX_AUTO_BATCH_ACCELERATOR if accelerator else MAX_AUTO_BATCH
+    budget = AUTO_BATCH_BYTES_ACCELERATOR if accelerator else AUTO_BATCH_BYTES
+    preview = max(MIN_AUTO_BATCH, math.ceil(n_items / PREVIEW_BATCHES))
+    return int(max(1, min(cap, preview, n_items, budget // max(1, image_bytes))))
 
 
 @dataclass(frozen=True)
@@ -43,12 +92,15 @@ class SweepParams:
         ``"auto"``, ``"probabilities"`` or ``"logits"``.
     batch_size : int
         Images per model call (the unoccluded image rides in the first batch).
+    auto_batch : bool
+        Whether ``batch_size`` was chosen automatically (the sweep may then enlarge it for a
+        GPU, and halves it on out-of-memory errors either way).
 
     Examples
     --------
     >>> p = validate_params(np.zeros((32, 32, 3), np.uint8), patch_size=8, stride=4)
     >>> p.grid.rows, p.batch_size
-    (7, 50)
+    (7, 8)
     """
 
     image: RawImage
@@ -57,6 +109,7 @@ class SweepParams:
     baseline_name: str
     output: str
     batch_size: int
+    auto_batch: bool = False
 
 
 def validate_params(
@@ -104,9 +157,9 @@ def validate_params(
         raise ValueError(
             f"output must be one of {', '.join(map(repr, OUTPUT_KINDS))}; got {output!r}"
         )
-    if batch_size is None:
-        per_image = h * w * c * 4
-        batch_size = int(min(MAX_AUTO_BATCH, grid.total + 1, max(1, AUTO_BATCH_BYTES // per_image)))
+    auto_batch = batch_size is None
+    if auto_batch:
+        batch_size = auto_batch_size(grid.total + 1, h * w * c * 4)
     elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
         raise TypeError(f"batch_size must be a positive int or None; got {batch_size!r}")
     elif batch_size < 1:
@@ -122,7 +175,9 @@ def validate_params(
             f"cancel must be a threading.Event (anything with is_set()); got "
             f"{type(cancel).__name__}"
         )
-    return SweepParams(raw, grid, fill, describe_baseline(baseline), output, int(batch_size))
+    return SweepParams(
+        raw, grid, fill, describe_baseline(baseline), output, int(batch_size), auto_batch
+    )
 
 
 def iter_occlusion(
@@ -174,39 +229,38 @@ def iter_occlusion(
     raw, grid, fill, bsz = params.image, params.grid, params.baseline, params.batch_size
     pixels = raw.pixels
     h, w, c = pixels.shape
-    ph, pw = grid.patch_size
-    forward = make_forward(model, preprocess, batch_shape=(bsz, h, w, c))
-
-    order = grid.order()
     total = grid.total
-    rows_of = grid.tops[order // grid.cols]
-    cols_of = grid.lefts[order % grid.cols]
-    # Index grids for one patch, broadcast over the batch in _fill_batch.
-    dy = np.arange(ph)[None, :, None]
-    dx = np.arange(pw)[None, None, :]
-
-    buffer = np.empty((bsz, h, w, c), np.float32)
+    forward = make_forward(model, preprocess, batch_shape=(bsz, h, w, c))
+    if params.auto_batch and forward.accelerator:
+        bsz = auto_batch_size(total + 1, h * w * c * 4, accelerator=True)
+    builder = _BatchBuilder(pixels, fill, grid, bsz)
     kind = params.output
     result = None
     bar = _make_progress(progress, total)
+    # One worker builds (and preprocesses) batch i + 1 into the other buffer while the model
+    # scores batch i here; the model itself always runs in the caller's thread.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="occlusion-batch")
+    pending = None
     try:
         # Item 0 is the unoccluded image, items 1..total are the positions in visiting order;
         # riding the base image in the first batch costs no extra model call.
-        for start in range(0, total + 1, bsz):
+        start = 0
+        pending = pool.submit(builder.build, forward, start, bsz)
+        while start <= total:
             if start > 0 and cancel is not None and cancel.is_set():
                 break
             stop = min(start + bsz, total + 1)
-            first_pos = max(start, 1) - 1  # index into `order` of this batch's first position
-            last_pos = stop - 1  # one past the last
-            np.copyto(buffer, pixels)  # padded rows stay unoccluded copies: finite and cheap
-            offset = 1 if start == 0 else 0
-            n_pos = last_pos - first_pos
-            if n_pos:
-                b = np.arange(offset, offset + n_pos)[:, None, None]
-                r = rows_of[first_pos:last_pos, None, None] + dy
-                col = cols_of[first_pos:last_pos, None, None] + dx
-                buffer[b, r, col] = fill[r, col]
-            scores = _score(forward, buffer, first_pos, last_pos, total, start == 0)
+            try:
+                x = pending.result()
+                pending = None
+                if stop <= total:
+                    pending = pool.submit(builder.build, forward, stop, bsz)
+                scores = _score(forward, x, builder.describe(start, stop), stop - start)
+            except _OutOfMemory as oom:
+                _wait(pending)
+                bsz = _halve(bsz, oom, builder.describe(start, stop), (bsz, h, w, c))
+                pending = pool.submit(builder.build, forward, start, bsz)
+                continue
             scores = scores[: stop - start]
             probs, kind = to_probabilities(scores, kind)
             if result is None:
@@ -225,15 +279,99 @@ def iter_occlusion(
                     baseline_name=params.baseline_name,
                     output_kind=kind,
                 )
-            cells = order[first_pos:last_pos]
+            offset = 1 if start == 0 else 0
+            cells = builder.order[start + offset - 1 : stop - 1]
             result.probabilities.reshape(-1, result.num_classes)[cells] = probs[offset:]
             result.computed.reshape(-1)[cells] = True
+            start = stop
             if bar is not None:
-                bar(last_pos, total)
+                bar(stop - 1, total)
             yield result
     finally:
+        _wait(pending)
+        pool.shutdown(wait=True)
         if bar is not None:
             bar.close()
+
+
+class _OutOfMemory(Exception):
+    """A batch did not fit in memory (internal: the sweep halves its batch and retries)."""
+
+    def __init__(self, cause):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class _BatchBuilder:
+    """Builds the occluded batch for items ``start..start+size`` (item 0 = unoccluded image)
+    into one of two alternating buffers, then preprocesses it."""
+
+    def __init__(self, pixels, fill, grid, size):
+        self.pixels = pixels
+        self.fill = fill
+        self.total = grid.total
+        self.order = grid.order()
+        self.rows_of = grid.tops[self.order // grid.cols]
+        self.cols_of = grid.lefts[self.order % grid.cols]
+        ph, pw = grid.patch_size
+        # Index grids for one patch, broadcast over the batch.
+        self.dy = np.arange(ph)[None, :, None]
+        self.dx = np.arange(pw)[None, None, :]
+        self.buffers = [np.empty((size, *pixels.shape), np.float32) for _ in range(2)]
+        self.turn = 0
+
+    def describe(self, start, stop):
+        first, last = max(start, 1) - 1, stop - 1
+        what = f"positions {first}-{last - 1} of {self.total} (in visiting order)"
+        if start == 0:
+            what = f"the unoccluded image and {what}" if last > first else "the unoccluded image"
+        return what
+
+    def build(self, forward, start, size):
+        buffer = self.buffers[self.turn][:size]
+        self.turn ^= 1
+        stop = min(start + size, self.total + 1)
+        # Padded rows stay unoccluded copies: finite and cheap. Restoring the whole buffer (not
+        # just the last patches) is needed anyway: preprocess may work in place.
+        np.copyto(buffer, self.pixels)
+        offset = 1 if start == 0 else 0
+        first = start + offset - 1  # index into `order` of this batch's first position
+        n_pos = stop - 1 - first
+        if n_pos > 0:
+            b = np.arange(offset, offset + n_pos)[:, None, None]
+            r = self.rows_of[first : stop - 1, None, None] + self.dy
+            col = self.cols_of[first : stop - 1, None, None] + self.dx
+            buffer[b, r, col] = self.fill[r, col]
+        try:
+            return forward.prepare(buffer)
+        except InputShapeError:
+            raise
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise _OutOfMemory(exc) from exc
+            raise ModelError(
+                f"preprocess raised {type(exc).__name__}: {_short_message(exc)} while "
+                f"scoring {self.describe(start, stop)} (batch shape {buffer.shape})"
+            ) from exc
+
+
+def _wait(future):
+    """Let a pending build finish (its errors belong to a batch that will not be used)."""
+    if future is not None and not future.cancel():
+        try:
+            future.result()
+        except Exception:  # the batch is discarded, and so is its error
+            pass
+
+
+def _halve(size, oom, what, shape):
+    if size <= 1:
+        raise ModelError(
+            f"out of memory even with a batch of 1 image while scoring {what} (batch shape "
+            f"{shape}): {type(oom.cause).__name__}: {_short_message(oom.cause)}. Use a smaller "
+            f"image or model, or free memory (close other sessions using the GPU)"
+        ) from oom.cause
+    return size // 2
 
 
 def occlusion_map(
@@ -271,7 +409,9 @@ def occlusion_map(
         Whether the model returns probabilities or logits (softmax applied); ``"auto"`` decides
         from the scores. A single sigmoid output becomes two classes ``[1 - p, p]``.
     batch_size : int, optional
-        Images per model call; chosen automatically (at most 64) when None.
+        Images per model call; chosen automatically when None (at most 32 on a CPU, 256 on a
+        GPU, and at most 1/16 of the sweep so the first batch gives an early whole-image
+        preview). On an out-of-memory error the batch is halved and retried.
     progress : bool or callable, default True
         A tqdm bar, ``False``, or a ``callable(done, total)``.
     cancel : threading.Event, optional
@@ -316,35 +456,30 @@ def occlusion_map(
     return result
 
 
-def _score(forward, buffer, first_pos, last_pos, total, has_base):
-    what = f"positions {first_pos}-{last_pos - 1} of {total} (in visiting order)"
-    if has_base:
-        what = (
-            f"the unoccluded image and {what}" if last_pos > first_pos else "the unoccluded image"
-        )
+def _score(forward, x, what, n):
+    """Run the model on a prepared batch of which the first ``n`` rows are real images."""
     try:
-        scores = forward(buffer)
+        scores = forward.run(x)
     except InputShapeError:
         raise
     except Exception as exc:
-        stage = "preprocess" if forward.stage == "preprocess" else "the model"
-        message = _short_message(exc)
+        if is_out_of_memory(exc):
+            raise _OutOfMemory(exc) from exc
         raise ModelError(
-            f"{stage} raised {type(exc).__name__}: {message} while scoring {what} "
-            f"(batch shape {buffer.shape})"
+            f"the model raised {type(exc).__name__}: {_short_message(exc)} while scoring "
+            f"{what} (batch shape {x.shape})"
         ) from exc
-    if scores.shape[0] != buffer.shape[0]:
+    if scores.shape[0] != x.shape[0]:
         raise ValueError(
-            f"the model returned {scores.shape[0]} score rows for a batch of {buffer.shape[0]} "
+            f"the model returned {scores.shape[0]} score rows for a batch of {x.shape[0]} "
             f"images; it must return one row per image"
         )
-    n = 1 + last_pos - first_pos if has_base else last_pos - first_pos
     bad = ~np.isfinite(scores[:n])
     if bad.any():
         label = "NaN" if np.isnan(scores[:n]).any() else "infinite values"
         raise ValueError(
             f"the model returned {label} while scoring {what}; occlusion needs finite class "
-            f"scores (check the preprocessing and the image's value range {buffer.dtype})"
+            f"scores (check the preprocessing and the image's value range {x.dtype})"
         )
     return scores
 
