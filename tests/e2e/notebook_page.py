@@ -50,8 +50,12 @@ class NotebookPage:
     # -- opening and running -------------------------------------------------------------------
 
     def open(self) -> NotebookPage:
-        path = f"/lab/tree/{self.name}" if self.app == "lab" else f"/notebooks/{self.name}"
-        self.page.goto(self.server.url(path))
+        if self.app == "lab":
+            # `reset`: start from an empty workspace, not with the last test's tabs restored.
+            url = f"{self.server.base}/lab/tree/{self.name}?reset&token={self.server.token}"
+        else:
+            url = self.server.url(f"/notebooks/{self.name}")
+        self.page.goto(url)
         expect(self.page.locator(".jp-Notebook").first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         self.wait_for_kernel_idle()
         return self
