@@ -143,9 +143,11 @@ class JupyterServer:
             PYTHONUNBUFFERED="1",
             PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         )
+        # Real ImageNet weights and photos, offline: what the Makefile exports, for direct runs.
         keras_home = ASSETS / "keras_home"
-        if "KERAS_HOME" not in env and keras_home.is_dir():
-            env["KERAS_HOME"] = str(keras_home)
+        if keras_home.is_dir():
+            env.setdefault("KERAS_HOME", str(keras_home))
+            env.setdefault("OCCLUSION_WIDGET_ASSETS", str(ASSETS))
         return env
 
     def start(self, timeout: float = 120.0) -> None:
