@@ -80,8 +80,10 @@ SETUP = textwrap.dedent(
         import keras
         from keras.applications.mobilenet_v2 import preprocess_input as preprocess
 
-        weights = "imagenet" if os.environ.get("KERAS_HOME") else None
-        model = keras.applications.MobileNetV2(weights=weights)
+        try:  # offline, the weights come from KERAS_HOME (the shared assets) or not at all
+            weights, model = "imagenet", keras.applications.MobileNetV2(weights="imagenet")
+        except Exception:
+            weights, model = None, keras.applications.MobileNetV2(weights=None)
         described = f"MobileNetV2 (weights={{weights}})"
     """
 )
