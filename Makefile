@@ -42,8 +42,10 @@ $(VENV)/.backends: $(VENV)/.installed
 
 backends: $(VENV)/.backends
 
+# `npm install`, not `npm ci`: the lock holds only this platform's optional binaries (rollup,
+# esbuild), which `npm ci` rejects as out of sync; install still follows the lock's versions.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 js-deps: node_modules/.installed
