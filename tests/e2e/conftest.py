@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 from jupyter_harness import ASSETS, CHROMIUM, CHROMIUM_ARGS, JupyterServer
 from notebook_page import ARTIFACTS, NotebookPage, safe_name
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
+
+# Several engineers share two cores here: give web-first assertions room to breathe.
+expect.set_options(timeout=15_000)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

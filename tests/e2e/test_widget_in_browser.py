@@ -299,6 +299,10 @@ def test_recompute_shows_progress_and_cancel_keeps_the_partial_map(open_notebook
     progress.evaluate(RECORD_PROGRESS_JS)
     nb.by_test_id("ow-stride").fill("16")
     nb.by_test_id("ow-recompute").click()
+    # The bar said "done" before the click too: first see the new sweep start.
+    nb.page.wait_for_function(
+        "window.__owProgress.some(([status]) => status === 'running')", timeout=30_000
+    )
     wait_for_status(nb, "done")
     expect(progress).to_contain_text("16/16 positions")
     seen = nb.page.evaluate("window.__owProgress")
