@@ -16,7 +16,7 @@ export OCCLUSION_WIDGET_ASSETS ?= $(ASSETS)
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help demo test install backends js-deps chromium lint test-js test-py bench bench-quick clean
+.PHONY: help demo test install backends js-deps chromium lint test-js test-py bench bench-quick bench-peers clean
 
 help:
 	@echo "make demo   install, then open JupyterLab on notebooks/quickstart.ipynb"
@@ -75,11 +75,18 @@ test-py: install backends chromium
 
 test: lint test-js test-py
 
-bench: install
-	$(PY) benchmarks/run_all.py
+# Peers live in benchmarks/.peers so their pins never touch .venv; a failed install only
+# makes the peer benchmark skip them, with the reason.
+bench-peers: install backends
+	$(PY) benchmarks/bench_peers.py --install || echo "peers not installed: their rows will be skipped"
 
-bench-quick: install
+bench: install backends bench-peers chromium
+	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_hover.py
+
+bench-quick: install backends bench-peers chromium
 	$(PY) benchmarks/run_all.py --quick
+	$(PY) benchmarks/bench_hover.py --quick
 
 clean:
 	rm -rf $(VENV) node_modules occlusion_widget/static dist build
