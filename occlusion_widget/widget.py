@@ -126,6 +126,19 @@ def _describe_error(exc: BaseException) -> str:
     return message
 
 
+def _declared_num_classes(model: Any) -> int | None:
+    """The class count a single-output Keras model declares, or None when it cannot be known
+    before the model runs (plain callables, several outputs, an unknown last dimension)."""
+    try:
+        shape = model.output_shape
+    except Exception:  # plain callables, and Keras models that were never built
+        return None
+    if not isinstance(shape, tuple) or not shape or not isinstance(shape[-1], int):
+        return None
+    # One sigmoid unit is read as two classes, [1 - p, p], as the engine does.
+    return 2 if shape[-1] == 1 else shape[-1]
+
+
 def _check_labels(labels: Any) -> Any:
     """Resolve named label sets and check the container before the class count is known."""
     if isinstance(labels, str):
@@ -409,6 +422,9 @@ class OcclusionWidget(anywidget.AnyWidget):
             preprocess=preprocess,
         )
         labels = _check_labels(labels)
+        declared = _declared_num_classes(model)
+        if declared is not None and labels is not None:
+            as_list(labels, declared)  # a Keras model says its class count: check labels now
         num_classes = len(labels) if isinstance(labels, list) else None
         self._init_state(labels, num_classes)
         self._model = model

@@ -129,10 +129,23 @@ def test_labels_of_the_wrong_length_are_an_error() -> None:
     result = occlusion_map(band_model, IMAGE, patch_size=8, stride=4, progress=False)
     with pytest.raises(ValueError, match="got 3 labels for a model with 6 classes"):
         OcclusionWidget.from_result(result, labels=["a", "b", "c"])
-    # With a model the class count is known only once it ran: the widget shows the error.
+    # A plain callable's class count is known only once it ran: the widget shows the error.
     w = OcclusionWidget(band_model, IMAGE, labels=["a", "b", "c"], patch_size=8, stride=4)
     assert w.wait(10) == "error"
     assert "got 3 labels for a model with 6 classes" in w.error
+
+
+def test_labels_that_do_not_fit_a_keras_model_fail_at_construction() -> None:
+    import keras
+
+    inputs = keras.Input((16, 16, 3))
+    outputs = keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, outputs)
+    image = np.zeros((16, 16, 3), np.float32)
+    with pytest.raises(ValueError, match="got 3 labels for a model with 4 classes"):
+        OcclusionWidget(model, image, labels=["a", "b", "c"], patch_size=8, stride=8)
+    w = OcclusionWidget(model, image, labels=list("abcd"), patch_size=8, stride=8)
+    assert w.wait(30) == "done" and w.labels == list("abcd")
 
 
 # -- transport -------------------------------------------------------------------------------
