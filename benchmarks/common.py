@@ -296,4 +296,10 @@ def engine_batch(stride):
         from occlusion_widget.engine.sweep import auto_batch_size
     except ImportError:  # an older engine (benchmarking "before")
         return params.batch_size
-    return auto_batch_size(params.grid.total + 1, SIZE * SIZE * 3 * 4, accelerator())
+    import keras
+
+    n, image_bytes = params.grid.total + 1, SIZE * SIZE * 3 * 4
+    try:
+        return auto_batch_size(n, image_bytes, accelerator(), keras.backend.backend())
+    except TypeError:  # an engine from before the per-backend CPU batch
+        return auto_batch_size(n, image_bytes, accelerator())

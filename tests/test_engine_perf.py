@@ -160,11 +160,39 @@ def test_automatic_batch_is_a_small_share_of_the_sweep_and_bounded_by_memory():
     assert auto_batch_size(11026, 224 * 224 * 3 * 4) == 32
     assert auto_batch_size(11026, 224 * 224 * 3 * 4, accelerator=True) == 256
     assert auto_batch_size(730, 224 * 224 * 3 * 4, accelerator=True) == math.ceil(730 / 16)
+    assert auto_batch_size(730, 224 * 224 * 3 * 4, backend="torch") == 16
+    assert auto_batch_size(730, 224 * 224 * 3 * 4, accelerator=True, backend="torch") == 46
     assert auto_batch_size(5, 100) == 5
     assert auto_batch_size(10_000, 4096 * 4096 * 3 * 4) == 1  # a huge image: one at a time
     for n in (50, 226, 730, 11026):
         size = auto_batch_size(n, 224 * 224 * 3 * 4)
         assert size <= max(8, math.ceil(n / PREVIEW_BATCHES))
+
+
+@pytest.mark.parametrize(("backend", "expected"), [("torch", 16), ("tensorflow", 32)])
+def test_automatic_batch_follows_the_backend_on_a_cpu(monkeypatch, backend, expected):
+    # torch on a CPU runs large batches slower (benchmarks/RESULTS.md): its cap is smaller.
+    from occlusion_widget.engine import sweep
+
+    real = sweep.make_forward
+
+    def as_backend(*args, **kwargs):
+        forward = real(*args, **kwargs)
+        forward.backend = backend
+        return forward
+
+    monkeypatch.setattr(sweep, "make_forward", as_backend)
+    sizes = []
+
+    def model(batch):
+        sizes.append(len(batch))
+        return _weights_model(batch)
+
+    image = np.random.default_rng(1).uniform(0, 1, (64, 64, 3)).astype(np.float32)
+    auto = ow.occlusion_map(model, image, 4, 1, progress=False)  # 3,721 positions
+    assert max(sizes) == expected
+    exact = ow.occlusion_map(_weights_model, image, 4, 1, batch_size=5, progress=False)
+    np.testing.assert_array_equal(auto.probabilities, exact.probabilities)
 
 
 def _coarse_cells(grid):

@@ -37,6 +37,10 @@ MAX_AUTO_BATCH = 32
 MAX_AUTO_BATCH_ACCELERATOR = 256
 AUTO_BATCH_BYTES = 64 * 2**20
 AUTO_BATCH_BYTES_ACCELERATOR = 512 * 2**20
+#: Backends whose CPU throughput falls past a smaller batch: torch runs MobileNetV2 at ~44
+#: images/s with 16 images a call and ~21 with 32 on this project's 2-core machine (its large
+#: activations are allocated and freed on every call), see benchmarks/RESULTS.md.
+MAX_AUTO_BATCH_CPU_BY_BACKEND = {"torch": 16}
 #: An automatic batch is at most 1/PREVIEW_BATCHES of the sweep, so the first batch (which
 #: covers the coarse grid) arrives within ~1/PREVIEW_BATCHES of the sweep's time...
 PREVIEW_BATCHES = 16
@@ -44,7 +48,7 @@ PREVIEW_BATCHES = 16
 MIN_AUTO_BATCH = 8
 
 
-def auto_batch_size(n_items, image_bytes, accelerator=False) -> int:
+def auto_batch_size(n_items, image_bytes, accelerator=False, backend=None) -> int:
     """The automatic batch size: large enough for throughput, small enough for memory and for
     an early whole-image preview.
 
@@ -56,6 +60,8 @@ def auto_batch_size(n_items, image_bytes, accelerator=False) -> int:
         Raw bytes of one float32 image.
     accelerator : bool
         Whether a GPU/TPU runs the model (larger batches pay there).
+    backend : str, optional
+        The Keras backend; on a CPU some run best with smaller batches (torch: 16).
 
     Returns
     -------
@@ -67,8 +73,13 @@ def auto_batch_size(n_items, image_bytes, accelerator=False) -> int:
     32
     >>> auto_batch_size(50, 32 * 32 * 3 * 4)
     8
+    >>> auto_batch_size(730, 224 * 224 * 3 * 4, backend="torch")
+    16
     """
-    cap = MAX_AUTO_BATCH_ACCELERATOR if accelerator else MAX_AUTO_BATCH
+    if accelerator:
+        cap = MAX_AUTO_BATCH_ACCELERATOR
+    else:
+        cap = MAX_AUTO_BATCH_CPU_BY_BACKEND.get(backend, MAX_AUTO_BATCH)
     budget = AUTO_BATCH_BYTES_ACCELERATOR if accelerator else AUTO_BATCH_BYTES
     preview = max(MIN_AUTO_BATCH, math.ceil(n_items / PREVIEW_BATCHES))
     return int(max(1, min(cap, preview, n_items, budget // max(1, image_bytes))))
@@ -231,8 +242,9 @@ def iter_occlusion(
     h, w, c = pixels.shape
     total = grid.total
     forward = make_forward(model, preprocess, batch_shape=(bsz, h, w, c))
-    if params.auto_batch and forward.accelerator:
-        bsz = auto_batch_size(total + 1, h * w * c * 4, accelerator=True)
+    if params.auto_batch:
+        # Only now is the backend known (and whether a GPU runs it): size the batch for it.
+        bsz = auto_batch_size(total + 1, h * w * c * 4, forward.accelerator, forward.backend)
     builder = _BatchBuilder(pixels, fill, grid, bsz)
     kind = params.output
     result = None
