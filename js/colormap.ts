@@ -1,4 +1,7 @@
 // Pure value -> colour mapping. No DOM, so every function here can be tested on numbers.
+// The palettes live in one file that the browser bundle and `w.save()` (Python) both read, so the
+// saved PNG has the colours of the widget.
+import palettes from "../occlusion_widget/data/palettes.json";
 
 export type RGB = readonly [number, number, number];
 
@@ -10,59 +13,35 @@ function hex(code: string): RGB {
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
+function rgb(values: readonly number[]): RGB {
+  return [values[0] ?? 0, values[1] ?? 0, values[2] ?? 0];
+}
+
 /**
  * Diverging map for sensitivity, centred on zero: blue (occluding raises the target's
  * probability) -> neutral light grey (no effect) -> red (occluding lowers it). The ends differ in
  * hue and both lose lightness symmetrically, so it reads for red-green colour-blind viewers, in the
  * spirit of Moreland's "cool to warm" map; the points are our own.
  */
-export const DIVERGING: Ramp = [
-  [40, 62, 160],
-  [84, 122, 214],
-  [151, 181, 240],
-  [236, 236, 236],
-  [241, 166, 135],
-  [214, 92, 66],
-  [165, 20, 38],
-];
+export const DIVERGING: Ramp = palettes.diverging.map(rgb);
 
 /** Sequential perceptual map for probabilities 0..1: viridis sampled at nine points. */
-export const SEQUENTIAL: Ramp = [
-  "#440154",
-  "#472c7a",
-  "#3b518b",
-  "#2c718e",
-  "#21908d",
-  "#27ad81",
-  "#5cc863",
-  "#aadc32",
-  "#fde725",
-].map(hex);
+export const SEQUENTIAL: Ramp = palettes.sequential.map(hex);
 
 /**
  * Categorical palette for predicted classes: Okabe & Ito's colour-blind-safe colours (black
  * left out, it hides in dark images), then Paul Tol's "muted" colours that are far enough from them.
  */
-export const CATEGORICAL: readonly RGB[] = [
-  "#E69F00",
-  "#56B4E9",
-  "#009E73",
-  "#F0E442",
-  "#0072B2",
-  "#D55E00",
-  "#CC79A7",
-  "#332288",
-  "#117733",
-  "#882255",
-  "#999933",
-  "#44AA99",
-].map(hex);
+export const CATEGORICAL: readonly RGB[] = palettes.categorical.map(hex);
 
 /** The colour for classes past the end of the palette: a neutral, named "other" in the legend. */
-export const OTHER_CLASS: RGB = [150, 150, 150];
+export const OTHER_CLASS: RGB = rgb(palettes.other_class);
 
 /** Cells whose value is not computed yet (drawn with a hatch on top, see heatmap.ts). */
-export const NOT_COMPUTED: RGB = [128, 128, 128];
+export const NOT_COMPUTED: RGB = rgb(palettes.not_computed);
+
+/** Opacity of a sensitivity cell whose drop is zero (see alphaOf in scales.ts). */
+export const SENSITIVITY_ALPHA_FLOOR: number = palettes.sensitivity_alpha_floor;
 
 /** Sample a ramp at t in 0..1 (clamped); NaN gives the not-computed grey. */
 export function sampleRamp(ramp: Ramp, t: number): RGB {

@@ -3,6 +3,7 @@ import {
   categoricalColor,
   divergingColor,
   NOT_COMPUTED,
+  SENSITIVITY_ALPHA_FLOOR,
   sequentialColor,
   symmetricRange,
   type RGB,
@@ -52,8 +53,6 @@ export function alphaOf(scale: ColorScale, value: number): number {
   const magnitude = scale.max > 0 ? Math.min(1, Math.abs(value) / scale.max) : 0;
   return Math.round(255 * (SENSITIVITY_ALPHA_FLOOR + (1 - SENSITIVITY_ALPHA_FLOOR) * magnitude));
 }
-
-export const SENSITIVITY_ALPHA_FLOOR = 0.2;
 
 /** Predicted class per cell (topk_indices[..., 0]); -1 where not computed. */
 export function predictedClasses(snapshot: Snapshot): Int32Array | null {

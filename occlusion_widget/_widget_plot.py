@@ -1,68 +1,38 @@
 """The widget's current view as a PNG, drawn with matplotlib in the browser's colours.
 
-The colour ramps, the cell geometry and the colour-bar range mirror ``js/colormap.ts``,
-``js/heatmap.ts`` and ``js/scales.ts`` point for point, so a saved figure looks like the widget.
+The colours come from ``data/palettes.json``, the file the browser bundle reads too; the cell
+geometry and the colour-bar range mirror ``js/heatmap.ts`` and ``js/scales.ts``, so a saved
+figure looks like the widget.
 Matplotlib is imported only when a figure is drawn: the widget itself never needs it.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-# -- js/colormap.ts ------------------------------------------------------------------------------
+# -- the palettes: one file, read by js/colormap.ts too ---------------------------------------
 
+
+def _hex(code: str) -> tuple[int, int, int]:
+    return (int(code[1:3], 16), int(code[3:5], 16), int(code[5:7], 16))
+
+
+_PALETTES = json.loads(files("occlusion_widget").joinpath("data/palettes.json").read_text())
 #: Sensitivity, centred on zero: blue (occluding raises the target) -> grey -> red (lowers it).
-DIVERGING = (
-    (40, 62, 160),
-    (84, 122, 214),
-    (151, 181, 240),
-    (236, 236, 236),
-    (241, 166, 135),
-    (214, 92, 66),
-    (165, 20, 38),
-)
-
+DIVERGING = tuple(tuple(point) for point in _PALETTES["diverging"])
 #: Probability 0..1: viridis sampled at nine points.
-SEQUENTIAL = tuple(
-    (int(code[1:3], 16), int(code[3:5], 16), int(code[5:7], 16))
-    for code in (
-        "#440154",
-        "#472c7a",
-        "#3b518b",
-        "#2c718e",
-        "#21908d",
-        "#27ad81",
-        "#5cc863",
-        "#aadc32",
-        "#fde725",
-    )
-)
-
+SEQUENTIAL = tuple(_hex(code) for code in _PALETTES["sequential"])
 #: Predicted classes, by rank of unoccluded probability: Okabe & Ito, then Tol's "muted".
-CATEGORICAL = tuple(
-    (int(code[1:3], 16), int(code[3:5], 16), int(code[5:7], 16))
-    for code in (
-        "#E69F00",
-        "#56B4E9",
-        "#009E73",
-        "#F0E442",
-        "#0072B2",
-        "#D55E00",
-        "#CC79A7",
-        "#332288",
-        "#117733",
-        "#882255",
-        "#999933",
-        "#44AA99",
-    )
-)
-OTHER_CLASS = (150, 150, 150)
-#: Opacity of a sensitivity cell whose drop is zero (SENSITIVITY_ALPHA_FLOOR in js/scales.ts).
-SENSITIVITY_ALPHA_FLOOR = 0.2
+CATEGORICAL = tuple(_hex(code) for code in _PALETTES["categorical"])
+OTHER_CLASS = tuple(_PALETTES["other_class"])
+#: Opacity of a sensitivity cell whose drop is zero (alphaOf in js/scales.ts).
+SENSITIVITY_ALPHA_FLOOR = float(_PALETTES["sensitivity_alpha_floor"])
 
 
 def sample_ramp(ramp: tuple[tuple[int, int, int], ...], t: np.ndarray) -> np.ndarray:

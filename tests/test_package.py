@@ -87,6 +87,9 @@ def test_wheel_carries_the_bundle(tmp_path: Path, node: str) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         assert "occlusion_widget/static/widget.js" in names
+        # Shipped data: class names, and the palettes save() shares with the bundle.
+        assert "occlusion_widget/data/imagenet_class_index.json" in names
+        assert "occlusion_widget/data/palettes.json" in names
         bundle = tmp_path / "widget.js"
         bundle.write_bytes(zf.read("occlusion_widget/static/widget.js"))
     assert _bundle_version(bundle) == ow.__version__
