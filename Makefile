@@ -57,9 +57,12 @@ chromium:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Jupyter refuses to run as root unless told; root is what a fresh container or CI box gives you.
+# The quickstart is Lab's default URL: a file argument alone still opens the browser (and prints
+# the link) at the bare Launcher. Jupyter refuses to run as root unless told; a fresh container
+# or CI box runs as root.
 demo: install
-	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/quickstart.ipynb
+	$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/notebooks/quickstart.ipynb \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: install js-deps
 	$(BIN)/ruff check .
