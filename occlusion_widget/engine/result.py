@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .grid import Grid, _check_cell
+from .grid import Grid
 
 __all__ = ["OcclusionResult"]
 
@@ -75,10 +75,18 @@ class OcclusionResult:
         self.image = image
         self.baseline = baseline
         self.value_range = (float(value_range[0]), float(value_range[1]))
-        self.patch_size = (int(patch_size[0]), int(patch_size[1]))
-        self.stride = (int(stride[0]), int(stride[1]))
-        self.tops = np.asarray(tops, np.int64)
-        self.lefts = np.asarray(lefts, np.int64)
+        # The positions: rows, cols, boxes and coverage are the grid's, not re-derived here.
+        self.grid = Grid(
+            tuple(int(s) for s in image.shape[:2]),
+            (int(patch_size[0]), int(patch_size[1])),
+            (int(stride[0]), int(stride[1])),
+            np.asarray(tops, np.int64),
+            np.asarray(lefts, np.int64),
+        )
+        self.patch_size = self.grid.patch_size
+        self.stride = self.grid.stride
+        self.tops = self.grid.tops
+        self.lefts = self.grid.lefts
         self.baseline_name = baseline_name
         self.output_kind = output_kind
 
@@ -87,12 +95,12 @@ class OcclusionResult:
     @property
     def rows(self) -> int:
         """Number of grid rows."""
-        return int(self.tops.size)
+        return self.grid.rows
 
     @property
     def cols(self) -> int:
         """Number of grid columns."""
-        return int(self.lefts.size)
+        return self.grid.cols
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -112,7 +120,7 @@ class OcclusionResult:
     @property
     def total(self) -> int:
         """Number of positions, ``rows * cols``."""
-        return self.rows * self.cols
+        return self.grid.total
 
     @property
     def done(self) -> int:
@@ -123,12 +131,6 @@ class OcclusionResult:
     def complete(self) -> bool:
         """Whether every position has been computed."""
         return self.done == self.total
-
-    @property
-    def grid(self) -> Grid:
-        """The :class:`~occlusion_widget.engine.grid.Grid` of positions."""
-        h, w = self.image.shape[:2]
-        return Grid((h, w), self.patch_size, self.stride, self.tops, self.lefts)
 
     def __repr__(self) -> str:
         return (
@@ -147,8 +149,7 @@ class OcclusionResult:
         >>> result.box(0, 1)  # doctest: +SKIP
         (0, 8, 16, 16)
         """
-        row, col = _check_cell(row, col, self.rows, self.cols)
-        return (int(self.tops[row]), int(self.lefts[col]), *self.patch_size)
+        return self.grid.box(row, col)
 
     def occluded_image(self, row: int, col: int) -> np.ndarray:
         """The exact raw-space ``(H, W, C)`` image that was fed to ``preprocess`` at a position.
