@@ -18,7 +18,7 @@ import textwrap
 import numpy as np
 import pytest
 from notebook_page import NotebookPage, read_canvas
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -119,9 +119,14 @@ def wait_for_status(notebook: NotebookPage, status: str, timeout_ms: int = 60_00
 
 def cell_point(notebook: NotebookPage, row: int, col: int) -> tuple[float, float]:
     """Page coordinates of the centre of cell (row, col)'s patch on the map."""
-    grid = notebook.py("_ow_grid()")
-    notebook.map.scroll_into_view_if_needed()
-    box = notebook.map.bounding_box()
+    return cell_point_on(notebook.py("_ow_grid()"), notebook.map, row, col)
+
+
+def cell_point_on(grid: dict, canvas: Locator, row: int, col: int) -> tuple[float, float]:
+    """Page coordinates of the centre of cell (row, col)'s patch on a map ``canvas``, given the
+    kernel's ``_ow_grid()``."""
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
     assert box is not None, "the map is not on screen"
     x = grid["lefts"][col] + grid["patch"][1] / 2
     y = grid["tops"][row] + grid["patch"][0] / 2

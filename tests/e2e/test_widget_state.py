@@ -25,6 +25,7 @@ from test_widget_in_browser import (
     LEGEND_ENTRY,
     TOY_PRELUDE,
     TOY_WIDGET,
+    cell_point_on,
     toy_notebook,
     wait_for_status,
 )
@@ -69,16 +70,7 @@ def wait_for_checksum(nb: NotebookPage, canvas: Locator, predicate_js: str, valu
 
 def cell_point(grid: dict, view: Locator, row: int, col: int) -> tuple[float, float]:
     """Page coordinates of the centre of cell (row, col) on ``view``'s map (``_ow_grid()``)."""
-    canvas = view.get_by_test_id("ow-map")
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    assert box is not None, "the map is not on screen"
-    x = grid["lefts"][col] + grid["patch"][1] / 2
-    y = grid["tops"][row] + grid["patch"][0] / 2
-    return (
-        box["x"] + x / grid["width"] * box["width"],
-        box["y"] + y / grid["height"] * box["height"],
-    )
+    return cell_point_on(grid, view.get_by_test_id("ow-map"), row, col)
 
 
 def legend(view: Locator) -> list[list]:
