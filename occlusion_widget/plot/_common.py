@@ -1,0 +1,128 @@
+"""What every figure shares: the image as shown, the target (one class or a group), the colour
+maps built from the palette, honest titles for maps that say nothing, and detached figures."""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+
+import numpy as np
+
+from .. import palette
+from ..engine.images import value_range_of
+
+
+def display_rgb(image, value_range=None) -> np.ndarray:
+    """``(H, W, 3)`` uint8 of a raw image, ``value_range`` mapped linearly to 0..255.
+
+    The same rule as the widget's canvas (``widget._as_rgba_uint8``; the widget branch moves it to
+    ``engine.images.to_display_rgba``, which this becomes at merge).
+    """
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            f"image must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) to be shown; "
+            f"got {array.shape}"
+        )
+    if value_range is None and array.dtype == np.uint8:
+        shown = array
+    else:
+        lo, hi = value_range if value_range is not None else value_range_of(array)
+        lo, hi = float(lo), float(hi)
+        values = array.astype(np.float64)
+        # A constant image has no range to stretch: show it mid-grey rather than divide by 0.
+        scaled = (values - lo) / (hi - lo) * 255.0 if hi > lo else np.full_like(values, 127.5)
+        shown = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    if shown.shape[-1] == 1:
+        shown = np.repeat(shown, 3, axis=-1)
+    return np.ascontiguousarray(shown[..., :3])
+
+
+def new_figure(figsize):
+    """A Figure that pyplot does not manage, so a notebook shows it once (as the cell's value).
+
+    pyplot is imported only so that Jupyter's inline integration is active and knows how to
+    show a Figure; the figure itself is never registered, so the inline backend does not draw a
+    second copy at the end of the cell, and no global backend setting changes.
+    """
+    import matplotlib.pyplot  # noqa: F401  (registers Jupyter's Figure display; changes nothing)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def resolve_target(result, target, names) -> tuple[tuple[int, ...], str]:
+    """``target`` (None, an index, a name, or a list of them) -> class indices and a label.
+
+    A group's label is its names joined by " + ": its probability is their sum.
+    """
+    if target is None:
+        indices = (result.base_class,)
+    elif isinstance(target, (list, tuple)) or (isinstance(target, np.ndarray) and target.ndim == 1):
+        if len(target) == 0:
+            raise ValueError("target is an empty list; give one class or a list of classes")
+        indices = tuple(dict.fromkeys(_one_class(result, t, names) for t in target))
+    else:
+        indices = (_one_class(result, target, names),)
+    return indices, " + ".join(names[i] for i in indices)
+
+
+def _one_class(result, target, names) -> int:
+    if isinstance(target, np.generic):
+        target = target.item()
+    if isinstance(target, str):
+        if target in names:
+            return names.index(target)
+        close = difflib.get_close_matches(target, names, n=3)
+        advice = (
+            f"did you mean {', '.join(map(repr, close))}?"
+            if close
+            else ("pass labels= to name the classes, or give the class index")
+        )
+        raise ValueError(f"no class is named {target!r}; {advice}")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise TypeError(
+            f"target must be a class index, a class name or a list of them; got {target!r}"
+        )
+    return result._target(int(target))
+
+
+def target_maps(result, indices) -> tuple[np.ndarray, float]:
+    """``(rows, cols)`` probability of the target (a group's probabilities summed), and the base.
+
+    Summed here from ``result.probabilities``; the engine branch adds the same group support to
+    ``OcclusionResult.probability``.
+    """
+    idx = list(indices)
+    probability = result.probabilities[:, :, idx].astype(np.float64).sum(axis=2)
+    probability[~np.asarray(result.computed, bool)] = np.nan
+    base = float(np.asarray(result.base_probabilities, np.float64)[idx].sum())
+    return probability, base
+
+
+def flat_note(result, sensitivity, label) -> str | None:
+    """The sentence a title needs when no computed position changes the target noticeably."""
+    changes = np.abs(sensitivity[np.isfinite(sensitivity)])
+    if changes.size == 0 or changes.max() > palette.FLAT_BELOW:
+        return None
+    ph, pw = result.patch_size
+    so_far = "" if result.complete else " (so far)"
+    return f"no {ph}×{pw} patch changes P({label}) by more than {palette.FLAT_BELOW:g}{so_far}"
+
+
+def colormap(kind: str, name: str | None = None):
+    """The palette's diverging or sequential ramp as a matplotlib colour map (or a named one)."""
+    import matplotlib
+    from matplotlib.colors import LinearSegmentedColormap
+
+    if name is not None:
+        return matplotlib.colormaps[name]
+    ramp = palette.DIVERGING if kind == "diverging" else palette.SEQUENTIAL
+    return LinearSegmentedColormap.from_list(f"occlusion_{kind}", np.asarray(ramp) / 255.0)
+
+
+def rgb01(colour) -> tuple[float, float, float]:
+    """0..255 RGB -> matplotlib's 0..1 floats."""
+    return tuple(c / 255.0 for c in colour)

@@ -1,0 +1,113 @@
+"""Grid cells -> pixels, the way ``js/heatmap.ts`` paints them: each pixel takes the colour of
+the window whose centre is nearest, so figures and saved views have the widget's geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import palette
+
+__all__ = ["axis_lookup", "cell_colors", "cell_rgba", "compose"]
+
+
+def axis_lookup(starts, size: int, extent: int) -> np.ndarray:
+    """Per pixel along one axis, the window whose centre is nearest (ties: the earlier one).
+
+    Examples
+    --------
+    >>> axis_lookup(np.array([0, 2, 4]), 4, 8).tolist()
+    [0, 0, 0, 1, 1, 2, 2, 2]
+    """
+    centres = np.asarray(starts, np.float64) + size / 2.0
+    pixels = np.arange(extent) + 0.5
+    # argmin returns the first of equal distances: the earlier window, like the JS loop.
+    return np.argmin(np.abs(pixels[:, None] - centres[None, :]), axis=1)
+
+
+def _pixels(result, per_cell: np.ndarray) -> np.ndarray:
+    h, w = result.image.shape[:2]
+    rows = axis_lookup(result.tops, result.patch_size[0], h)
+    cols = axis_lookup(result.lefts, result.patch_size[1], w)
+    return per_cell[rows[:, None], cols[None, :]]
+
+
+def cell_rgba(result, rgb: np.ndarray, alpha=None) -> np.ndarray:
+    """``(H, W, 4)`` uint8 of per-cell colours; cells not computed are transparent.
+
+    Examples
+    --------
+    >>> cell_rgba(result, np.zeros((2, 2, 3), np.uint8)).shape  # doctest: +SKIP
+    (8, 8, 4)
+    """
+    weight = np.ones(rgb.shape[:2]) if alpha is None else np.asarray(alpha, np.float64)
+    weight = np.where(np.asarray(result.computed, bool), weight, 0.0)
+    a = np.floor(255 * weight + 0.5).astype(np.uint8)[..., None]
+    return _pixels(result, np.concatenate([np.asarray(rgb, np.uint8), a], axis=-1))
+
+
+def cell_colors(view: str, result, indices, *, scale: str = "auto") -> dict:
+    """RGB and opacity per cell for a widget view, and what its colour bar or legend shows.
+
+    ``indices`` is the target: one class or a group whose probabilities are summed.
+
+    Examples
+    --------
+    >>> cell_colors("probability", result, (3,))["kind"]  # doctest: +SKIP
+    'sequential'
+    """
+    from ._common import target_maps
+
+    computed = np.asarray(result.computed, bool)
+    if view == "predicted_class":
+        classes = result.predicted_classes()
+        colors = palette.class_colors(classes, result.base_probabilities)
+        return {
+            "kind": "categorical",
+            "rgb": colors.rgb(classes),
+            "alpha": None,
+            "colors": colors,
+            "computed": computed,
+        }
+    probability, base = target_maps(result, indices)
+    if view == "probability":
+        rgb = palette.sample_ramp(palette.SEQUENTIAL, np.nan_to_num(probability))
+        return {
+            "kind": "sequential",
+            "rgb": rgb,
+            "alpha": None,
+            "lo": 0.0,
+            "hi": 1.0,
+            "computed": computed,
+        }
+    if view != "sensitivity":
+        raise ValueError(
+            f"view must be 'sensitivity', 'probability' or 'predicted_class'; got {view!r}"
+        )
+    sensitivity = base - probability
+    m = palette.symmetric_max(np.where(computed, sensitivity, np.nan), scale=scale)
+    rgb = palette.sample_ramp(palette.DIVERGING, (np.nan_to_num(sensitivity) + m) / (2 * m))
+    return {
+        "kind": "diverging",
+        "rgb": rgb,
+        "alpha": palette.sensitivity_alpha(sensitivity, m),
+        "lo": -m,
+        "hi": m,
+        "sensitivity": sensitivity,
+        "computed": computed,
+    }
+
+
+def compose(image: np.ndarray, result, rgb, opacity: float, alpha=None) -> np.ndarray:
+    """The image with the cell colours laid over it at ``opacity``, ``(H, W, 3)`` uint8.
+
+    Cells not computed stay transparent, as in the widget (which hatches them).
+
+    Examples
+    --------
+    >>> compose(shown, result, colours["rgb"], 0.7).shape  # doctest: +SKIP
+    (224, 224, 3)
+    """
+    layer = cell_rgba(result, rgb, alpha).astype(np.float64)
+    weight = opacity * layer[..., 3:] / 255.0
+    base = np.asarray(image, np.float64)[..., :3]
+    return np.floor(base * (1 - weight) + layer[..., :3] * weight + 0.5).astype(np.uint8)
