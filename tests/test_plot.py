@@ -81,3 +81,129 @@ def test_the_engine_never_imports_matplotlib():
         "assert 'matplotlib' not in sys.modules, 'engine imported matplotlib'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- one palette, honest scales, groups, shown once ------------------------------------------
+
+
+def test_class_map_colours_are_the_widget_colours():
+    # The CIFAR case: class 8 is predicted most often, class 3 is more probable unoccluded.
+    # Colouring by frequency made 8 the first colour here and the second in the widget.
+    from models_plot import PATCH, predicting
+
+    base = np.full(10, 0.01)
+    base[3], base[8] = 0.6, 0.32
+    classes = np.array([[8, 8], [8, 3]])
+    result = predicting(classes, base)
+    fig = ow.plot_class_map(result)
+    expected = ow.palette.class_colors(result.predicted_classes(), result.base_probabilities)
+    assert expected.color(3) == ow.palette.CATEGORICAL[0]
+    legend = fig.axes[2].get_legend()
+    names = [t.get_text().split(":")[0] for t in legend.get_texts()]
+    swatches = [tuple(round(255 * v) for v in p.get_facecolor()[:3]) for p in legend.get_patches()]
+    assert names == ["class 8", "class 3"]
+    assert swatches == [expected.color(8), expected.color(3)]
+    layer = fig.axes[2].get_images()[1].get_array()
+    for (row, col), cls in np.ndenumerate(classes):
+        assert tuple(layer[row * PATCH + 2, col * PATCH + 2, :3]) == expected.color(cls)
+
+
+def test_class_map_with_more_classes_than_colours_has_one_other_entry():
+    from models_plot import predicting
+
+    classes = np.arange(16).reshape(4, 4)
+    classes[0, :3] = 0  # 14 classes shown: class 0 on 4 cells, 13 more on one cell each
+    base = np.linspace(1.0, 0.1, 16)
+    fig = ow.plot_class_map(predicting(classes, base / base.sum()))
+    legend = fig.axes[2].get_legend()
+    swatches = [tuple(p.get_facecolor()) for p in legend.get_patches()]
+    assert len(swatches) == len(ow.palette.CATEGORICAL) + 1
+    assert len(set(swatches)) == len(swatches)
+    assert legend.get_texts()[-1].get_text() == "other classes (2): 2"
+
+
+def test_figures_are_not_left_in_pyplot(result):
+    # Jupyter's inline backend draws every figure pyplot holds at the end of a cell, and the
+    # returned figure is drawn again as the cell's value: the seed notebook showed it twice.
+    before = plt.get_fignums()
+    fig = ow.visualize(result, result.image)
+    fig2 = ow.plot_class_map(result)
+    assert plt.get_fignums() == before
+    assert len(fig.axes) == 4 and len(fig2.axes) == 4
+
+
+def test_flat_maps_say_so_and_use_the_floor_range():
+    from models_plot import flat
+
+    fig = ow.visualize(flat(0.0005), flat(0.0005).image, labels=["yurt", "b", "c"])
+    assert fig.texts[0].get_text() == "no 4×4 patch changes P(yurt) by more than 0.001"
+    assert fig.axes[1].get_images()[0].get_clim() == (-0.05, 0.05)
+    fig = ow.visualize(flat(0.01), flat(0.01).image, scale="fixed")
+    assert not fig.texts and fig.axes[1].get_images()[0].get_clim() == (-1.0, 1.0)
+    fig = ow.plot_class_map(flat(0.0005), labels=["yurt", "b", "c"])
+    assert "no 4×4 patch changes P(yurt)" in fig.axes[1].get_title()
+    fig = ow.visualize(np.full((8, 8), 0.0002), np.zeros((8, 8)), title="seed")
+    assert fig.texts[0].get_text().startswith("seed\nno pixel's attribution is larger than")
+
+
+def test_group_targets_sum_the_classes():
+    from models_plot import flat
+
+    result = flat(0.3)
+    names = ["cat", "dog", "fox"]
+    fig = ow.visualize(result, result.image, target=["cat", 1], labels=names)
+    assert fig.axes[1].get_title() == "Attribution: drop in P(cat + dog)"
+    np.testing.assert_allclose(  # float32 sums of two maps: exact to float32 rounding
+        fig.axes[1].get_images()[0].get_array(),
+        result.attribution(0) + result.attribution(1),
+        atol=1e-6,
+    )
+    assert "no 4×4 patch changes P(cat + dog)" in fig.texts[0].get_text()
+    fig = ow.plot_class_map(result, target=[0, 2], labels=names)
+    assert fig.axes[1].get_title().startswith("P(cat + fox) with the patch here")
+    np.testing.assert_allclose(
+        fig.axes[1].get_images()[0].get_array(),
+        result.probability(0) + result.probability(2),
+        atol=1e-6,
+    )
+
+
+def test_bad_targets_say_what_to_do(result):
+    with pytest.raises(ValueError, match=r"no class is named 'lefft'; did you mean 'left'"):
+        ow.plot_class_map(result, target="lefft", labels=["left", "nothing", "right"])
+    with pytest.raises(ValueError, match="target is an empty list"):
+        ow.visualize(result, result.image, target=[])
+    with pytest.raises(ValueError, match="out of range"):
+        ow.visualize(result, result.image, target=[0, 7])
+
+
+def test_in_jupyter_a_figure_shows_once_and_save_keeps_plt_working(tmp_path):
+    # The real thing: a kernel with Jupyter's default inline backend runs the seed's pattern.
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    root = subprocess.run(  # the kernel imports this checkout, not an installed copy
+        [
+            sys.executable,
+            "-c",
+            "import occlusion_widget, os; print(os.path.dirname("
+            "os.path.dirname(occlusion_widget.__file__)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    cells = [
+        f"import sys; sys.path.insert(0, {root!r})\n"
+        "import numpy as np, occlusion_widget as ow\n"
+        "ow.visualize(np.eye(8), np.zeros((8, 8)))",
+        "model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)\n"
+        "r = ow.occlusion_map(model, np.ones((8, 8)), patch_size=4, stride=4, progress=False)\n"
+        f"ow.plot.save_view({str(tmp_path / 'v.png')!r}, r, view='sensitivity', target=0,"
+        " labels=None);",
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2]);",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    images = [sum("image/png" in o.get("data", {}) for o in c.outputs) for c in nb.cells]
+    assert images == [1, 0, 1]

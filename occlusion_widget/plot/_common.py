@@ -41,16 +41,18 @@ def display_rgb(image, value_range=None) -> np.ndarray:
 
 
 def new_figure(figsize):
-    """A Figure that pyplot does not manage, so a notebook shows it once (as the cell's value).
+    """A Figure that pyplot no longer manages, so a notebook shows it once (as the cell's value).
 
-    pyplot is imported only so that Jupyter's inline integration is active and knows how to
-    show a Figure; the figure itself is never registered, so the inline backend does not draw a
-    second copy at the end of the cell, and no global backend setting changes.
+    It is made through pyplot, which loads the backend and with it Jupyter's inline integration
+    (without that a notebook shows a bare Figure as text), then closed from pyplot's list at once:
+    the inline backend would otherwise draw a second copy at the end of the cell. The figure
+    itself stays usable (``savefig``, display); no global setting changes.
     """
-    import matplotlib.pyplot  # noqa: F401  (registers Jupyter's Figure display; changes nothing)
-    from matplotlib.figure import Figure
+    import matplotlib.pyplot as plt
 
-    return Figure(figsize=figsize)
+    fig = plt.figure(figsize=figsize)
+    plt.close(fig)
+    return fig
 
 
 def resolve_target(result, target, names) -> tuple[tuple[int, ...], str]:
