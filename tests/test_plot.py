@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import occlusion_widget as ow
+from occlusion_widget import palette
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -96,8 +97,8 @@ def test_class_map_colours_are_the_widget_colours():
     classes = np.array([[8, 8], [8, 3]])
     result = predicting(classes, base)
     fig = ow.plot_class_map(result)
-    expected = ow.palette.class_colors(result.predicted_classes(), result.base_probabilities)
-    assert expected.color(3) == ow.palette.CATEGORICAL[0]
+    expected = palette.class_colors(result.predicted_classes(), result.base_probabilities)
+    assert expected.color(3) == palette.CATEGORICAL[0]
     legend = fig.axes[2].get_legend()
     names = [t.get_text().split(":")[0] for t in legend.get_texts()]
     swatches = [tuple(round(255 * v) for v in p.get_facecolor()[:3]) for p in legend.get_patches()]
@@ -117,7 +118,7 @@ def test_class_map_with_more_classes_than_colours_has_one_other_entry():
     fig = ow.plot_class_map(predicting(classes, base / base.sum()))
     legend = fig.axes[2].get_legend()
     swatches = [tuple(p.get_facecolor()) for p in legend.get_patches()]
-    assert len(swatches) == len(ow.palette.CATEGORICAL) + 1
+    assert len(swatches) == len(palette.CATEGORICAL) + 1
     assert len(set(swatches)) == len(swatches)
     assert legend.get_texts()[-1].get_text() == "other classes (2): 2"
 
