@@ -796,7 +796,7 @@ class OcclusionWidget(anywidget.AnyWidget):
         >>> w.save("cat_sensitivity.png")  # doctest: +SKIP
         PosixPath('cat_sensitivity.png')
         """
-        from ._widget_plot import save_view
+        from .plot import save_view
 
         with self._lock:
             result = self._result
