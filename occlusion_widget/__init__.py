@@ -10,15 +10,18 @@ from . import labels as labels
 from ._version import __version__
 from .compat import OcclusionSensitivity
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
+from .engine.fidelity import FidelityCurves, fidelity
 from .plot import plot_class_map, visualize
 from .widget import OcclusionWidget
 
 __all__ = [
+    "FidelityCurves",
     "ModelError",
     "OcclusionResult",
     "OcclusionSensitivity",
     "OcclusionWidget",
     "__version__",
+    "fidelity",
     "iter_occlusion",
     "labels",
     "occlusion_map",
