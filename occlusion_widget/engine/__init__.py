@@ -8,6 +8,7 @@ Examples
 """
 
 from .baselines import BASELINE_NAMES, make_baseline
+from .fidelity import FidelityCurves, fidelity
 from .grid import Grid, make_grid
 from .images import load_image
 from .model import ModelError, make_forward
@@ -16,10 +17,12 @@ from .sweep import SweepParams, iter_occlusion, occlusion_map, validate_params
 
 __all__ = [
     "BASELINE_NAMES",
+    "FidelityCurves",
     "Grid",
     "ModelError",
     "OcclusionResult",
     "SweepParams",
+    "fidelity",
     "iter_occlusion",
     "load_image",
     "make_baseline",

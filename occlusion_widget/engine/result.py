@@ -40,6 +40,13 @@ class OcclusionResult:
     baseline_name, output_kind : str
         How the baseline was described, and how the scores were read (``"probabilities"``,
         ``"softmax"``, ``"sigmoid"``, ``"sigmoid_logit"``).
+    mode : str
+        ``"occlude"`` (each image hid the patch) or ``"reveal"`` (each image showed only the
+        patch, the baseline everywhere else). Files saved before modes existed load as
+        ``"occlude"``.
+    baseline_probabilities : numpy.ndarray or None
+        ``(K,)`` float32, the probabilities for the all-baseline image (scored in reveal mode,
+        NaN until its batch has run; None in occlude mode).
 
     Examples
     --------
@@ -68,6 +75,8 @@ class OcclusionResult:
         lefts,
         baseline_name="",
         output_kind="",
+        mode="occlude",
+        baseline_probabilities=None,
     ):
         self.probabilities = probabilities
         self.base_probabilities = np.asarray(base_probabilities, np.float32)
@@ -89,6 +98,14 @@ class OcclusionResult:
         self.lefts = self.grid.lefts
         self.baseline_name = baseline_name
         self.output_kind = output_kind
+        if mode not in ("occlude", "reveal"):
+            raise ValueError(f"mode must be 'occlude' or 'reveal'; got {mode!r}")
+        self.mode = mode
+        if baseline_probabilities is None and mode == "reveal":
+            baseline_probabilities = np.full(self.base_probabilities.shape, np.nan)
+        if baseline_probabilities is not None:
+            baseline_probabilities = np.array(baseline_probabilities, np.float32)
+        self.baseline_probabilities = baseline_probabilities
 
     # -- shape and progress ------------------------------------------------------------------
 
@@ -133,10 +150,11 @@ class OcclusionResult:
         return self.done == self.total
 
     def __repr__(self) -> str:
+        mode = "reveal mode, " if self.mode == "reveal" else ""
         return (
             f"OcclusionResult({self.rows}x{self.cols} positions, {self.num_classes} classes, "
             f"image {self.image_shape}, patch {self.patch_size}, stride {self.stride}, "
-            f"baseline {self.baseline_name!r}, {self.done}/{self.total} done)"
+            f"baseline {self.baseline_name!r}, {mode}{self.done}/{self.total} done)"
         )
 
     # -- geometry ----------------------------------------------------------------------------
@@ -154,14 +172,20 @@ class OcclusionResult:
     def occluded_image(self, row: int, col: int) -> np.ndarray:
         """The exact raw-space ``(H, W, C)`` image that was fed to ``preprocess`` at a position.
 
+        In occlude mode the image with the patch filled by the baseline; in reveal mode the
+        baseline with only the patch showing the image.
+
         Examples
         --------
         >>> result.occluded_image(0, 0).shape  # doctest: +SKIP
         (224, 224, 3)
         """
         top, left, h, w = self.box(row, col)
-        out = self.image.copy()
-        out[top : top + h, left : left + w] = self.baseline[top : top + h, left : left + w]
+        canvas, patch = self.image, self.baseline
+        if self.mode == "reveal":
+            canvas, patch = patch, canvas
+        out = canvas.copy()
+        out[top : top + h, left : left + w] = patch[top : top + h, left : left + w]
         return out
 
     # -- per-class maps ----------------------------------------------------------------------
@@ -192,16 +216,32 @@ class OcclusionResult:
         return self.probabilities[:, :, self._target(target)].copy()
 
     def sensitivity(self, target=None) -> np.ndarray:
-        """``(rows, cols)`` drop in ``target``'s probability: ``base - occluded``.
+        """``(rows, cols)`` how much the patch adds to ``target``'s probability.
 
-        Positive means the covered region mattered for the class; NaN where not computed.
+        Both modes measure the patch's own contribution, the probability with the patch's
+        pixels minus the probability with the baseline in their place, in two contexts:
+
+        - occlude: ``base - occluded``, the drop when the patch is hidden from the whole image;
+        - reveal: ``revealed - baseline_probabilities``, the gain when only the patch is shown
+          over the all-baseline image: positive means the patch alone is evidence for the class.
+
+        So positive always means "this region speaks for the class", and a model that adds up
+        its evidence linearly gives the same map in both modes. NaN where not computed.
 
         Examples
         --------
-        >>> result.sensitivity().max()  # doctest: +SKIP
-        0.71
+        >>> import occlusion_widget as ow
+        >>> def model(batch):  # class 1 = brightness of the top-left 4x4 corner
+        ...     p = batch[:, :4, :4].mean(axis=(1, 2, 3))
+        ...     return np.stack([1 - p, p], axis=1)
+        >>> shown = ow.occlusion_map(model, np.ones((8, 8)), patch_size=4, stride=4,
+        ...                          baseline="black", progress=False, mode="reveal")
+        >>> shown.sensitivity(1).tolist()
+        [[1.0, 0.0], [0.0, 0.0]]
         """
         t = self._target(target)
+        if self.mode == "reveal":
+            return self.probabilities[:, :, t] - self.baseline_probabilities[t]
         return self.base_probabilities[t] - self.probabilities[:, :, t]
 
     def attribution(self, target=None) -> np.ndarray:
@@ -291,7 +331,11 @@ class OcclusionResult:
             "stride": list(self.stride),
             "baseline_name": self.baseline_name,
             "output_kind": self.output_kind,
+            "mode": self.mode,
         }
+        extra = {}
+        if self.baseline_probabilities is not None:
+            extra["baseline_probabilities"] = self.baseline_probabilities
         with open(path, "wb") as fh:  # an open file stops numpy from appending ".npz"
             np.savez_compressed(
                 fh,
@@ -303,6 +347,7 @@ class OcclusionResult:
                 tops=self.tops,
                 lefts=self.lefts,
                 meta=np.array(json.dumps(meta)),
+                **extra,
             )
 
     @classmethod
@@ -336,4 +381,9 @@ class OcclusionResult:
                 stride=tuple(meta["stride"]),
                 baseline_name=meta.get("baseline_name", ""),
                 output_kind=meta.get("output_kind", ""),
+                # Files from before reveal mode existed were all occlusion sweeps.
+                mode=meta.get("mode", "occlude"),
+                baseline_probabilities=(
+                    data["baseline_probabilities"] if "baseline_probabilities" in data else None
+                ),
             )

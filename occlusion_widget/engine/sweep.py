@@ -46,6 +46,9 @@ MAX_AUTO_BATCH_CPU_BY_BACKEND = {"torch": 16}
 PREVIEW_BATCHES = 16
 #: ...but never fewer images than this, so tiny sweeps are not split into tiny model calls.
 MIN_AUTO_BATCH = 8
+#: Accepted values of ``mode``: hide the patch (``"occlude"``) or show only the patch
+#: (``"reveal"``, everything else is the baseline).
+SWEEP_MODES = ("occlude", "reveal")
 
 
 def auto_batch_size(n_items, image_bytes, accelerator=False, backend=None) -> int:
@@ -106,6 +109,9 @@ class SweepParams:
     auto_batch : bool
         Whether ``batch_size`` was chosen automatically (the sweep may then enlarge it for a
         GPU, and halves it on out-of-memory errors either way).
+    mode : str
+        ``"occlude"`` (the patch is filled with the baseline) or ``"reveal"`` (only the patch
+        is kept, everything else is the baseline).
 
     Examples
     --------
@@ -121,6 +127,7 @@ class SweepParams:
     output: str
     batch_size: int
     auto_batch: bool = False
+    mode: str = "occlude"
 
 
 def validate_params(
@@ -133,6 +140,8 @@ def validate_params(
     preprocess=None,
     progress=False,
     cancel=None,
+    *,
+    mode="occlude",
 ) -> SweepParams:
     """Check and normalise every sweep parameter without running the model.
 
@@ -141,7 +150,7 @@ def validate_params(
 
     Parameters
     ----------
-    image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel
+    image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel, mode
         As for :func:`occlusion_map`.
 
     Returns
@@ -168,9 +177,14 @@ def validate_params(
         raise ValueError(
             f"output must be one of {', '.join(map(repr, OUTPUT_KINDS))}; got {output!r}"
         )
+    if not isinstance(mode, str) or mode not in SWEEP_MODES:
+        raise ValueError(
+            f"mode must be 'occlude' (hide the patch) or 'reveal' (show only the patch); "
+            f"got {mode!r}"
+        )
     auto_batch = batch_size is None
     if auto_batch:
-        batch_size = auto_batch_size(grid.total + 1, h * w * c * 4)
+        batch_size = auto_batch_size(grid.total + _lead_count(mode), h * w * c * 4)
     elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
         raise TypeError(f"batch_size must be a positive int or None; got {batch_size!r}")
     elif batch_size < 1:
@@ -187,7 +201,7 @@ def validate_params(
             f"{type(cancel).__name__}"
         )
     return SweepParams(
-        raw, grid, fill, describe_baseline(baseline), output, int(batch_size), auto_batch
+        raw, grid, fill, describe_baseline(baseline), output, int(batch_size), auto_batch, mode
     )
 
 
@@ -202,6 +216,8 @@ def iter_occlusion(
     batch_size=None,
     progress=False,
     cancel=None,
+    *,
+    mode="occlude",
 ):
     """Run an occlusion sweep, yielding the result filled so far after every batch.
 
@@ -219,6 +235,8 @@ def iter_occlusion(
     cancel : threading.Event, optional
         When set, the sweep stops before the next batch; the last yielded result has
         ``complete == False`` and keeps what was computed.
+    mode : {"occlude", "reveal"}, default "occlude"
+        As for :func:`occlusion_map`.
 
     Yields
     ------
@@ -235,17 +253,28 @@ def iter_occlusion(
     16 True
     """
     params = validate_params(
-        image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel
+        image,
+        patch_size,
+        stride,
+        baseline,
+        output,
+        batch_size,
+        preprocess,
+        progress,
+        cancel,
+        mode=mode,
     )
     raw, grid, fill, bsz = params.image, params.grid, params.baseline, params.batch_size
     pixels = raw.pixels
     h, w, c = pixels.shape
     total = grid.total
+    lead = _lead_count(params.mode)
+    n_items = total + lead
     forward = make_forward(model, preprocess, batch_shape=(bsz, h, w, c))
     if params.auto_batch:
         # Only now is the backend known (and whether a GPU runs it): size the batch for it.
-        bsz = auto_batch_size(total + 1, h * w * c * 4, forward.accelerator, forward.backend)
-    builder = _BatchBuilder(pixels, fill, grid, bsz)
+        bsz = auto_batch_size(n_items, h * w * c * 4, forward.accelerator, forward.backend)
+    builder = _BatchBuilder(pixels, fill, grid, bsz, params.mode)
     kind = params.output
     result = None
     bar = _make_progress(progress, total)
@@ -254,18 +283,19 @@ def iter_occlusion(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="occlusion-batch")
     pending = None
     try:
-        # Item 0 is the unoccluded image, items 1..total are the positions in visiting order;
-        # riding the base image in the first batch costs no extra model call.
+        # Item 0 is the unoccluded image (in reveal mode item 1 is the all-baseline image), the
+        # other items are the positions in visiting order; riding the whole images in the first
+        # batch costs no extra model call.
         start = 0
         pending = pool.submit(builder.build, forward, start, bsz)
-        while start <= total:
+        while start < n_items:
             if start > 0 and cancel is not None and cancel.is_set():
                 break
-            stop = min(start + bsz, total + 1)
+            stop = min(start + bsz, n_items)
             try:
                 x = pending.result()
                 pending = None
-                if stop <= total:
+                if stop < n_items:
                     pending = pool.submit(builder.build, forward, stop, bsz)
                 scores = _score(forward, x, builder.describe(start, stop), stop - start)
             except _OutOfMemory as oom:
@@ -290,14 +320,19 @@ def iter_occlusion(
                     lefts=grid.lefts,
                     baseline_name=params.baseline_name,
                     output_kind=kind,
+                    mode=params.mode,
                 )
-            offset = 1 if start == 0 else 0
-            cells = builder.order[start + offset - 1 : stop - 1]
+            if start <= 1 < stop and lead == 2:
+                result.baseline_probabilities[:] = probs[1 - start]
+            # Positions in this batch: items max(start, lead)..stop-1 (none when a batch smaller
+            # than the whole images holds only those).
+            offset = min(max(start, lead), stop) - start
+            cells = builder.order[start + offset - lead : max(stop, lead) - lead]
             result.probabilities.reshape(-1, result.num_classes)[cells] = probs[offset:]
             result.computed.reshape(-1)[cells] = True
             start = stop
             if bar is not None:
-                bar(stop - 1, total)
+                bar(max(stop - lead, 0), total)
             yield result
     finally:
         _wait(pending)
@@ -314,13 +349,21 @@ class _OutOfMemory(Exception):
         self.cause = cause
 
 
-class _BatchBuilder:
-    """Builds the occluded batch for items ``start..start+size`` (item 0 = unoccluded image)
-    into one of two alternating buffers, then preprocesses it."""
+def _lead_count(mode):
+    """Whole images scored before the positions: the image, and in reveal mode the baseline."""
+    return 2 if mode == "reveal" else 1
 
-    def __init__(self, pixels, fill, grid, size):
-        self.pixels = pixels
-        self.fill = fill
+
+class _BatchBuilder:
+    """Builds the occluded batch for items ``start..start+size`` (item 0 = unoccluded image,
+    in reveal mode item 1 = the all-baseline image) into one of two alternating buffers, then
+    preprocesses it."""
+
+    def __init__(self, pixels, fill, grid, size, mode="occlude"):
+        # Occlude pastes the baseline's patch into the image; reveal is the dual, pasting the
+        # image's patch into the baseline. Same geometry, the roles swapped.
+        self.pixels, self.fill = (fill, pixels) if mode == "reveal" else (pixels, fill)
+        self.leads = [pixels, fill] if mode == "reveal" else [pixels]
         self.total = grid.total
         self.order = grid.order()
         self.rows_of = grid.tops[self.order // grid.cols]
@@ -333,26 +376,30 @@ class _BatchBuilder:
         self.turn = 0
 
     def describe(self, start, stop):
-        first, last = max(start, 1) - 1, stop - 1
-        what = f"positions {first}-{last - 1} of {self.total} (in visiting order)"
-        if start == 0:
-            what = f"the unoccluded image and {what}" if last > first else "the unoccluded image"
-        return what
+        lead = len(self.leads)
+        first, last = max(start, lead) - lead, stop - lead
+        names = ["the unoccluded image", "the all-baseline image"][start : min(stop, lead)]
+        if last > first:
+            names.append(f"positions {first}-{last - 1} of {self.total} (in visiting order)")
+        return " and ".join(names)
 
     def build(self, forward, start, size):
         buffer = self.buffers[self.turn][:size]
         self.turn ^= 1
-        stop = min(start + size, self.total + 1)
+        lead = len(self.leads)
+        stop = min(start + size, self.total + lead)
         # Padded rows stay unoccluded copies: finite and cheap. Restoring the whole buffer (not
         # just the last patches) is needed anyway: preprocess may work in place.
         np.copyto(buffer, self.pixels)
-        offset = 1 if start == 0 else 0
-        first = start + offset - 1  # index into `order` of this batch's first position
-        n_pos = stop - 1 - first
+        for item in range(start, min(stop, lead)):
+            buffer[item - start] = self.leads[item]
+        offset = max(start, lead) - start
+        first = start + offset - lead  # index into `order` of this batch's first position
+        n_pos = stop - lead - first
         if n_pos > 0:
             b = np.arange(offset, offset + n_pos)[:, None, None]
-            r = self.rows_of[first : stop - 1, None, None] + self.dy
-            col = self.cols_of[first : stop - 1, None, None] + self.dx
+            r = self.rows_of[first : stop - lead, None, None] + self.dy
+            col = self.cols_of[first : stop - lead, None, None] + self.dx
             buffer[b, r, col] = self.fill[r, col]
         try:
             return forward.prepare(buffer)
@@ -397,6 +444,8 @@ def occlusion_map(
     batch_size=None,
     progress=True,
     cancel=None,
+    *,
+    mode="occlude",
 ) -> OcclusionResult:
     """Slide a patch over an image and record the model's class probabilities at every position.
 
@@ -428,6 +477,13 @@ def occlusion_map(
         A tqdm bar, ``False``, or a ``callable(done, total)``.
     cancel : threading.Event, optional
         When set, stop soon and return what was computed (``complete == False``).
+    mode : {"occlude", "reveal"}, default "occlude"
+        ``"occlude"`` asks "what does the model lose when this patch is hidden?": each image is
+        the original with the patch filled with the baseline. ``"reveal"`` asks the dual "is
+        this patch alone evidence?": each image is the baseline everywhere except the patch,
+        which keeps the original pixels. Reveal also scores the all-baseline image
+        (``result.baseline_probabilities``); its sensitivity is the gain over that image (see
+        :meth:`OcclusionResult.sensitivity`).
 
     Returns
     -------
@@ -463,6 +519,7 @@ def occlusion_map(
         batch_size,
         progress,
         cancel,
+        mode=mode,
     ):
         result = partial
     return result
