@@ -7,7 +7,7 @@ result in Jupyter as clickable heatmaps whose cells show the exact image the mod
 
 from . import demo as demo
 from . import labels as labels
-from ._plot_compare import compare
+from .plot.compare import compare
 from ._version import __version__
 from .compat import OcclusionSensitivity
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map

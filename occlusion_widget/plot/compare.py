@@ -1,15 +1,15 @@
 """Figures for :func:`compare`: the maps side by side, above their deletion / insertion curves.
 
 matplotlib's object-oriented API only (a ``Figure``, never pyplot's global state), imported
-inside the functions so ``import occlusion_widget`` stays light. (To move into the plot package.)
+inside the functions so ``import occlusion_widget`` stays light.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .engine.compare import Comparison
-from .engine.compare import compare as _compare_engine
+from ..engine.compare import Comparison
+from ..engine.compare import compare as _compare_engine
 
 __all__ = ["PlottedComparison", "compare", "comparison_figure"]
 
