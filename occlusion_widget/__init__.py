@@ -7,12 +7,12 @@ result in Jupyter as clickable heatmaps whose cells show the exact image the mod
 
 from . import demo as demo
 from . import labels as labels
-from .plot.compare import compare
 from ._version import __version__
 from .compat import OcclusionSensitivity
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
 from .engine.fidelity import FidelityCurves, fidelity
 from .plot import plot_class_map, visualize
+from .plot.compare import compare
 from .widget import OcclusionWidget
 
 __all__ = [
