@@ -8,7 +8,7 @@ result in Jupyter as clickable heatmaps whose cells show the exact image the mod
 from . import demo as demo
 from . import labels as labels
 from ._version import __version__
-from .compat import OcclusionSensitivity
+from .compat import OcclusionSensitivity, vizualize
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
 from .plot import plot_class_map, visualize
 from .widget import OcclusionWidget
@@ -24,4 +24,5 @@ __all__ = [
     "occlusion_map",
     "plot_class_map",
     "visualize",
+    "vizualize",
 ]

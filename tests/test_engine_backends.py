@@ -36,8 +36,9 @@ SCRIPT = textwrap.dedent(
 
     assert make_forward(model, batch_shape=(3, 6, 6, 2)).backend == BACKEND
     for batch_size in (1, 2, 3, 64):
-        r = ow.occlusion_map(model, np.ones((6, 6, 2), np.float32), 2, 2, "black",
-                             batch_size=batch_size, progress=False)
+        r = ow.occlusion_map(model, np.ones((6, 6, 2), np.float32), patch_size=2,
+                             stride=2, baseline="black", batch_size=batch_size,
+                             progress=False)
         np.testing.assert_allclose(r.base_probabilities, softmax(np.array([9.0, 0.5, -4.5])),
                                    rtol=1e-5)
         for row in range(3):

@@ -46,7 +46,13 @@ def test_results_identical_across_batch_sizes():
     image = rng.uniform(0, 1, (9, 11, 3)).astype(np.float32)
     results = [
         ow.occlusion_map(
-            region_model(1, 2, 5, 5), image, 3, 2, baseline="mean", batch_size=b, progress=False
+            region_model(1, 2, 5, 5),
+            image,
+            patch_size=3,
+            stride=2,
+            baseline="mean",
+            batch_size=b,
+            progress=False,
         )
         for b in BATCH_SIZES
     ]
@@ -61,9 +67,9 @@ def test_attribution_is_the_mean_over_covering_windows(batch_size):
     result = ow.occlusion_map(
         region_model(*REGION),
         image,
-        (4, 5),
-        (3, 2),
-        "black",
+        patch_size=(4, 5),
+        stride=(3, 2),
+        baseline="black",
         batch_size=batch_size,
         progress=False,
     )
@@ -93,9 +99,9 @@ def test_model_sees_exactly_the_occluded_images(batch_size):
     result = ow.occlusion_map(
         recorder,
         image,
-        4,
-        2,
-        "gray",
+        patch_size=4,
+        stride=2,
+        baseline="gray",
         preprocess=preprocess,
         batch_size=batch_size,
         progress=False,
@@ -125,7 +131,9 @@ def test_base_prediction_is_the_unoccluded_argmax_not_the_last_position():
         p0 = 0.2 + 0.7 * corner
         return np.stack([p0, 1.0 - p0], axis=1)
 
-    result = ow.occlusion_map(model, np.ones((8, 8)), 2, 2, "black", progress=False)
+    result = ow.occlusion_map(
+        model, np.ones((8, 8)), patch_size=2, stride=2, baseline="black", progress=False
+    )
     assert result.base_class == 0 == int(np.argmax(result.base_probabilities))
     assert result.predicted_classes()[-1, -1] == 1
     assert result.flips()[-1, -1] and result.flips().sum() == 1
@@ -148,7 +156,9 @@ def test_sensitivity_peaks_on_the_shape_not_the_background():
             p = 1.0 / (1.0 + np.exp(-20.0 * (score - 0.7)))
             return np.stack([1.0 - p, p], axis=1)
 
-        result = ow.occlusion_map(model, image, 4, 2, "black", progress=False)
+        result = ow.occlusion_map(
+            model, image, patch_size=4, stride=2, baseline="black", progress=False
+        )
         assert result.base_class == 1
         attribution = result.attribution(1)
         on_shape = attribution[top : top + 6, left : left + 6]
@@ -164,7 +174,9 @@ def test_iter_occlusion_streams_coarse_to_fine_into_one_object():
     model = region_model(0, 0, 32, 32)
     results = []
     dones = []
-    for partial in ow.iter_occlusion(model, np.ones((32, 32)), 4, 2, "black", batch_size=16):
+    for partial in ow.iter_occlusion(
+        model, np.ones((32, 32)), patch_size=4, stride=2, baseline="black", batch_size=16
+    ):
         results.append(partial)
         dones.append(partial.done)
         if not partial.complete:
@@ -191,9 +203,9 @@ def test_cancel_keeps_what_was_computed():
     result = ow.occlusion_map(
         region_model(0, 0, 16, 16),
         np.ones((16, 16)),
-        4,
-        2,
-        "black",
+        patch_size=4,
+        stride=2,
+        baseline="black",
         batch_size=10,
         progress=progress,
         cancel=cancel,
@@ -210,8 +222,8 @@ def test_progress_callable_reports_every_batch():
     ow.occlusion_map(
         region_model(0, 0, 8, 8),
         np.ones((8, 8)),
-        2,
-        2,
+        patch_size=2,
+        stride=2,
         batch_size=5,
         progress=lambda d, t: calls.append((d, t)),
     )
@@ -225,28 +237,42 @@ def test_logits_become_softmax_and_single_sigmoid_becomes_two_classes():
         m = batch.mean(axis=(1, 2, 3))
         return np.stack([3.0 * m, -2.0 * m, np.zeros_like(m)], axis=1)
 
-    result = ow.occlusion_map(logits, image, 2, 2, "black", progress=False)
+    result = ow.occlusion_map(
+        logits, image, patch_size=2, stride=2, baseline="black", progress=False
+    )
     e = np.exp([3.0, -2.0, 0.0])
     np.testing.assert_allclose(result.base_probabilities, e / e.sum(), rtol=1e-6)
     assert result.output_kind == "softmax"
-    forced = ow.occlusion_map(logits, image, 2, 2, "black", output="logits", progress=False)
+    forced = ow.occlusion_map(
+        logits, image, patch_size=2, stride=2, baseline="black", output="logits", progress=False
+    )
     np.testing.assert_allclose(forced.probabilities, result.probabilities)
 
     def sigmoid(batch):
         return batch.mean(axis=(1, 2, 3))[:, None] * 0.8
 
-    result = ow.occlusion_map(sigmoid, image, 2, 2, "black", progress=False)
+    result = ow.occlusion_map(
+        sigmoid, image, patch_size=2, stride=2, baseline="black", progress=False
+    )
     np.testing.assert_allclose(result.base_probabilities, [0.2, 0.8], atol=1e-6)
     np.testing.assert_allclose(result.probability(1), np.full((2, 2), 0.6), atol=1e-6)
     assert result.num_classes == 2 and result.output_kind == "sigmoid"
 
-    as_is = ow.occlusion_map(logits, image, 2, 2, output="probabilities", progress=False)
-    np.testing.assert_allclose(as_is.base_probabilities, [3.0, -2.0, 0.0])
+    # Scores of 3.0 and -2.0 are no probabilities, whatever output= says (defect 7).
+    with pytest.raises(ValueError, match=r"scores from -2 to 3 in batch 1 .*outside \[0, 1\]"):
+        ow.occlusion_map(
+            logits, image, patch_size=2, stride=2, output="probabilities", progress=False
+        )
 
 
 def test_save_and_load_round_trip(tmp_path):
     result = ow.occlusion_map(
-        region_model(*REGION), np.ones((10, 12)), (4, 5), (3, 2), "black", progress=False
+        region_model(*REGION),
+        np.ones((10, 12)),
+        patch_size=(4, 5),
+        stride=(3, 2),
+        baseline="black",
+        progress=False,
     )
     path = tmp_path / "result.occ"
     result.save(path)
@@ -263,7 +289,9 @@ def test_save_and_load_round_trip(tmp_path):
 
 def test_result_attributes_the_widget_reads():
     image = np.linspace(0, 1, 6 * 8 * 3, dtype=np.float32).reshape(6, 8, 3)
-    result = ow.occlusion_map(region_model(0, 0, 3, 3), image, 3, 3, "gray", progress=False)
+    result = ow.occlusion_map(
+        region_model(0, 0, 3, 3), image, patch_size=3, stride=3, baseline="gray", progress=False
+    )
     assert result.image.dtype == np.float32 and result.image.shape == (6, 8, 3)
     assert result.image_shape == (6, 8, 3) and result.value_range == (0.0, 1.0)
     assert (result.rows, result.cols, result.total) == (2, 3, 6)

@@ -42,6 +42,8 @@ def normalize_pair(value, name: str) -> tuple[int, int]:
     (16, 16)
     >>> normalize_pair((8, 4), "stride")
     (8, 4)
+    >>> normalize_pair(8.0, "patch_size")
+    (8, 8)
     """
     if isinstance(value, (list, tuple, np.ndarray)):
         items = list(np.asarray(value).ravel()) if isinstance(value, np.ndarray) else list(value)
@@ -55,21 +57,23 @@ def normalize_pair(value, name: str) -> tuple[int, int]:
     out = []
     for item in items:
         # bool is an int subclass, but patch_size=True is certainly a mistake.
-        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
-            # 8.0 is fine (it often comes from arithmetic); 2.5 and True are mistakes.
-            if (
-                not isinstance(item, bool)
-                and isinstance(item, numbers.Real)
-                and float(item).is_integer()
-            ):
-                item = int(item)
-            else:
+        if isinstance(item, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a number of pixels, not a bool; got {item!r}")
+        if not isinstance(item, numbers.Integral):
+            if not isinstance(item, numbers.Real):
                 raise TypeError(
                     f"{name} must be a positive int or a (height, width) pair of positive ints; "
                     f"got {value!r}"
                 )
+            # 8.0 is fine (it often comes from arithmetic); 8.5 is a mistake.
+            if not float(item).is_integer():
+                raise TypeError(
+                    f"{name} must be a whole number of pixels; got {float(item)!r} "
+                    f"(round it, e.g. {name}=round(...))"
+                )
+            item = int(item)
         if int(item) <= 0:
-            raise ValueError(f"{name} must be positive (at least 1 pixel); got {value!r}")
+            raise ValueError(f"{name} must be positive (at least 1 pixel); got {int(item)}")
         out.append(int(item))
     return out[0], out[1]
 

@@ -8,6 +8,7 @@ pass per backend (``tf.function`` with a fixed batch shape, ``jax.jit`` of the s
 
 from __future__ import annotations
 
+import numbers
 import sys
 import weakref
 
@@ -15,8 +16,11 @@ import numpy as np
 
 __all__ = [
     "OUTPUT_KINDS",
+    "PROBABILITY_TOLERANCE",
     "Forward",
     "ModelError",
+    "check_scores",
+    "declared_input_shape",
     "has_accelerator",
     "is_out_of_memory",
     "make_forward",
@@ -25,6 +29,9 @@ __all__ = [
 
 #: Accepted values of ``output``.
 OUTPUT_KINDS = ("auto", "probabilities", "logits")
+#: How far past [0, 1] a probability may stray: float32 softmax and sigmoid outputs round a few
+#: ulps (~1e-7) past the ends, and some models compute them in float16 (~1e-3 steps near 1).
+PROBABILITY_TOLERANCE = 1e-3
 
 
 class ModelError(RuntimeError):
@@ -43,7 +50,15 @@ class ModelError(RuntimeError):
     ... except ow.ModelError as err:
     ...     print(str(err).split(":")[0])
     the model raised ValueError
+
+    Attributes
+    ----------
+    partial_result : OcclusionResult or None
+        What was computed before the failure (``complete == False``), None when the first
+        batch failed.
     """
+
+    partial_result = None
 
 
 class InputShapeError(ValueError):
@@ -129,21 +144,65 @@ class Forward:
 
 def _check_input_shape(got, expected, preprocessed):
     expected = tuple(expected)
-    if len(got) != len(expected) or any(
-        e is not None and int(e) != int(g) for g, e in zip(got[1:], expected[1:], strict=True)
+    if len(got) == len(expected) and all(
+        e is None or int(e) == int(g) for g, e in zip(got[1:], expected[1:], strict=True)
     ):
-        where = "after preprocess, the batch" if preprocessed else "the occluded batch"
-        raise InputShapeError(
-            f"the image does not fit the model: {where} has shape {tuple(got)} but the model "
-            f"expects {expected} (None = any). Resize the image (or pass a preprocess that "
-            f"does) to match"
+        return
+    where = "after preprocess, the batch" if preprocessed else "the occluded batch"
+    head = (
+        f"the image does not fit the model: {where} has shape {tuple(got)} but the model "
+        f"expects {expected} (None = any). "
+    )
+    raise InputShapeError(head + _shape_advice(tuple(got), expected, preprocessed))
+
+
+def _shape_advice(got, expected, preprocessed):
+    """The fix for the mistake actually made: channels, or height and width."""
+    # A grey model may be declared (None, H, W): its images have one channel.
+    want_c = expected[3] if len(expected) == 4 else (1 if len(expected) == 3 else None)
+    got_c = got[3] if len(got) == 4 else 1
+    want_hw = expected[1:3] if len(expected) >= 3 else (None, None)
+    if want_c is not None and got_c != want_c:
+        fixes = {
+            (1, 3): "a grey image for an RGB model: repeat the channel, e.g. "
+            "np.repeat(img[..., None], 3, -1) for an (H, W) array (or "
+            'Image.open(path).convert("RGB"))',
+            (3, 1): "an RGB image for a grey model: average the channels, e.g. "
+            'img.mean(-1, keepdims=True) (or Image.open(path).convert("L"))',
+            (4, 3): "an RGBA image (a PNG with transparency?) for an RGB model: drop the alpha "
+            'channel, e.g. Image.open(path).convert("RGB") or img[..., :3]',
+            (4, 1): 'an RGBA image for a grey model: Image.open(path).convert("L")',
+        }
+        fix = fixes.get(
+            (got_c, want_c),
+            f"convert the image to {want_c} channels (Pillow's Image.convert, or numpy)",
         )
+        return f"The channels differ ({got_c} given, {want_c} expected): {fix}."
+    if any(e is not None and int(e) != int(g) for g, e in zip(got[1:3], want_hw, strict=False)):
+        size = tuple(int(e) for e in want_hw) if None not in want_hw else want_hw
+        fix = (
+            f"The size differs: the model takes {size[0]} x {size[1]} images. Load the photo at "
+            f"that size, e.g. keras.utils.load_img(path, target_size={size}), or pass "
+            f"resize=True to resize it to the model's input (antialiased)"
+        )
+        if preprocessed:
+            fix += ", or check that preprocess keeps the image's size"
+        return fix + "."
+    return "Pass an image (or a preprocess) that gives the model's input shape."
 
 
 def _to_numpy(y) -> np.ndarray:
     if hasattr(y, "detach") and hasattr(y, "cpu"):  # torch tensors refuse np.asarray on GPU
         y = y.detach().cpu().numpy()
     return np.asarray(y)
+
+
+def _is_nested_numbers(y) -> bool:
+    """Whether ``y`` is a (nested) list of plain numbers rather than a list of output arrays."""
+    items = list(y)
+    while items and all(isinstance(i, (list, tuple)) for i in items):
+        items = [j for i in items for j in i]
+    return bool(items) and all(isinstance(i, (numbers.Number, np.generic)) for i in items)
 
 
 def _single_output(y) -> np.ndarray:
@@ -154,6 +213,9 @@ def _single_output(y) -> np.ndarray:
                 f"class-score output. Wrap it, e.g. keras.Model(model.inputs, model.outputs[0])"
             )
         y = next(iter(y.values()))
+    if isinstance(y, (list, tuple)) and _is_nested_numbers(y):
+        # A plain-Python model returning [[p0, p1, ...], ...]: one row per image, not outputs.
+        y = np.asarray(y, dtype=np.float32)
     if isinstance(y, (list, tuple)):
         if len(y) != 1:
             raise InputShapeError(
@@ -170,6 +232,33 @@ def _single_output(y) -> np.ndarray:
             f"{y.shape}. Segmentation or feature-map outputs need reducing to class scores first"
         )
     return y.astype(np.float32, copy=False)
+
+
+def declared_input_shape(model) -> tuple | None:
+    """The input shape a Keras model declares, e.g. ``(None, 224, 224, 3)``; None when it
+    declares none (a plain callable, a subclassed model not built yet).
+
+    Raises
+    ------
+    ValueError
+        When the model has several inputs.
+
+    Examples
+    --------
+    >>> declared_input_shape(lambda batch: batch) is None
+    True
+    """
+    if not is_keras_model(model):
+        return None
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed or not yet built model
+        return None
+    if not inputs:
+        return None
+    if len(inputs) != 1:
+        raise ValueError(f"the model has {len(inputs)} inputs; occlusion feeds one image batch")
+    return tuple(inputs[0].shape)
 
 
 def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
@@ -215,17 +304,9 @@ def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
 
     import keras
 
-    expected, squeeze = None, False
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):  # a subclassed or not yet built model
-        inputs = None
-    if inputs:
-        if len(inputs) != 1:
-            raise ValueError(f"the model has {len(inputs)} inputs; occlusion feeds one image batch")
-        expected = tuple(inputs[0].shape)
-        # A grayscale model declared as (None, H, W) gets the channel axis dropped.
-        squeeze = len(expected) == 3
+    expected = declared_input_shape(model)
+    # A grayscale model declared as (None, H, W) gets the channel axis dropped.
+    squeeze = expected is not None and len(expected) == 3
     try:
         outputs = model.outputs
     except (AttributeError, ValueError):
@@ -436,7 +517,8 @@ def to_probabilities(scores: np.ndarray, output: str) -> tuple[np.ndarray, str]:
         output = "sigmoid_logit" if single else "softmax"
 
     if output == "probabilities":
-        probs = scores
+        # check_scores rejects more than PROBABILITY_TOLERANCE past the ends; clip the rest.
+        probs = np.clip(scores, 0.0, 1.0)
     elif output == "softmax":
         shifted = scores - scores.max(axis=1, keepdims=True)
         e = np.exp(shifted)
@@ -445,7 +527,65 @@ def to_probabilities(scores: np.ndarray, output: str) -> tuple[np.ndarray, str]:
         p = scores[:, :1]
         if output == "sigmoid_logit":
             p = 1.0 / (1.0 + np.exp(-p))
+        else:
+            p = np.clip(p, 0.0, 1.0)
         probs = np.concatenate([1.0 - p, p], axis=1)
     else:
         raise ValueError(f"output must be one of {OUTPUT_KINDS}; got {output!r}")
     return probs.astype(np.float32, copy=False), output
+
+
+def check_scores(scores: np.ndarray, kind: str, where: str, automatic: bool) -> None:
+    """Check that one batch of raw scores fits the output kind the sweep reads them as.
+
+    Probabilities (``kind`` ``"probabilities"`` or ``"sigmoid"``) must lie in [0, 1] within
+    :data:`PROBABILITY_TOLERANCE`; logits may be anything finite.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(N, K)`` raw model scores of one batch.
+    kind : str
+        The resolved kind (see :func:`to_probabilities`).
+    where : str
+        Which batch, for the message.
+    automatic : bool
+        Whether the kind was decided from the first batch (``output="auto"``).
+
+    Raises
+    ------
+    ValueError
+        Naming the batch, the values found and the fix.
+
+    Examples
+    --------
+    >>> check_scores(np.array([[0.2, 0.8]]), "probabilities", "batch 1", automatic=True)
+    >>> check_scores(np.array([[-0.1, 1.1]]), "probabilities", "batch 1", automatic=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: the model returned scores from -0.1 to 1.1 in batch 1, outside [0, 1] ...
+    """
+    if kind not in ("probabilities", "sigmoid"):
+        return
+    values = np.asarray(scores, np.float32)
+    if kind == "sigmoid":
+        values = values[:, :1]
+    lo, hi = float(values.min()), float(values.max())
+    tol = PROBABILITY_TOLERANCE
+    if lo >= -tol and hi <= 1.0 + tol:
+        return
+    if automatic:
+        advice = (
+            "the first batch's scores all lay in [0, 1], so output='auto' read them as "
+            "probabilities; if the model returns logits or other unbounded scores, pass "
+            "output='logits'"
+        )
+    else:
+        advice = (
+            "output='probabilities' says the model returns probabilities; if it returns "
+            "logits, pass output='logits'"
+        )
+    raise ValueError(
+        f"the model returned scores from {lo:.4g} to {hi:.4g} in {where}, outside [0, 1] "
+        f"(tolerance {tol:g}): {advice}"
+    )

@@ -8,200 +8,57 @@ and torch release the GIL while they compute), so the sweep runs at the speed of
 
 from __future__ import annotations
 
-import math
-import numbers
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
-from .baselines import describe_baseline, make_baseline
-from .grid import Grid, make_grid
-from .images import RawImage, load_image
 from .model import (
-    OUTPUT_KINDS,
     InputShapeError,
     ModelError,
+    check_scores,
     is_out_of_memory,
     make_forward,
     to_probabilities,
 )
+from .params import (
+    DEFAULTS,
+    MAX_AUTO_BATCH,
+    PREVIEW_BATCHES,
+    SWEEP_PARAMETERS,
+    SweepParams,
+    auto_batch_size,
+    validate_params,
+)
 from .result import OcclusionResult
 
-__all__ = ["SweepParams", "auto_batch_size", "iter_occlusion", "occlusion_map", "validate_params"]
-
-#: Largest automatic batch on a CPU (throughput stops growing past ~32 images there, see
-#: benchmarks/RESULTS.md) and on a GPU/TPU, and the raw bytes one automatic batch may take.
-MAX_AUTO_BATCH = 32
-MAX_AUTO_BATCH_ACCELERATOR = 256
-AUTO_BATCH_BYTES = 64 * 2**20
-AUTO_BATCH_BYTES_ACCELERATOR = 512 * 2**20
-#: Backends whose CPU throughput falls past a smaller batch: torch runs MobileNetV2 at ~44
-#: images/s with 16 images a call and ~21 with 32 on this project's 2-core machine (its large
-#: activations are allocated and freed on every call), see benchmarks/RESULTS.md.
-MAX_AUTO_BATCH_CPU_BY_BACKEND = {"torch": 16}
-#: An automatic batch is at most 1/PREVIEW_BATCHES of the sweep, so the first batch (which
-#: covers the coarse grid) arrives within ~1/PREVIEW_BATCHES of the sweep's time...
-PREVIEW_BATCHES = 16
-#: ...but never fewer images than this, so tiny sweeps are not split into tiny model calls.
-MIN_AUTO_BATCH = 8
-
-
-def auto_batch_size(n_items, image_bytes, accelerator=False, backend=None) -> int:
-    """The automatic batch size: large enough for throughput, small enough for memory and for
-    an early whole-image preview.
-
-    Parameters
-    ----------
-    n_items : int
-        Images in the sweep (positions + 1 for the unoccluded image).
-    image_bytes : int
-        Raw bytes of one float32 image.
-    accelerator : bool
-        Whether a GPU/TPU runs the model (larger batches pay there).
-    backend : str, optional
-        The Keras backend; on a CPU some run best with smaller batches (torch: 16).
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> auto_batch_size(730, 224 * 224 * 3 * 4)
-    32
-    >>> auto_batch_size(50, 32 * 32 * 3 * 4)
-    8
-    >>> auto_batch_size(730, 224 * 224 * 3 * 4, backend="torch")
-    16
-    """
-    if accelerator:
-        cap = MAX_AUTO_BATCH_ACCELERATOR
-    else:
-        cap = MAX_AUTO_BATCH_CPU_BY_BACKEND.get(backend, MAX_AUTO_BATCH)
-    budget = AUTO_BATCH_BYTES_ACCELERATOR if accelerator else AUTO_BATCH_BYTES
-    preview = max(MIN_AUTO_BATCH, math.ceil(n_items / PREVIEW_BATCHES))
-    return int(max(1, min(cap, preview, n_items, budget // max(1, image_bytes))))
-
-
-@dataclass(frozen=True)
-class SweepParams:
-    """Validated, normalised sweep parameters (the output of :func:`validate_params`).
-
-    Attributes
-    ----------
-    image : RawImage
-        The image as ``(H, W, C)`` float32 plus its value range.
-    grid : Grid
-        The occluder positions.
-    baseline : numpy.ndarray
-        ``(H, W, C)`` float32 fill image.
-    baseline_name : str
-        A short description of the baseline.
-    output : str
-        ``"auto"``, ``"probabilities"`` or ``"logits"``.
-    batch_size : int
-        Images per model call (the unoccluded image rides in the first batch).
-    auto_batch : bool
-        Whether ``batch_size`` was chosen automatically (the sweep may then enlarge it for a
-        GPU, and halves it on out-of-memory errors either way).
-
-    Examples
-    --------
-    >>> p = validate_params(np.zeros((32, 32, 3), np.uint8), patch_size=8, stride=4)
-    >>> p.grid.rows, p.batch_size
-    (7, 8)
-    """
-
-    image: RawImage
-    grid: Grid
-    baseline: np.ndarray
-    baseline_name: str
-    output: str
-    batch_size: int
-    auto_batch: bool = False
-
-
-def validate_params(
-    image,
-    patch_size=16,
-    stride=8,
-    baseline="gray",
-    output="auto",
-    batch_size=None,
-    preprocess=None,
-    progress=False,
-    cancel=None,
-) -> SweepParams:
-    """Check and normalise every sweep parameter without running the model.
-
-    The widget calls this at construction so a bad value raises at once, not in a background
-    thread later.
-
-    Parameters
-    ----------
-    image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel
-        As for :func:`occlusion_map`.
-
-    Returns
-    -------
-    SweepParams
-
-    Raises
-    ------
-    ValueError, TypeError
-        With a message saying what was given and what is allowed.
-
-    Examples
-    --------
-    >>> validate_params(np.zeros((8, 8)), patch_size=16)
-    Traceback (most recent call last):
-    ...
-    ValueError: patch_size (16, 16) (height, width) cannot exceed the image size (8, 8); ...
-    """
-    raw = load_image(image)
-    h, w, c = raw.pixels.shape
-    grid = make_grid((h, w), patch_size, stride)
-    fill = make_baseline(raw.pixels, baseline, raw.value_range, raw.integer, grid.patch_size)
-    if not isinstance(output, str) or output not in OUTPUT_KINDS:
-        raise ValueError(
-            f"output must be one of {', '.join(map(repr, OUTPUT_KINDS))}; got {output!r}"
-        )
-    auto_batch = batch_size is None
-    if auto_batch:
-        batch_size = auto_batch_size(grid.total + 1, h * w * c * 4)
-    elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise TypeError(f"batch_size must be a positive int or None; got {batch_size!r}")
-    elif batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1; got {batch_size}")
-    if preprocess is not None and not callable(preprocess):
-        raise TypeError(f"preprocess must be callable or None; got {type(preprocess).__name__}")
-    if not (progress is None or isinstance(progress, bool) or callable(progress)):
-        raise TypeError(
-            f"progress must be True, False or a callable(done, total); got {progress!r}"
-        )
-    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
-        raise TypeError(
-            f"cancel must be a threading.Event (anything with is_set()); got "
-            f"{type(cancel).__name__}"
-        )
-    return SweepParams(
-        raw, grid, fill, describe_baseline(baseline), output, int(batch_size), auto_batch
-    )
+__all__ = [
+    "MAX_AUTO_BATCH",
+    "PREVIEW_BATCHES",
+    "SWEEP_PARAMETERS",
+    "SweepParams",
+    "auto_batch_size",
+    "iter_occlusion",
+    "occlusion_map",
+    "run_sweep",
+    "validate_params",
+]
 
 
 def iter_occlusion(
     model,
     image,
-    patch_size=16,
-    stride=8,
-    baseline="gray",
-    preprocess=None,
-    output="auto",
-    batch_size=None,
-    progress=False,
-    cancel=None,
+    *,
+    patch_size=DEFAULTS.patch_size,
+    stride=DEFAULTS.stride,
+    baseline=DEFAULTS.baseline,
+    preprocess=DEFAULTS.preprocess,
+    output=DEFAULTS.output,
+    batch_size=DEFAULTS.batch_size,
+    value_range=DEFAULTS.value_range,
+    resize=DEFAULTS.resize,
+    progress=DEFAULTS.progress,
+    cancel=DEFAULTS.cancel,
 ):
     """Run an occlusion sweep, yielding the result filled so far after every batch.
 
@@ -212,8 +69,10 @@ def iter_occlusion(
 
     Parameters
     ----------
-    model, image, patch_size, stride, baseline, preprocess, output, batch_size
+    model, image
         As for :func:`occlusion_map`.
+    patch_size, stride, baseline, preprocess, output, batch_size, value_range, resize
+        As for :func:`occlusion_map`; keyword-only.
     progress : bool or callable, default False
         ``True`` for a tqdm bar, or a ``callable(done, total)`` called after every batch.
     cancel : threading.Event, optional
@@ -224,35 +83,70 @@ def iter_occlusion(
     ------
     OcclusionResult
 
+    Raises
+    ------
+    ModelError
+        Its ``partial_result`` keeps the positions scored before the failure.
+
     Examples
     --------
     >>> import occlusion_widget as ow
     >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
-    >>> for partial in ow.iter_occlusion(model, np.ones((16, 16)), 4, 4, batch_size=8):
+    >>> sweep = ow.iter_occlusion(model, np.ones((16, 16)), patch_size=4, stride=4,
+    ...                           batch_size=8)
+    >>> for partial in sweep:
     ...     print(partial.done, partial.complete)
     7 False
     15 False
     16 True
     """
     params = validate_params(
-        image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel
+        image,
+        model=model,
+        patch_size=patch_size,
+        stride=stride,
+        baseline=baseline,
+        preprocess=preprocess,
+        output=output,
+        batch_size=batch_size,
+        value_range=value_range,
+        resize=resize,
+        progress=progress,
+        cancel=cancel,
     )
+    return run_sweep(model, params)
+
+
+def run_sweep(model, params: SweepParams):
+    """Run a sweep whose parameters :func:`validate_params` already checked (a generator, as
+    :func:`iter_occlusion`): callers that validate early (the widget, the seed-compatible
+    explainer) do not validate twice.
+
+    Examples
+    --------
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> params = validate_params(np.ones((8, 8)), patch_size=4, stride=4)
+    >>> [partial.done for partial in run_sweep(model, params)]
+    [4]
+    """
     raw, grid, fill, bsz = params.image, params.grid, params.baseline, params.batch_size
     pixels = raw.pixels
     h, w, c = pixels.shape
     total = grid.total
-    forward = make_forward(model, preprocess, batch_shape=(bsz, h, w, c))
+    forward = make_forward(model, params.preprocess, batch_shape=(bsz, h, w, c))
     if params.auto_batch:
         # Only now is the backend known (and whether a GPU runs it): size the batch for it.
         bsz = auto_batch_size(total + 1, h * w * c * 4, forward.accelerator, forward.backend)
     builder = _BatchBuilder(pixels, fill, grid, bsz)
     kind = params.output
     result = None
-    bar = _make_progress(progress, total)
+    bar = _make_progress(params.progress, total)
+    cancel = params.cancel
     # One worker builds (and preprocesses) batch i + 1 into the other buffer while the model
     # scores batch i here; the model itself always runs in the caller's thread.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="occlusion-batch")
     pending = None
+    batch_number = 0
     try:
         # Item 0 is the unoccluded image, items 1..total are the positions in visiting order;
         # riding the base image in the first batch costs no extra model call.
@@ -262,19 +156,23 @@ def iter_occlusion(
             if start > 0 and cancel is not None and cancel.is_set():
                 break
             stop = min(start + bsz, total + 1)
+            what = builder.describe(start, stop)
             try:
                 x = pending.result()
                 pending = None
                 if stop <= total:
                     pending = pool.submit(builder.build, forward, stop, bsz)
-                scores = _score(forward, x, builder.describe(start, stop), stop - start)
+                scores = _score(forward, x, what, stop - start, raw.value_range)
             except _OutOfMemory as oom:
                 _wait(pending)
-                bsz = _halve(bsz, oom, builder.describe(start, stop), (bsz, h, w, c))
+                bsz = _halve(bsz, oom, what, (bsz, h, w, c))
                 pending = pool.submit(builder.build, forward, start, bsz)
                 continue
+            batch_number += 1
             scores = scores[: stop - start]
             probs, kind = to_probabilities(scores, kind)
+            # Every batch, not just the first, must fit the output kind.
+            check_scores(scores, kind, f"batch {batch_number} ({what})", params.output == "auto")
             if result is None:
                 k = probs.shape[1]
                 result = OcclusionResult(
@@ -299,6 +197,10 @@ def iter_occlusion(
             if bar is not None:
                 bar(stop - 1, total)
             yield result
+    except ModelError as exc:
+        # The work done so far is kept: a failure in the last batch loses only that batch.
+        exc.partial_result = result
+        raise
     finally:
         _wait(pending)
         pool.shutdown(wait=True)
@@ -389,16 +291,23 @@ def _halve(size, oom, what, shape):
 def occlusion_map(
     model,
     image,
-    patch_size=16,
-    stride=8,
-    baseline="gray",
-    preprocess=None,
-    output="auto",
-    batch_size=None,
+    *,
+    patch_size=DEFAULTS.patch_size,
+    stride=DEFAULTS.stride,
+    baseline=DEFAULTS.baseline,
+    preprocess=DEFAULTS.preprocess,
+    output=DEFAULTS.output,
+    batch_size=DEFAULTS.batch_size,
+    value_range=DEFAULTS.value_range,
+    resize=DEFAULTS.resize,
     progress=True,
-    cancel=None,
+    cancel=DEFAULTS.cancel,
 ) -> OcclusionResult:
     """Slide a patch over an image and record the model's class probabilities at every position.
+
+    Every parameter after ``image`` is keyword-only; their names and defaults are
+    :data:`~occlusion_widget.engine.params.SWEEP_PARAMETERS` (only ``progress`` defaults
+    differently here: a bar).
 
     Parameters
     ----------
@@ -413,17 +322,27 @@ def occlusion_map(
         Step between positions, at most the patch size. A last row/column flush with the edge
         is added when the stride does not land on it.
     baseline : str, number, tuple or array, default "gray"
-        What fills the patch, in raw pixel space (see
+        What fills the patch, in raw pixel space: "gray", "black" and "white" are the middle,
+        bottom and top of ``value_range`` (see
         :func:`~occlusion_widget.engine.baselines.make_baseline`).
     preprocess : callable, optional
         Applied to each occluded raw-space float32 batch before the model.
     output : {"auto", "probabilities", "logits"}, default "auto"
         Whether the model returns probabilities or logits (softmax applied); ``"auto"`` decides
-        from the scores. A single sigmoid output becomes two classes ``[1 - p, p]``.
+        from the first batch's scores. Every batch is checked against the kind: probabilities
+        must lie in [0, 1] (within 1e-3, float32 rounding). A single sigmoid output becomes
+        two classes ``[1 - p, p]``.
     batch_size : int, optional
         Images per model call; chosen automatically when None (at most 32 on a CPU, 256 on a
         GPU, and at most 1/16 of the sweep so the first batch gives an early whole-image
         preview). On an out-of-memory error the batch is halved and retried.
+    value_range : tuple of float, optional
+        ``(lo, hi)`` the image's pixels are meant to span. By default the nominal range that
+        holds them: [0, 255] for 8-bit images, else [0, 1], [-1, 1] or [0, 255] (see
+        :func:`~occlusion_widget.engine.images.value_range_of`).
+    resize : bool or tuple of int, default False
+        ``True`` resizes the image (Pillow, antialiased) to the model's declared input size;
+        ``(height, width)`` to that size. The result keeps the resized image.
     progress : bool or callable, default True
         A tqdm bar, ``False``, or a ``callable(done, total)``.
     cancel : threading.Event, optional
@@ -436,9 +355,11 @@ def occlusion_map(
     Raises
     ------
     ValueError, TypeError
-        Bad parameters, an image that does not fit the model, NaN scores.
+        Bad parameters, an image that does not fit the model, NaN scores, scores that do not
+        fit ``output``.
     ModelError
-        The model or ``preprocess`` raised; the original exception is chained.
+        The model or ``preprocess`` raised; the original exception is chained, and
+        ``partial_result`` keeps what was computed before (``complete == False``).
 
     Examples
     --------
@@ -455,20 +376,23 @@ def occlusion_map(
     for partial in iter_occlusion(
         model,
         image,
-        patch_size,
-        stride,
-        baseline,
-        preprocess,
-        output,
-        batch_size,
-        progress,
-        cancel,
+        patch_size=patch_size,
+        stride=stride,
+        baseline=baseline,
+        preprocess=preprocess,
+        output=output,
+        batch_size=batch_size,
+        value_range=value_range,
+        resize=resize,
+        progress=progress,
+        cancel=cancel,
     ):
         result = partial
+    assert result is not None  # the first batch always runs or raises
     return result
 
 
-def _score(forward, x, what, n):
+def _score(forward, x, what, n, value_range):
     """Run the model on a prepared batch of which the first ``n`` rows are real images."""
     try:
         scores = forward.run(x)
@@ -491,9 +415,21 @@ def _score(forward, x, what, n):
         label = "NaN" if np.isnan(scores[:n]).any() else "infinite values"
         raise ValueError(
             f"the model returned {label} while scoring {what}; occlusion needs finite class "
-            f"scores (check the preprocessing and the image's value range {x.dtype})"
+            f"scores. Check the preprocessing and the image's value range: the image was read "
+            f"as spanning {_range_text(value_range)} and the model's input ranged from "
+            f"{_range_text(_finite_range(x[:n]))}"
         )
     return scores
+
+
+def _finite_range(x):
+    finite = x[np.isfinite(x)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
+
+
+def _range_text(value_range):
+    lo, hi = value_range
+    return f"[{lo:.4g}, {hi:.4g}]"
 
 
 def _short_message(exc, limit=400):
