@@ -301,3 +301,68 @@ def test_result_attributes_the_widget_reads():
     with pytest.raises(IndexError):
         result.box(2, 0)
     assert "2x3 positions" in repr(result)
+
+
+def _saved(tmp_path):
+    result = ow.occlusion_map(
+        region_model(*REGION), np.ones((10, 12)), patch_size=4, stride=4, progress=False
+    )
+    path = tmp_path / "result.npz"
+    result.save(path)
+    return path
+
+
+def _rewrite(path, **changes):
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays.update(changes)
+    arrays = {key: value for key, value in arrays.items() if value is not None}
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def test_loading_a_damaged_file_names_the_file_and_the_fault(tmp_path):
+    """Defect 9: raw BadZipFile / KeyError / JSONDecodeError, or an IndexError much later."""
+    path = _saved(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # a truncated download
+    with pytest.raises(ValueError, match=r"result.npz' is not a saved occlusion result.*damaged"):
+        ow.OcclusionResult.load(path)
+
+    path = _saved(tmp_path)
+    _rewrite(path, tops=None)
+    with pytest.raises(ValueError, match=r"result.npz'.*lacks the arrays tops"):
+        ow.OcclusionResult.load(path)
+
+    path = _saved(tmp_path)
+    _rewrite(path, meta=np.array("{not json"))
+    with pytest.raises(ValueError, match=r"result.npz'.*damaged \(JSONDecodeError"):
+        ow.OcclusionResult.load(path)
+
+    path = _saved(tmp_path)
+    _rewrite(path, meta=np.array('{"format_version": 1}'))
+    with pytest.raises(
+        ValueError, match=r"result.npz'.*metadata lacks value_range, patch_size, stride"
+    ):
+        ow.OcclusionResult.load(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"probabilities": np.zeros((3, 2, 2), np.float32)}, r"computed has shape \(3, 3\)"),
+        ({"base_probabilities": np.zeros(5, np.float32)}, r"base_probabilities has shape \(5,\)"),
+        ({"computed": np.ones((2, 3), bool)}, r"computed has shape \(2, 3\)"),
+        ({"image": np.ones((10, 12), np.float32)}, r"image has shape \(10, 12\)"),
+        ({"baseline": np.ones((8, 12, 1), np.float32)}, r"baseline has shape \(8, 12, 1\)"),
+        ({"tops": np.array([0, 4])}, r"tops/lefts have"),
+        ({"lefts": np.array([0, 4, 10])}, r"lefts place 4-pixel patches outside"),
+    ],
+)
+def test_loading_arrays_that_disagree_in_shape_fails_at_once(tmp_path, change, match):
+    path = _saved(tmp_path)
+    _rewrite(path, **change)
+    with pytest.raises(ValueError, match=r"result.npz' is not a valid saved occlusion result: "):
+        ow.OcclusionResult.load(path)
+    with pytest.raises(ValueError, match=match):
+        ow.OcclusionResult.load(path)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import numbers
-import os
 
 import numpy as np
 
 from .grid import Grid
 
 __all__ = ["OcclusionResult"]
-
-_FORMAT_VERSION = 1
 
 
 class OcclusionResult:
@@ -282,58 +278,33 @@ class OcclusionResult:
 
         Examples
         --------
-        >>> result.save("elephant_occlusion.npz")  # doctest: +SKIP
+        >>> import os, tempfile
+        >>> result.save(os.path.join(tempfile.mkdtemp(), "elephant_occlusion.npz"))
         """
-        meta = {
-            "format_version": _FORMAT_VERSION,
-            "value_range": list(self.value_range),
-            "patch_size": list(self.patch_size),
-            "stride": list(self.stride),
-            "baseline_name": self.baseline_name,
-            "output_kind": self.output_kind,
-        }
-        with open(path, "wb") as fh:  # an open file stops numpy from appending ".npz"
-            np.savez_compressed(
-                fh,
-                probabilities=self.probabilities,
-                base_probabilities=self.base_probabilities,
-                computed=self.computed,
-                image=self.image,
-                baseline=self.baseline,
-                tops=self.tops,
-                lefts=self.lefts,
-                meta=np.array(json.dumps(meta)),
-            )
+        from .storage import save_result
+
+        save_result(self, path)
 
     @classmethod
     def load(cls, path) -> OcclusionResult:
         """Read a result written by :meth:`save`; the model is not needed.
 
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        ValueError
+            The file is no saved result, is damaged, or its arrays disagree in shape; the
+            message names the file and what is wrong.
+
         Examples
         --------
-        >>> import occlusion_widget as ow
-        >>> result = ow.OcclusionResult.load("elephant_occlusion.npz")  # doctest: +SKIP
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "result.npz")
+        >>> result.save(path)
+        >>> OcclusionResult.load(path).total
+        4
         """
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no saved occlusion result at {os.fspath(path)!r}")
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format_version", 0) > _FORMAT_VERSION:
-                raise ValueError(
-                    f"{os.fspath(path)!r} was saved by a newer occlusion_widget "
-                    f"(format {meta['format_version']}); upgrade to read it"
-                )
-            return cls(
-                probabilities=data["probabilities"],
-                base_probabilities=data["base_probabilities"],
-                computed=data["computed"],
-                image=data["image"],
-                baseline=data["baseline"],
-                tops=data["tops"],
-                lefts=data["lefts"],
-                value_range=tuple(meta["value_range"]),
-                patch_size=tuple(meta["patch_size"]),
-                stride=tuple(meta["stride"]),
-                baseline_name=meta.get("baseline_name", ""),
-                output_kind=meta.get("output_kind", ""),
-            )
+        from .storage import load_result
+
+        return load_result(path, cls)
