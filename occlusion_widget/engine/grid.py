@@ -71,7 +71,7 @@ def normalize_pair(value, name: str) -> tuple[int, int]:
                     f"{name} must be a whole number of pixels; got {float(item)!r} "
                     f"(round it, e.g. {name}=round(...))"
                 )
-            item = int(item)
+            item = int(float(item))
         if int(item) <= 0:
             raise ValueError(f"{name} must be positive (at least 1 pixel); got {int(item)}")
         out.append(int(item))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numbers
 import sys
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class ModelError(RuntimeError):
         batch failed.
     """
 
-    partial_result = None
+    partial_result: Any = None  # an OcclusionResult (result.py imports this module)
 
 
 class InputShapeError(ValueError):
@@ -179,7 +180,7 @@ def _shape_advice(got, expected, preprocessed):
         )
         return f"The channels differ ({got_c} given, {want_c} expected): {fix}."
     if any(e is not None and int(e) != int(g) for g, e in zip(got[1:3], want_hw, strict=False)):
-        size = tuple(int(e) for e in want_hw) if None not in want_hw else want_hw
+        size = tuple("?" if e is None else int(e) for e in want_hw)
         fix = (
             f"The size differs: the model takes {size[0]} x {size[1]} images. Load the photo at "
             f"that size, e.g. keras.utils.load_img(path, target_size={size}), or pass "
@@ -394,7 +395,9 @@ def _tf_call(model, batch_shape, squeeze, jit_compile=False):
     model_ref = weakref.ref(model)
 
     def forward(x):
-        return model_ref()(x, training=False)
+        live = model_ref()
+        assert live is not None  # the caller holds the model while the sweep runs
+        return live(x, training=False)
 
     try:
         per_model = _TF_FUNCTIONS.setdefault(model, {})
@@ -447,10 +450,13 @@ def _jax_call(model):
     if forward is None:
         model_ref = weakref.ref(model)
 
-        @jax.jit
-        def forward(trainable, non_trainable, x):
-            y, _ = model_ref().stateless_call(trainable, non_trainable, x, training=False)
+        def stateless(trainable, non_trainable, x):
+            live = model_ref()
+            assert live is not None  # the caller holds the model while the sweep runs
+            y, _ = live.stateless_call(trainable, non_trainable, x, training=False)
             return y
+
+        forward = jax.jit(stateless)
 
         try:
             _JAX_FUNCTIONS[model] = forward

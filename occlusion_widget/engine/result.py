@@ -73,7 +73,7 @@ class OcclusionResult:
         self.value_range = (float(value_range[0]), float(value_range[1]))
         # The positions: rows, cols, boxes and coverage are the grid's, not re-derived here.
         self.grid = Grid(
-            tuple(int(s) for s in image.shape[:2]),
+            (int(image.shape[0]), int(image.shape[1])),
             (int(patch_size[0]), int(patch_size[1])),
             (int(stride[0]), int(stride[1])),
             np.asarray(tops, np.int64),
@@ -101,7 +101,8 @@ class OcclusionResult:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """``(H, W, C)`` of :attr:`image`."""
-        return tuple(int(s) for s in self.image.shape)
+        h, w, c = (int(s) for s in self.image.shape)
+        return h, w, c
 
     @property
     def num_classes(self) -> int:

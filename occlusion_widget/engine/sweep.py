@@ -9,7 +9,7 @@ and torch release the GIL while they compute), so the sweep runs at the speed of
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -139,13 +139,13 @@ def run_sweep(model, params: SweepParams):
         bsz = auto_batch_size(total + 1, h * w * c * 4, forward.accelerator, forward.backend)
     builder = _BatchBuilder(pixels, fill, grid, bsz)
     kind = params.output
-    result = None
+    result: OcclusionResult | None = None
     bar = _make_progress(params.progress, total)
     cancel = params.cancel
     # One worker builds (and preprocesses) batch i + 1 into the other buffer while the model
     # scores batch i here; the model itself always runs in the caller's thread.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="occlusion-batch")
-    pending = None
+    pending: Future | None = None
     batch_number = 0
     try:
         # Item 0 is the unoccluded image, items 1..total are the positions in visiting order;
@@ -158,6 +158,7 @@ def run_sweep(model, params: SweepParams):
             stop = min(start + bsz, total + 1)
             what = builder.describe(start, stop)
             try:
+                assert pending is not None  # always submitted before the loop turns
                 x = pending.result()
                 pending = None
                 if stop <= total:
@@ -372,7 +373,7 @@ def occlusion_map(
     >>> result.sensitivity(1).tolist()
     [[1.0, 0.0], [0.0, 0.0]]
     """
-    result = None
+    result: OcclusionResult | None = None
     for partial in iter_occlusion(
         model,
         image,
@@ -459,7 +460,7 @@ class _Progress:
     def __call__(self, done, total):
         if self._callback is not None:
             self._callback(done, total)
-        else:
+        elif self._bar is not None:
             self._bar.update(done - self._bar.n)
 
     def close(self):
