@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_helpers import region_model
+from models import region_model
 
 import occlusion_widget as ow
 

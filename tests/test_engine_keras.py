@@ -5,33 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_helpers import BATCH_SIZES
+from models import dense_logit_model, dense_logit_scores
 
 import occlusion_widget as ow
 
 keras = pytest.importorskip("keras")
 
 
-def _dense_logit_model():
-    # logit0 = sum of the top-left 3x3 pixels of channel 0, logit1 = 0.5, logit2 = -sum/2:
-    # a model whose every occluded output can be written down by hand.
-    model = keras.Sequential(
-        [keras.Input((6, 6, 2)), keras.layers.Flatten(), keras.layers.Dense(3)]
-    )
-    weights = np.zeros((6, 6, 2, 3), np.float32)
-    weights[:3, :3, 0, 0] = 1.0
-    weights[:3, :3, 0, 2] = -0.5
-    model.layers[-1].set_weights([weights.reshape(72, 3), np.array([0, 0.5, 0], np.float32)])
-    return model
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 @pytest.mark.parametrize("batch_size", BATCH_SIZES)
 def test_hand_computed_keras_model(batch_size):
-    model = _dense_logit_model()
+    model = dense_logit_model()
     image = np.ones((6, 6, 2), np.float32)
     result = ow.occlusion_map(
         model,
@@ -43,16 +26,14 @@ def test_hand_computed_keras_model(batch_size):
         progress=False,
     )
     assert result.output_kind == "softmax"
-    np.testing.assert_allclose(
-        result.base_probabilities, _softmax(np.array([9.0, 0.5, -4.5])), rtol=1e-5
-    )
+    np.testing.assert_allclose(result.base_probabilities, dense_logit_scores(9.0), rtol=1e-5)
     # Each 2x2 patch at (r, c) removes its overlap with the 3x3 corner from the sum.
     for r in range(3):
         for c in range(3):
             top, left = 2 * r, 2 * c
             inside = max(0, min(top + 2, 3) - top) * max(0, min(left + 2, 3) - left)
             s = 9.0 - inside
-            expected = _softmax(np.array([s, 0.5, -s / 2]))
+            expected = dense_logit_scores(s)
             np.testing.assert_allclose(result.probabilities[r, c], expected, rtol=1e-5)
 
 
@@ -131,7 +112,7 @@ def test_one_trace_for_the_whole_sweep_including_the_padded_last_batch():
 
 
 def test_wrong_image_size_for_the_model():
-    model = _dense_logit_model()
+    model = dense_logit_model()
     with pytest.raises(
         ValueError,
         match=r"shape \(\d+, 7, 7, 2\) but the model expects "

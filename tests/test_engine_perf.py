@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 import pytest
-from engine_helpers import region_model
+from models import region_model
 
 import occlusion_widget as ow
 from occlusion_widget.engine.grid import make_grid
