@@ -5,6 +5,7 @@ copy and keeps every class probability at every position. :class:`OcclusionWidge
 result in Jupyter as clickable heatmaps whose cells show the exact image the model received.
 """
 
+from . import _quiet as _quiet  # first: keeps TensorFlow's start-up logs out of notebooks
 from . import demo as demo
 from . import labels as labels
 from ._version import __version__
