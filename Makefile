@@ -67,6 +67,7 @@ demo: install
 lint: install js-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy occlusion_widget/engine
 	npm run --silent typecheck
 	npm run --silent lint
 

@@ -47,7 +47,13 @@ def child(args):
         t0 = time.perf_counter()
         preview = None
         for partial in ow.iter_occlusion(
-            net, image, common.PATCH, args.stride, "gray", prep, batch_size=args.batch
+            net,
+            image,
+            patch_size=common.PATCH,
+            stride=args.stride,
+            baseline="gray",
+            preprocess=prep,
+            batch_size=args.batch,
         ):
             if preview is None and partial.computed.ravel()[coarse].all():
                 preview = time.perf_counter() - t0

@@ -45,16 +45,22 @@ from jupyter_harness import CHROMIUM, CHROMIUM_ARGS, JupyterServer  # noqa: E402
 from notebook_page import NotebookPage  # noqa: E402
 
 SIZE, PATCH, STRIDE = 224, 16, 8
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 SETUP = textwrap.dedent(
     """
     import os
     from pathlib import Path
 
+    import sys
+
     import numpy as np
     from PIL import Image
 
     import occlusion_widget as ow
+
+    sys.path.insert(0, {tests!r})  # the shared tiny models
+    from models import softmax
 
     QUICK = {quick}
     assets = Path(os.environ.get("OCCLUSION_WIDGET_ASSETS", "/nonexistent"))
@@ -72,8 +78,7 @@ SETUP = textwrap.dedent(
         def model(batch):
             x = np.asarray(batch, np.float32).reshape(len(batch), 28, 8, 28, 8, 3)
             z = x.mean(axis=(1, 3)).reshape(len(batch), -1) @ projection / 255.0
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            return e / e.sum(axis=1, keepdims=True)
+            return softmax(z, axis=1)
 
         preprocess, described = None, "numpy stand-in, 1000 classes"
     else:
@@ -172,7 +177,8 @@ def main() -> None:
                 )
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 server.write_notebook(
-                    "hover.ipynb", [SETUP.format(quick=args.quick, size=SIZE), WIDGET]
+                    "hover.ipynb",
+                    [SETUP.format(quick=args.quick, size=SIZE, tests=str(TESTS)), WIDGET],
                 )
                 notebook = NotebookPage(page, server, "hover.ipynb").open()
                 started = time.monotonic()

@@ -46,7 +46,14 @@ def child(stride, max_batches):
 
     t0 = time.perf_counter()
     result = ow.occlusion_map(
-        net, image, common.PATCH, stride, "gray", prep, progress=progress, cancel=cancel
+        net,
+        image,
+        patch_size=common.PATCH,
+        stride=stride,
+        baseline="gray",
+        preprocess=prep,
+        progress=progress,
+        cancel=cancel,
     )
     seconds = time.perf_counter() - t0
     batch = common.engine_batch(stride)

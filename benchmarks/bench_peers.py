@@ -85,7 +85,14 @@ def _engine_and_floor(stride, batch=None):
 
     def engine():
         return ow.occlusion_map(
-            net, image, common.PATCH, stride, "gray", prep, batch_size=None, progress=False
+            net,
+            image,
+            patch_size=common.PATCH,
+            stride=stride,
+            baseline="gray",
+            preprocess=prep,
+            batch_size=None,
+            progress=False,
         )
 
     return (

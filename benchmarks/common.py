@@ -29,6 +29,9 @@ ROW_MARK = "BENCH-ROWS "
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# The shared tiny models (tests/models.py) serve the benchmarks too.
+if str(ROOT / "tests") not in sys.path:
+    sys.path.append(str(ROOT / "tests"))
 
 
 def model():

@@ -5,10 +5,11 @@ copy and keeps every class probability at every position. :class:`OcclusionWidge
 result in Jupyter as clickable heatmaps whose cells show the exact image the model received.
 """
 
+from . import _quiet as _quiet  # first: keeps TensorFlow's start-up logs out of notebooks
 from . import demo as demo
 from . import labels as labels
 from ._version import __version__
-from .compat import OcclusionSensitivity
+from .compat import OcclusionSensitivity, vizualize
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
 from .engine.fidelity import FidelityCurves, fidelity
 from .plot import plot_class_map, visualize
@@ -29,4 +30,5 @@ __all__ = [
     "occlusion_map",
     "plot_class_map",
     "visualize",
+    "vizualize",
 ]

@@ -1,12 +1,9 @@
-"""Tiny models with hand-computed answers, shared by the engine tests (not fixtures on purpose:
-conftest.py belongs to the whole project)."""
+"""Shared test helpers: batch sizes, the shared assets folder; the tiny models live in models.py."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import numpy as np
 
 BATCH_SIZES = (1, 2, 3, 64)
 
@@ -18,35 +15,7 @@ def shared_assets() -> Path | None:
     return path if path.is_dir() else None
 
 
-def region_model(top, left, height, width):
-    """Class 1 = mean of a pixel region (image in [0, 1]), class 0 = its complement.
+# The tiny models moved to tests/models.py; re-exported for older imports.
+from models import Recorder, overlap, region_model, softmax  # noqa: E402
 
-    Occluding with black removes exactly ``overlap / region area`` of class 1's probability, so
-    every sensitivity is known by hand.
-    """
-
-    def model(batch):
-        batch = np.asarray(batch)
-        p = batch[:, top : top + height, left : left + width].mean(axis=(1, 2, 3))
-        return np.stack([1.0 - p, p], axis=1)
-
-    return model
-
-
-def overlap(a, b):
-    """Overlap area of two (top, left, height, width) boxes."""
-    dy = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    dx = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    return max(dy, 0) * max(dx, 0)
-
-
-class Recorder:
-    """A callable model that keeps every batch it was given (to check what the model saw)."""
-
-    def __init__(self, model):
-        self.model = model
-        self.batches = []
-
-    def __call__(self, batch):
-        self.batches.append(np.array(batch, copy=True))
-        return self.model(batch)
+__all__ = ["BATCH_SIZES", "Recorder", "overlap", "region_model", "shared_assets", "softmax"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_helpers import region_model
+from models import region_model
 
 import occlusion_widget as ow
 
@@ -80,3 +80,42 @@ def test_bad_explainer_inputs():
     explainer = ow.OcclusionSensitivity(region_model(0, 0, 4, 4), patch_size=4, stride=4)
     with pytest.raises(ValueError, match="target 7 is out of range"):
         explainer.explain(np.ones((1, 8, 8, 3)), targets=7)
+
+
+def test_new_weights_or_a_new_model_are_swept_again():
+    """Defect 2: the cache ignored the model, so explain(x) returned the old model's map."""
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
+    weights = np.zeros((16, 2), np.float32)
+    weights[:4, 0] = 1.0  # class 0's logit = the top row's sum
+    model.layers[-1].set_weights([weights, np.zeros(2, np.float32)])
+    x = np.ones((1, 4, 4, 1), np.float32)
+    explainer = ow.OcclusionSensitivity(model, patch_size=2, stride=2, baseline="black")
+    before = explainer.explain(x, targets=0)
+    assert before[:2].min() > 0 and np.all(before[2:] == 0)
+
+    weights = np.zeros((16, 2), np.float32)
+    weights[12:, 0] = 1.0  # now the bottom row
+    model.layers[-1].set_weights([weights, np.zeros(2, np.float32)])
+    after = explainer.explain(x, targets=0)
+    assert after[2:].min() > 0 and np.all(after[:2] == 0)
+
+    explainer.model = region_model(0, 0, 2, 2)  # a callable: known by its identity
+    swapped = explainer.explain(x, targets=1)
+    assert swapped[:2, :2].min() > 0 and np.all(swapped[2:] == 0)
+
+
+def test_vizualize_is_the_seeds_name_and_says_where_it_saved(tmp_path, capsys):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    path = tmp_path / "occlusion_demo.png"
+    ow.vizualize(np.zeros((8, 8)), np.zeros((8, 8, 3), np.uint8), save_path=path)
+    assert capsys.readouterr().out == f"Plot saved to {path}\n"
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    ow.vizualize(np.zeros((8, 8)), np.zeros((8, 8, 3), np.uint8))
+    assert capsys.readouterr().out == ""  # no path, nothing said
+    from occlusion_widget import compat
+
+    assert "vizualize" in ow.__all__ and ow.vizualize is compat.vizualize

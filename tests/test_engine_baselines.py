@@ -20,7 +20,11 @@ def _fill(image, baseline, patch=4):
         (np.array([[0, 255], [10, 20]], np.uint8), 128.0, 0.0, 255.0),
         (np.array([[0.1, 0.9], [0.2, 0.3]], np.float32), 0.5, 0.0, 1.0),
         (np.array([[-0.7, 0.9], [0.2, 0.3]], np.float32), 0.0, -1.0, 1.0),
-        (np.array([[-120.0, 30.0], [0.0, 5.0]]), -45.0, -120.0, 30.0),
+        # A dark photo as float32 (keras.utils.img_to_array): still the [0, 255] scale, not its
+        # own min and max (which gave gray 56.7 and white 113.4).
+        (np.array([[0.0, 113.4], [10.0, 20.0]], np.float32), 127.5, 0.0, 255.0),
+        (np.array([[3.0, 113.4], [10.0, 20.0]], np.float64), 127.5, 0.0, 255.0),
+        (np.array([[0, 113], [10, 20]], np.int64), 128.0, 0.0, 255.0),
     ],
 )
 def test_named_fills_follow_the_images_scale(image, gray, black, white):
@@ -28,6 +32,34 @@ def test_named_fills_follow_the_images_scale(image, gray, black, white):
     assert np.all(_fill(image, "grey", 1) == gray)
     assert np.all(_fill(image, "black", 1) == black)
     assert np.all(_fill(image, "white", 1) == white)
+
+
+def test_value_range_sets_what_the_named_fills_mean():
+    image = np.array([[-120.0, 30.0], [0.0, 5.0]])
+    with pytest.raises(ValueError, match=r"run from -120 to 30.*value_range=\(-120, 30\)"):
+        _fill(image, "gray", 1)
+    params = validate_params(image, patch_size=1, stride=1, value_range=(-128, 128))
+    assert params.image.value_range == (-128.0, 128.0)
+    assert np.all(params.baseline == 0.0)
+    white = validate_params(
+        image, patch_size=1, stride=1, baseline="white", value_range=(-128, 128)
+    )
+    assert np.all(white.baseline == 128.0)
+    # A range that does not hold the pixels is a mistake, said at once.
+    with pytest.raises(ValueError, match=r"outside value_range=\(0.0, 1.0\)"):
+        validate_params(image, patch_size=1, stride=1, value_range=(0, 1))
+    with pytest.raises(ValueError, match=r"low < high"):
+        validate_params(image, patch_size=1, stride=1, value_range=(5, 5))
+    with pytest.raises(TypeError, match=r"value_range must be a \(low, high\) pair"):
+        validate_params(image, patch_size=1, stride=1, value_range="0-255")
+    # The result keeps the range, and the compat explainer takes it too.
+    model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), -b.mean(axis=(1, 2, 3))], 1)  # noqa: E731
+    result = ow.occlusion_map(
+        model, image, patch_size=1, stride=1, value_range=(-128, 128), progress=False
+    )
+    assert result.value_range == (-128.0, 128.0)
+    explainer = ow.OcclusionSensitivity(model, patch_size=1, stride=1, value_range=(-128, 128))
+    assert explainer.occlusion_map(image).value_range == (-128.0, 128.0)
 
 
 def test_mean_is_per_channel():
@@ -73,7 +105,7 @@ def test_occluding_copies_the_baseline_pixels_into_the_box():
     def model(batch):
         return np.tile([[0.5, 0.5]], (len(batch), 1))
 
-    result = ow.occlusion_map(model, image, 3, 3, custom, progress=False)
+    result = ow.occlusion_map(model, image, patch_size=3, stride=3, baseline=custom, progress=False)
     occluded = result.occluded_image(1, 0)
     np.testing.assert_array_equal(occluded[3:6, 0:3], custom[3:6, 0:3])
     assert np.all(occluded[:3] == 0) and np.all(occluded[3:, 3:] == 0)

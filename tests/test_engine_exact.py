@@ -6,7 +6,8 @@ import threading
 
 import numpy as np
 import pytest
-from engine_helpers import BATCH_SIZES, Recorder, overlap, region_model
+from engine_helpers import BATCH_SIZES
+from models import Recorder, overlap, region_model, softmax
 
 import occlusion_widget as ow
 
@@ -46,7 +47,13 @@ def test_results_identical_across_batch_sizes():
     image = rng.uniform(0, 1, (9, 11, 3)).astype(np.float32)
     results = [
         ow.occlusion_map(
-            region_model(1, 2, 5, 5), image, 3, 2, baseline="mean", batch_size=b, progress=False
+            region_model(1, 2, 5, 5),
+            image,
+            patch_size=3,
+            stride=2,
+            baseline="mean",
+            batch_size=b,
+            progress=False,
         )
         for b in BATCH_SIZES
     ]
@@ -61,9 +68,9 @@ def test_attribution_is_the_mean_over_covering_windows(batch_size):
     result = ow.occlusion_map(
         region_model(*REGION),
         image,
-        (4, 5),
-        (3, 2),
-        "black",
+        patch_size=(4, 5),
+        stride=(3, 2),
+        baseline="black",
         batch_size=batch_size,
         progress=False,
     )
@@ -93,9 +100,9 @@ def test_model_sees_exactly_the_occluded_images(batch_size):
     result = ow.occlusion_map(
         recorder,
         image,
-        4,
-        2,
-        "gray",
+        patch_size=4,
+        stride=2,
+        baseline="gray",
         preprocess=preprocess,
         batch_size=batch_size,
         progress=False,
@@ -125,7 +132,9 @@ def test_base_prediction_is_the_unoccluded_argmax_not_the_last_position():
         p0 = 0.2 + 0.7 * corner
         return np.stack([p0, 1.0 - p0], axis=1)
 
-    result = ow.occlusion_map(model, np.ones((8, 8)), 2, 2, "black", progress=False)
+    result = ow.occlusion_map(
+        model, np.ones((8, 8)), patch_size=2, stride=2, baseline="black", progress=False
+    )
     assert result.base_class == 0 == int(np.argmax(result.base_probabilities))
     assert result.predicted_classes()[-1, -1] == 1
     assert result.flips()[-1, -1] and result.flips().sum() == 1
@@ -148,7 +157,9 @@ def test_sensitivity_peaks_on_the_shape_not_the_background():
             p = 1.0 / (1.0 + np.exp(-20.0 * (score - 0.7)))
             return np.stack([1.0 - p, p], axis=1)
 
-        result = ow.occlusion_map(model, image, 4, 2, "black", progress=False)
+        result = ow.occlusion_map(
+            model, image, patch_size=4, stride=2, baseline="black", progress=False
+        )
         assert result.base_class == 1
         attribution = result.attribution(1)
         on_shape = attribution[top : top + 6, left : left + 6]
@@ -164,7 +175,9 @@ def test_iter_occlusion_streams_coarse_to_fine_into_one_object():
     model = region_model(0, 0, 32, 32)
     results = []
     dones = []
-    for partial in ow.iter_occlusion(model, np.ones((32, 32)), 4, 2, "black", batch_size=16):
+    for partial in ow.iter_occlusion(
+        model, np.ones((32, 32)), patch_size=4, stride=2, baseline="black", batch_size=16
+    ):
         results.append(partial)
         dones.append(partial.done)
         if not partial.complete:
@@ -191,9 +204,9 @@ def test_cancel_keeps_what_was_computed():
     result = ow.occlusion_map(
         region_model(0, 0, 16, 16),
         np.ones((16, 16)),
-        4,
-        2,
-        "black",
+        patch_size=4,
+        stride=2,
+        baseline="black",
         batch_size=10,
         progress=progress,
         cancel=cancel,
@@ -210,8 +223,8 @@ def test_progress_callable_reports_every_batch():
     ow.occlusion_map(
         region_model(0, 0, 8, 8),
         np.ones((8, 8)),
-        2,
-        2,
+        patch_size=2,
+        stride=2,
         batch_size=5,
         progress=lambda d, t: calls.append((d, t)),
     )
@@ -225,28 +238,41 @@ def test_logits_become_softmax_and_single_sigmoid_becomes_two_classes():
         m = batch.mean(axis=(1, 2, 3))
         return np.stack([3.0 * m, -2.0 * m, np.zeros_like(m)], axis=1)
 
-    result = ow.occlusion_map(logits, image, 2, 2, "black", progress=False)
-    e = np.exp([3.0, -2.0, 0.0])
-    np.testing.assert_allclose(result.base_probabilities, e / e.sum(), rtol=1e-6)
+    result = ow.occlusion_map(
+        logits, image, patch_size=2, stride=2, baseline="black", progress=False
+    )
+    np.testing.assert_allclose(result.base_probabilities, softmax([3.0, -2.0, 0.0]), rtol=1e-6)
     assert result.output_kind == "softmax"
-    forced = ow.occlusion_map(logits, image, 2, 2, "black", output="logits", progress=False)
+    forced = ow.occlusion_map(
+        logits, image, patch_size=2, stride=2, baseline="black", output="logits", progress=False
+    )
     np.testing.assert_allclose(forced.probabilities, result.probabilities)
 
     def sigmoid(batch):
         return batch.mean(axis=(1, 2, 3))[:, None] * 0.8
 
-    result = ow.occlusion_map(sigmoid, image, 2, 2, "black", progress=False)
+    result = ow.occlusion_map(
+        sigmoid, image, patch_size=2, stride=2, baseline="black", progress=False
+    )
     np.testing.assert_allclose(result.base_probabilities, [0.2, 0.8], atol=1e-6)
     np.testing.assert_allclose(result.probability(1), np.full((2, 2), 0.6), atol=1e-6)
     assert result.num_classes == 2 and result.output_kind == "sigmoid"
 
-    as_is = ow.occlusion_map(logits, image, 2, 2, output="probabilities", progress=False)
-    np.testing.assert_allclose(as_is.base_probabilities, [3.0, -2.0, 0.0])
+    # Scores of 3.0 and -2.0 are no probabilities, whatever output= says (defect 7).
+    with pytest.raises(ValueError, match=r"scores from -2 to 3 in batch 1 .*outside \[0, 1\]"):
+        ow.occlusion_map(
+            logits, image, patch_size=2, stride=2, output="probabilities", progress=False
+        )
 
 
 def test_save_and_load_round_trip(tmp_path):
     result = ow.occlusion_map(
-        region_model(*REGION), np.ones((10, 12)), (4, 5), (3, 2), "black", progress=False
+        region_model(*REGION),
+        np.ones((10, 12)),
+        patch_size=(4, 5),
+        stride=(3, 2),
+        baseline="black",
+        progress=False,
     )
     path = tmp_path / "result.occ"
     result.save(path)
@@ -263,7 +289,9 @@ def test_save_and_load_round_trip(tmp_path):
 
 def test_result_attributes_the_widget_reads():
     image = np.linspace(0, 1, 6 * 8 * 3, dtype=np.float32).reshape(6, 8, 3)
-    result = ow.occlusion_map(region_model(0, 0, 3, 3), image, 3, 3, "gray", progress=False)
+    result = ow.occlusion_map(
+        region_model(0, 0, 3, 3), image, patch_size=3, stride=3, baseline="gray", progress=False
+    )
     assert result.image.dtype == np.float32 and result.image.shape == (6, 8, 3)
     assert result.image_shape == (6, 8, 3) and result.value_range == (0.0, 1.0)
     assert (result.rows, result.cols, result.total) == (2, 3, 6)
@@ -273,3 +301,68 @@ def test_result_attributes_the_widget_reads():
     with pytest.raises(IndexError):
         result.box(2, 0)
     assert "2x3 positions" in repr(result)
+
+
+def _saved(tmp_path):
+    result = ow.occlusion_map(
+        region_model(*REGION), np.ones((10, 12)), patch_size=4, stride=4, progress=False
+    )
+    path = tmp_path / "result.npz"
+    result.save(path)
+    return path
+
+
+def _rewrite(path, **changes):
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays.update(changes)
+    arrays = {key: value for key, value in arrays.items() if value is not None}
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def test_loading_a_damaged_file_names_the_file_and_the_fault(tmp_path):
+    """Defect 9: raw BadZipFile / KeyError / JSONDecodeError, or an IndexError much later."""
+    path = _saved(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # a truncated download
+    with pytest.raises(ValueError, match=r"result.npz' is not a saved occlusion result.*damaged"):
+        ow.OcclusionResult.load(path)
+
+    path = _saved(tmp_path)
+    _rewrite(path, tops=None)
+    with pytest.raises(ValueError, match=r"result.npz'.*lacks the arrays tops"):
+        ow.OcclusionResult.load(path)
+
+    path = _saved(tmp_path)
+    _rewrite(path, meta=np.array("{not json"))
+    with pytest.raises(ValueError, match=r"result.npz'.*damaged \(JSONDecodeError"):
+        ow.OcclusionResult.load(path)
+
+    path = _saved(tmp_path)
+    _rewrite(path, meta=np.array('{"format_version": 1}'))
+    with pytest.raises(
+        ValueError, match=r"result.npz'.*metadata lacks value_range, patch_size, stride"
+    ):
+        ow.OcclusionResult.load(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"probabilities": np.zeros((3, 2, 2), np.float32)}, r"computed has shape \(3, 3\)"),
+        ({"base_probabilities": np.zeros(5, np.float32)}, r"base_probabilities has shape \(5,\)"),
+        ({"computed": np.ones((2, 3), bool)}, r"computed has shape \(2, 3\)"),
+        ({"image": np.ones((10, 12), np.float32)}, r"image has shape \(10, 12\)"),
+        ({"baseline": np.ones((8, 12, 1), np.float32)}, r"baseline has shape \(8, 12, 1\)"),
+        ({"tops": np.array([0, 4])}, r"tops/lefts have"),
+        ({"lefts": np.array([0, 4, 10])}, r"lefts place 4-pixel patches outside"),
+    ],
+)
+def test_loading_arrays_that_disagree_in_shape_fails_at_once(tmp_path, change, match):
+    path = _saved(tmp_path)
+    _rewrite(path, **change)
+    with pytest.raises(ValueError, match=r"result.npz' is not a valid saved occlusion result: "):
+        ow.OcclusionResult.load(path)
+    with pytest.raises(ValueError, match=match):
+        ow.OcclusionResult.load(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_helpers import region_model
+from models import region_model
 
 import occlusion_widget as ow
 from occlusion_widget.engine.grid import axis_starts, make_grid
@@ -49,7 +49,11 @@ def test_axis_starts_by_hand():
 
 def test_non_square_rectangular_result_geometry():
     result = ow.occlusion_map(
-        region_model(0, 0, 2, 2), np.ones((7, 13, 3)), (3, 5), (2, 4), progress=False
+        region_model(0, 0, 2, 2),
+        np.ones((7, 13, 3)),
+        patch_size=(3, 5),
+        stride=(2, 4),
+        progress=False,
     )
     assert (result.rows, result.cols) == (3, 3)
     assert result.tops.tolist() == [0, 2, 4] and result.lefts.tolist() == [0, 4, 8]
@@ -66,7 +70,9 @@ def test_grayscale_images(shape):
         seen.append(batch.shape)
         return region_model(0, 0, 9, 7)(batch / 255.0)
 
-    result = ow.occlusion_map(model, image, 3, 2, "black", progress=False)
+    result = ow.occlusion_map(
+        model, image, patch_size=3, stride=2, baseline="black", progress=False
+    )
     assert seen[0][1:] == (9, 7, 1)
     assert result.image_shape == (9, 7, 1) and result.value_range == (0.0, 255.0)
     assert result.occluded_image(0, 0).shape == (9, 7, 1)
@@ -75,7 +81,12 @@ def test_grayscale_images(shape):
 
 def test_patch_as_large_as_the_image_is_one_position():
     result = ow.occlusion_map(
-        region_model(0, 0, 4, 4), np.ones((4, 6)), (4, 6), 2, "black", progress=False
+        region_model(0, 0, 4, 4),
+        np.ones((4, 6)),
+        patch_size=(4, 6),
+        stride=2,
+        baseline="black",
+        progress=False,
     )
     assert (result.rows, result.cols) == (1, 1)
     np.testing.assert_allclose(result.sensitivity(1), [[1.0]])

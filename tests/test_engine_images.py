@@ -32,12 +32,19 @@ def test_palette_images_become_rgb():
         (np.array([0, 3], np.uint16), (0.0, 65535.0)),
         (np.array([0.0, 1.0]), (0.0, 1.0)),
         (np.array([-1.0, 0.5]), (-1.0, 1.0)),
-        (np.array([-3.0, 250.0]), (-3.0, 250.0)),
-        (np.array([0, 200], np.int32), (0.0, 200.0)),
+        (np.array([0, 200], np.int32), (0.0, 255.0)),
+        (np.array([3.0, 113.4], np.float32), (0.0, 255.0)),  # a dark photo as float32
+        (np.array([0.0, 1.5]), (0.0, 255.0)),
     ],
 )
 def test_value_range(values, expected):
     assert value_range_of(values) == expected
+
+
+@pytest.mark.parametrize("values", [np.array([-3.0, 250.0]), np.array([0.0, 256.0])])
+def test_values_in_no_nominal_range_ask_for_value_range(values):
+    with pytest.raises(ValueError, match=r"pass|value_range=\("):
+        value_range_of(values)
 
 
 def test_grayscale_gets_a_channel_axis():

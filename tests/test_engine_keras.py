@@ -5,46 +5,35 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_helpers import BATCH_SIZES
+from models import dense_logit_model, dense_logit_scores
 
 import occlusion_widget as ow
 
 keras = pytest.importorskip("keras")
 
 
-def _dense_logit_model():
-    # logit0 = sum of the top-left 3x3 pixels of channel 0, logit1 = 0.5, logit2 = -sum/2:
-    # a model whose every occluded output can be written down by hand.
-    model = keras.Sequential(
-        [keras.Input((6, 6, 2)), keras.layers.Flatten(), keras.layers.Dense(3)]
-    )
-    weights = np.zeros((6, 6, 2, 3), np.float32)
-    weights[:3, :3, 0, 0] = 1.0
-    weights[:3, :3, 0, 2] = -0.5
-    model.layers[-1].set_weights([weights.reshape(72, 3), np.array([0, 0.5, 0], np.float32)])
-    return model
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 @pytest.mark.parametrize("batch_size", BATCH_SIZES)
 def test_hand_computed_keras_model(batch_size):
-    model = _dense_logit_model()
+    model = dense_logit_model()
     image = np.ones((6, 6, 2), np.float32)
-    result = ow.occlusion_map(model, image, 2, 2, "black", batch_size=batch_size, progress=False)
-    assert result.output_kind == "softmax"
-    np.testing.assert_allclose(
-        result.base_probabilities, _softmax(np.array([9.0, 0.5, -4.5])), rtol=1e-5
+    result = ow.occlusion_map(
+        model,
+        image,
+        patch_size=2,
+        stride=2,
+        baseline="black",
+        batch_size=batch_size,
+        progress=False,
     )
+    assert result.output_kind == "softmax"
+    np.testing.assert_allclose(result.base_probabilities, dense_logit_scores(9.0), rtol=1e-5)
     # Each 2x2 patch at (r, c) removes its overlap with the 3x3 corner from the sum.
     for r in range(3):
         for c in range(3):
             top, left = 2 * r, 2 * c
             inside = max(0, min(top + 2, 3) - top) * max(0, min(left + 2, 3) - left)
             s = 9.0 - inside
-            expected = _softmax(np.array([s, 0.5, -s / 2]))
+            expected = dense_logit_scores(s)
             np.testing.assert_allclose(result.probabilities[r, c], expected, rtol=1e-5)
 
 
@@ -64,9 +53,9 @@ def test_matches_a_direct_call_and_does_not_depend_on_batching():
         ow.occlusion_map(
             model,
             image,
-            (4, 3),
-            2,
-            "mean",
+            patch_size=(4, 3),
+            stride=2,
+            baseline="mean",
             preprocess=lambda b: b / 255.0,
             batch_size=b,
             progress=False,
@@ -103,23 +92,33 @@ def test_one_trace_for_the_whole_sweep_including_the_padded_last_batch():
         [keras.Input((8, 8, 1)), _TraceCounter(), keras.layers.Flatten(), keras.layers.Dense(2)]
     )
     _TraceCounter.traces = 0
-    result = ow.occlusion_map(model, np.ones((8, 8)), 4, 2, batch_size=3, progress=False)
+    result = ow.occlusion_map(
+        model, np.ones((8, 8)), patch_size=4, stride=2, batch_size=3, progress=False
+    )
     assert result.total == 9  # 10 images in 4 batches of 3: the last one padded
     assert _TraceCounter.traces == 1
     # A second sweep of the same model and image size (another baseline, another batch size)
     # reuses the compiled function.
-    ow.occlusion_map(model, np.ones((8, 8)), 2, 1, "black", batch_size=5, progress=False)
+    ow.occlusion_map(
+        model,
+        np.ones((8, 8)),
+        patch_size=2,
+        stride=1,
+        baseline="black",
+        batch_size=5,
+        progress=False,
+    )
     assert _TraceCounter.traces == 1
 
 
 def test_wrong_image_size_for_the_model():
-    model = _dense_logit_model()
+    model = dense_logit_model()
     with pytest.raises(
         ValueError,
         match=r"shape \(\d+, 7, 7, 2\) but the model expects "
         r"\(None, 6, 6, 2\)",
     ):
-        ow.occlusion_map(model, np.ones((7, 7, 2)), 2, 2, progress=False)
+        ow.occlusion_map(model, np.ones((7, 7, 2)), patch_size=2, stride=2, progress=False)
 
 
 def test_several_outputs_is_a_clear_error():
@@ -127,14 +126,16 @@ def test_several_outputs_is_a_clear_error():
     flat = keras.layers.Flatten()(inputs)
     model = keras.Model(inputs, [keras.layers.Dense(2)(flat), keras.layers.Dense(3)(flat)])
     with pytest.raises(ValueError, match=r"2 outputs.*keras.Model\(model.inputs"):
-        ow.occlusion_map(model, np.ones((4, 4)), 2, 2, progress=False)
+        ow.occlusion_map(model, np.ones((4, 4)), patch_size=2, stride=2, progress=False)
 
 
 def test_grayscale_model_without_channel_axis():
     model = keras.Sequential(
         [keras.Input((5, 5)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")]
     )
-    result = ow.occlusion_map(model, np.ones((5, 5), np.float32), 2, 1, progress=False)
+    result = ow.occlusion_map(
+        model, np.ones((5, 5), np.float32), patch_size=2, stride=1, progress=False
+    )
     assert result.num_classes == 2 and result.output_kind == "sigmoid"
     np.testing.assert_allclose(result.base_probabilities.sum(), 1.0, rtol=1e-6)
 
@@ -155,7 +156,9 @@ def test_model_errors_inside_the_compiled_graph_are_wrapped():
         [keras.Input((4, 4, 1)), _AssertDark(), keras.layers.Flatten(), keras.layers.Dense(2)]
     )
     with pytest.raises(ow.ModelError) as info:
-        ow.occlusion_map(model, np.ones((4, 4)), 2, 2, baseline="black", progress=False)
+        ow.occlusion_map(
+            model, np.ones((4, 4)), patch_size=2, stride=2, baseline="black", progress=False
+        )
     message = str(info.value)
     assert message.startswith("the model raised InvalidArgumentError:")
     assert "pixel too bright" in message and "while scoring the unoccluded image" in message

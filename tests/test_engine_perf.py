@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 import pytest
-from engine_helpers import region_model
+from models import region_model
 
 import occlusion_widget as ow
 from occlusion_widget.engine.grid import make_grid
@@ -32,7 +32,14 @@ def _weights_model(batch):
 
 def _sweep(model, batch_size, preprocess=None, image=IMAGE):
     return ow.occlusion_map(
-        model, image, (6, 4), (3, 2), "black", preprocess, batch_size=batch_size, progress=False
+        model,
+        image,
+        patch_size=(6, 4),
+        stride=(3, 2),
+        baseline="black",
+        preprocess=preprocess,
+        batch_size=batch_size,
+        progress=False,
     )
 
 
@@ -76,7 +83,7 @@ def test_the_model_runs_in_the_callers_thread_and_no_worker_outlives_the_sweep()
     _sweep(model, 5)
     assert threads == {threading.current_thread()}
     # Closing the generator early also stops its worker.
-    sweep = ow.iter_occlusion(model, IMAGE, (6, 4), (3, 2), batch_size=5)
+    sweep = ow.iter_occlusion(model, IMAGE, patch_size=(6, 4), stride=(3, 2), batch_size=5)
     next(sweep)
     sweep.close()
     assert threading.active_count() == before
@@ -189,9 +196,11 @@ def test_automatic_batch_follows_the_backend_on_a_cpu(monkeypatch, backend, expe
         return _weights_model(batch)
 
     image = np.random.default_rng(1).uniform(0, 1, (64, 64, 3)).astype(np.float32)
-    auto = ow.occlusion_map(model, image, 4, 1, progress=False)  # 3,721 positions
+    auto = ow.occlusion_map(model, image, patch_size=4, stride=1, progress=False)  # 3,721 positions
     assert max(sizes) == expected
-    exact = ow.occlusion_map(_weights_model, image, 4, 1, batch_size=5, progress=False)
+    exact = ow.occlusion_map(
+        _weights_model, image, patch_size=4, stride=1, batch_size=5, progress=False
+    )
     np.testing.assert_array_equal(auto.probabilities, exact.probabilities)
 
 
@@ -225,8 +234,8 @@ def test_the_first_batches_cover_the_coarse_grid(image_hw, patch, stride):
         return np.stack([batch.mean(axis=(1, 2, 3)), 1 - batch.mean(axis=(1, 2, 3))], 1)
 
     image = np.ones((*image_hw, 3), np.float32)
-    sweep = ow.iter_occlusion(model, image, patch, stride, "black")
-    params = ow.engine.validate_params(image, patch, stride)
+    sweep = ow.iter_occlusion(model, image, patch_size=patch, stride=stride, baseline="black")
+    params = ow.engine.validate_params(image, patch_size=patch, stride=stride)
     k = math.ceil((coarse.size + 1) / params.batch_size)  # +1: the unoccluded image rides along
     for _ in range(k):
         partial = next(sweep)
@@ -242,7 +251,9 @@ def test_the_first_batches_cover_the_coarse_grid(image_hw, patch, stride):
 
 def test_a_region_model_is_exact_with_the_automatic_batch():
     model = region_model(4, 4, 8, 8)
-    result = ow.occlusion_map(model, np.ones((16, 16)), 4, 4, "black", progress=False)
+    result = ow.occlusion_map(
+        model, np.ones((16, 16)), patch_size=4, stride=4, baseline="black", progress=False
+    )
     expected = np.zeros((4, 4))
     expected[1:3, 1:3] = 16 / 64
     np.testing.assert_allclose(result.sensitivity(1), expected, atol=1e-7)

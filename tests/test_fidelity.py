@@ -32,7 +32,9 @@ def test_curves_of_a_region_model_are_known_by_construction(batch_size):
     # insertion adds them back in the same order: each curve point is a partial sum.
     image = _graded_image()
     model = region_model(0, 0, 2, 4)
-    result = ow.occlusion_map(model, image, 1, 1, "black", progress=False)
+    result = ow.occlusion_map(
+        model, image, patch_size=1, stride=1, baseline="black", progress=False
+    )
     curves = ow.fidelity(model, result, steps=16, batch_size=batch_size)
 
     region = np.sort(image[:2].ravel())[::-1].astype(np.float64)
@@ -56,7 +58,9 @@ def test_the_map_ranks_better_than_the_reverse_order():
     # the worst order (least important first), and its insertion AUC above it.
     image = _graded_image()
     model = region_model(0, 0, 2, 4)
-    result = ow.occlusion_map(model, image, 1, 1, "black", progress=False)
+    result = ow.occlusion_map(
+        model, image, patch_size=1, stride=1, baseline="black", progress=False
+    )
     curves = ow.fidelity(model, result, steps=16)
     region = np.sort(image[:2].ravel()).astype(np.float64)  # dimmest first, after 8 zeros
     worst = np.concatenate([np.zeros(9), np.cumsum(region)])
@@ -66,7 +70,12 @@ def test_the_map_ranks_better_than_the_reverse_order():
 
 def test_overlapping_windows_rank_pixels_by_their_coverage_averaged_map():
     result = ow.occlusion_map(
-        region_model(0, 0, 2, 2), np.ones((4, 4)), 2, 1, "black", progress=False
+        region_model(0, 0, 2, 2),
+        np.ones((4, 4)),
+        patch_size=2,
+        stride=1,
+        baseline="black",
+        progress=False,
     )
     attribution = result.attribution(1).ravel()
     order = pixel_order(result, 1)
@@ -80,8 +89,12 @@ def test_overlapping_windows_rank_pixels_by_their_coverage_averaged_map():
 def test_reveal_and_occlude_maps_of_a_linear_model_give_the_same_curves():
     image = _graded_image()
     model = region_model(1, 0, 2, 3)
-    hidden = ow.occlusion_map(model, image, 2, 1, "black", progress=False)
-    shown = ow.occlusion_map(model, image, 2, 1, "black", progress=False, mode="reveal")
+    hidden = ow.occlusion_map(
+        model, image, patch_size=2, stride=1, baseline="black", progress=False
+    )
+    shown = ow.occlusion_map(
+        model, image, patch_size=2, stride=1, baseline="black", progress=False, mode="reveal"
+    )
     a, b = ow.fidelity(model, hidden, steps=8), ow.fidelity(model, shown, steps=8)
     np.testing.assert_allclose(a.deletion, b.deletion, atol=TOL)
     np.testing.assert_allclose(a.insertion, b.insertion, atol=TOL)
@@ -90,7 +103,9 @@ def test_reveal_and_occlude_maps_of_a_linear_model_give_the_same_curves():
 def test_insertion_can_start_from_a_blurred_image_as_in_rise():
     image = _graded_image()
     model = region_model(0, 0, 4, 4)
-    result = ow.occlusion_map(model, image, 2, 2, "black", progress=False)
+    result = ow.occlusion_map(
+        model, image, patch_size=2, stride=2, baseline="black", progress=False
+    )
     curves = ow.fidelity(model, result, steps=4, insertion_baseline="blur")
     assert curves.baseline_name == "black" and curves.insertion_baseline_name == "blur"
     blurred = gaussian_blur(image[:, :, None], sigma=1.0)  # a quarter of the 2-pixel patch -> 1
@@ -101,7 +116,9 @@ def test_insertion_can_start_from_a_blurred_image_as_in_rise():
 
 def test_images_stream_in_batches_of_the_given_size():
     recorder = Recorder(region_model(0, 0, 2, 2))
-    result = ow.occlusion_map(recorder, np.ones((4, 4)), 2, 2, "black", progress=False)
+    result = ow.occlusion_map(
+        recorder, np.ones((4, 4)), patch_size=2, stride=2, baseline="black", progress=False
+    )
     recorder.batches.clear()
     ow.fidelity(recorder, result, steps=4, batch_size=3)
     # 2 curves x 5 points = 10 images: 4 model calls of exactly 3 images (the last padded).
@@ -121,7 +138,11 @@ def test_curve_counts_cover_zero_to_all_pixels():
 
 def test_a_partial_result_is_refused_with_advice():
     partial = next(
-        iter(ow.iter_occlusion(region_model(0, 0, 2, 2), np.ones((4, 4)), 1, 1, batch_size=2))
+        iter(
+            ow.iter_occlusion(
+                region_model(0, 0, 2, 2), np.ones((4, 4)), patch_size=1, stride=1, batch_size=2
+            )
+        )
     )
     with pytest.raises(ValueError, match=r"not complete .*1 of 16.*Let the sweep finish"):
         ow.fidelity(region_model(0, 0, 2, 2), partial)
@@ -129,7 +150,9 @@ def test_a_partial_result_is_refused_with_advice():
 
 @pytest.mark.parametrize("steps", [0, -3, 2.5, True])
 def test_bad_steps_are_refused(steps):
-    result = ow.occlusion_map(region_model(0, 0, 2, 2), np.ones((4, 4)), 2, 2, progress=False)
+    result = ow.occlusion_map(
+        region_model(0, 0, 2, 2), np.ones((4, 4)), patch_size=2, stride=2, progress=False
+    )
     with pytest.raises(ValueError, match="steps must be a positive int"):
         ow.fidelity(region_model(0, 0, 2, 2), result, steps=steps)
 
@@ -137,7 +160,13 @@ def test_bad_steps_are_refused(steps):
 def test_a_different_preprocess_than_the_sweep_is_warned_about():
     model = region_model(0, 0, 2, 2)
     result = ow.occlusion_map(
-        model, np.ones((4, 4)), 2, 2, "black", preprocess=lambda b: b / 2, progress=False
+        model,
+        np.ones((4, 4)),
+        patch_size=2,
+        stride=2,
+        baseline="black",
+        preprocess=lambda b: b / 2,
+        progress=False,
     )
     with pytest.warns(UserWarning, match="same model and preprocess"):
         ow.fidelity(model, result, steps=2)

@@ -77,7 +77,9 @@ def test_curves_and_areas_match_xplique():
         )
     model = _model()
     image = np.random.default_rng(8).uniform(size=(6, 6, 1)).astype(np.float32)
-    result = ow.occlusion_map(model, image, 2, 1, "black", progress=False)
+    result = ow.occlusion_map(
+        model, image, patch_size=2, stride=1, baseline="black", progress=False
+    )
     attribution = result.attribution(1)
     gaps = np.diff(np.sort(attribution.ravel().astype(np.float64)))
     # Both sides rank the very same float32 values, so only exact ties could order them
@@ -123,7 +125,9 @@ def test_a_keras_model_gives_the_hand_computed_curves():
     weights[:2, :2, 0, 1] = 1.0
     model.layers[-1].set_weights([weights.reshape(16, 2), np.zeros(2, np.float32)])
     image = np.ones((4, 4, 1), np.float32)
-    result = ow.occlusion_map(model, image, 2, 2, "black", progress=False)
+    result = ow.occlusion_map(
+        model, image, patch_size=2, stride=2, baseline="black", progress=False
+    )
     assert result.output_kind == "softmax"
     curves = ow.fidelity(model, result, steps=16, batch_size=5)
     # Deletion removes the corner's 4 pixels first: the sum goes 4, 3, 2, 1, 0, then stays 0.

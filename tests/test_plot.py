@@ -24,7 +24,9 @@ def result():
         corner = batch[:, :8, :8].mean(axis=(1, 2, 3))
         return np.stack([10.0 * corner, np.zeros_like(corner), np.full_like(corner, 9.0)], 1)
 
-    return ow.occlusion_map(model, np.ones((16, 16, 3)), 4, 4, "black", progress=False)
+    return ow.occlusion_map(
+        model, np.ones((16, 16, 3)), patch_size=4, stride=4, baseline="black", progress=False
+    )
 
 
 def test_visualize_accepts_a_result_and_existing_axes(result, tmp_path):

@@ -208,5 +208,7 @@ def test_a_file_saved_before_modes_existed_loads_as_occlusion(tmp_path):
 def test_an_unknown_mode_is_refused_before_the_model_runs(mode):
     recorder = Recorder(region_model(0, 0, 2, 2))
     with pytest.raises(ValueError, match=r"mode must be 'occlude'.*or 'reveal'"):
-        ow.occlusion_map(recorder, np.ones((4, 4)), 2, 2, progress=False, mode=mode)
+        ow.occlusion_map(
+            recorder, np.ones((4, 4)), patch_size=2, stride=2, progress=False, mode=mode
+        )
     assert recorder.batches == []

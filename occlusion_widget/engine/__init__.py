@@ -12,11 +12,14 @@ from .fidelity import FidelityCurves, fidelity
 from .grid import Grid, make_grid
 from .images import load_image
 from .model import ModelError, make_forward
+from .params import DEFAULTS, SWEEP_PARAMETERS, SweepParams, validate_params
 from .result import OcclusionResult
-from .sweep import SweepParams, iter_occlusion, occlusion_map, validate_params
+from .sweep import iter_occlusion, occlusion_map, run_sweep
 
 __all__ = [
     "BASELINE_NAMES",
+    "DEFAULTS",
+    "SWEEP_PARAMETERS",
     "FidelityCurves",
     "Grid",
     "ModelError",
@@ -29,5 +32,6 @@ __all__ = [
     "make_forward",
     "make_grid",
     "occlusion_map",
+    "run_sweep",
     "validate_params",
 ]

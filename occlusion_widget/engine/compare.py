@@ -151,13 +151,13 @@ def compare(
             result = occlusion_map(
                 model,
                 image,
-                patch,
-                step,
-                fill,
-                preprocess,
-                output,
-                batch_size,
-                False,
+                patch_size=patch,
+                stride=step,
+                baseline=fill,
+                preprocess=preprocess,
+                output=output,
+                batch_size=batch_size,
+                progress=False,
                 mode=mode,
             )
             if target is None:

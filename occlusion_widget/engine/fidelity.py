@@ -20,9 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .baselines import describe_baseline, make_baseline
+from .batches import OutOfMemory as _OutOfMemory
+from .batches import halve as _halve
+from .batches import short_message as _short_message
 from .model import InputShapeError, ModelError, is_out_of_memory, make_forward, to_probabilities
+from .params import auto_batch_size
 from .result import OcclusionResult
-from .sweep import _halve, _OutOfMemory, _score, _short_message, auto_batch_size
+from .sweep import _score
 
 __all__ = ["FidelityCurves", "curve_counts", "fidelity", "pixel_order", "trapezoid_auc"]
 

@@ -42,6 +42,8 @@ def normalize_pair(value, name: str) -> tuple[int, int]:
     (16, 16)
     >>> normalize_pair((8, 4), "stride")
     (8, 4)
+    >>> normalize_pair(8.0, "patch_size")
+    (8, 8)
     """
     if isinstance(value, (list, tuple, np.ndarray)):
         items = list(np.asarray(value).ravel()) if isinstance(value, np.ndarray) else list(value)
@@ -55,21 +57,23 @@ def normalize_pair(value, name: str) -> tuple[int, int]:
     out = []
     for item in items:
         # bool is an int subclass, but patch_size=True is certainly a mistake.
-        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
-            # 8.0 is fine (it often comes from arithmetic); 2.5 and True are mistakes.
-            if (
-                not isinstance(item, bool)
-                and isinstance(item, numbers.Real)
-                and float(item).is_integer()
-            ):
-                item = int(item)
-            else:
+        if isinstance(item, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a number of pixels, not a bool; got {item!r}")
+        if not isinstance(item, numbers.Integral):
+            if not isinstance(item, numbers.Real):
                 raise TypeError(
                     f"{name} must be a positive int or a (height, width) pair of positive ints; "
                     f"got {value!r}"
                 )
+            # 8.0 is fine (it often comes from arithmetic); 8.5 is a mistake.
+            if not float(item).is_integer():
+                raise TypeError(
+                    f"{name} must be a whole number of pixels; got {float(item)!r} "
+                    f"(round it, e.g. {name}=round(...))"
+                )
+            item = int(float(item))
         if int(item) <= 0:
-            raise ValueError(f"{name} must be positive (at least 1 pixel); got {value!r}")
+            raise ValueError(f"{name} must be positive (at least 1 pixel); got {int(item)}")
         out.append(int(item))
     return out[0], out[1]
 
@@ -179,6 +183,40 @@ class Grid:
         # A window covers a pixel when both its row span and its column span do, so the 2-D
         # count is the outer product of the 1-D counts.
         return np.outer(np.cumsum(row_cov)[:h], np.cumsum(col_cov)[:w])
+
+    def window_mean(self, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """``(H, W)`` float32: at each pixel, the mean of ``values`` over the valid windows
+        covering it (NaN where none does).
+
+        Parameters
+        ----------
+        values : numpy.ndarray
+            ``(rows, cols)``, one value per window.
+        valid : numpy.ndarray
+            ``(rows, cols)`` bool, which windows count.
+
+        Examples
+        --------
+        >>> grid = make_grid((3, 3), 2, 1)
+        >>> grid.window_mean(np.array([[4.0, 0.0], [0.0, 0.0]]), np.ones((2, 2), bool))[0]
+        array([4., 2., 0.], dtype=float32)
+        """
+        values = np.where(valid, values, 0.0).astype(np.float64)
+        h, w = self.image_hw
+        ph, pw = self.patch_size
+        total = np.zeros((h + 1, w + 1))
+        count = np.zeros((h + 1, w + 1))
+        # A 2-D difference array: +v at the window's top-left, -v past its other corners,
+        # then two cumulative sums paint every window in O(positions + pixels).
+        tops, lefts = np.meshgrid(self.tops, self.lefts, indexing="ij")
+        for dy, dx, sign in ((0, 0, 1), (ph, 0, -1), (0, pw, -1), (ph, pw, 1)):
+            np.add.at(total, (tops + dy, lefts + dx), sign * values)
+            np.add.at(count, (tops + dy, lefts + dx), sign * valid)
+        total = total.cumsum(0).cumsum(1)[:h, :w]
+        count = np.rint(count.cumsum(0).cumsum(1)[:h, :w])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return out.astype(np.float32)
 
     def order(self) -> np.ndarray:
         """Flat cell indices (``row * cols + col``) in coarse-to-fine visiting order.

@@ -6,12 +6,13 @@ what the user sees (tf-explain fills 127.5 whatever the scale of the data; we do
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["RawImage", "load_image", "value_range_of"]
+__all__ = ["NOMINAL_RANGES", "RawImage", "load_image", "resize_image", "value_range_of"]
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,22 @@ class RawImage:
     squeeze_channel: bool
 
 
-def value_range_of(array: np.ndarray) -> tuple[float, float]:
-    """The display range of raw pixel values.
+#: The nominal ranges a float image is read in, narrowest first.
+NOMINAL_RANGES = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0))
 
-    ``(0, 255)`` for uint8, ``(0, max)`` for other unsigned integer types, ``(0, 1)`` for values
-    inside [0, 1], ``(-1, 1)`` for values inside [-1, 1], otherwise ``(min, max)``.
+
+def value_range_of(array: np.ndarray) -> tuple[float, float]:
+    """The range raw pixel values are meant to span: what "gray", "black" and "white" mean.
+
+    ``(0, 255)`` for uint8 and ``(0, max)`` for other unsigned integer types. Other images get
+    the narrowest nominal range that holds every value: [0, 1], then [-1, 1] (signed values),
+    then [0, 255] (a photo as float32, as ``keras.utils.img_to_array`` gives it). A dark photo
+    is still read in [0, 255], never in its own min and max.
+
+    Raises
+    ------
+    ValueError
+        When no nominal range holds the values: pass ``value_range=(lo, hi)`` then.
 
     Examples
     --------
@@ -54,6 +66,8 @@ def value_range_of(array: np.ndarray) -> tuple[float, float]:
     (0.0, 1.0)
     >>> value_range_of(np.array([-0.5, 0.7]))
     (-1.0, 1.0)
+    >>> value_range_of(np.array([3.0, 113.0], np.float32))
+    (0.0, 255.0)
     """
     array = np.asarray(array)
     if array.dtype == np.uint8:
@@ -61,14 +75,38 @@ def value_range_of(array: np.ndarray) -> tuple[float, float]:
     if np.issubdtype(array.dtype, np.unsignedinteger):
         return (0.0, float(np.iinfo(array.dtype).max))
     lo, hi = float(np.min(array)), float(np.max(array))
-    if lo >= 0.0 and hi <= 1.0:
-        return (0.0, 1.0)
-    if lo >= -1.0 and hi <= 1.0:
-        return (-1.0, 1.0)
-    return (lo, hi)
+    for nominal in NOMINAL_RANGES:
+        if nominal[0] <= lo and hi <= nominal[1]:
+            return nominal
+    raise ValueError(
+        f"the image's values run from {lo:.4g} to {hi:.4g}, outside the ranges an image is "
+        f"read in ([0, 1], [-1, 1], [0, 255]), so "
+        f'"gray", "black" and "white" would mean nothing sure. Say what range the pixels are '
+        f"meant to span, e.g. value_range=({math.floor(lo):g}, {math.ceil(hi):g}) (or occlude "
+        f"the raw photo and pass the normalisation as preprocess=)"
+    )
 
 
-def load_image(image) -> RawImage:
+def check_value_range(value_range) -> tuple[float, float]:
+    """Validate a user's ``value_range=(lo, hi)``: two finite numbers with ``lo < hi``.
+
+    Examples
+    --------
+    >>> check_value_range((0, 255))
+    (0.0, 255.0)
+    """
+    try:
+        lo, hi = (float(v) for v in value_range)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"value_range must be a (low, high) pair of numbers or None; got {value_range!r}"
+        ) from exc
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"value_range must be finite with low < high; got {value_range!r}")
+    return lo, hi
+
+
+def load_image(image, value_range=None) -> RawImage:
     """Normalise an image to ``(H, W, C)`` float32 and work out its value range.
 
     Parameters
@@ -77,6 +115,8 @@ def load_image(image) -> RawImage:
         ``(H, W)``, ``(H, W, C)`` or a batch of one ``(1, H, W, C)``; uint8, other integers
         or floats; tensors that convert with ``numpy.asarray`` work too. A path is opened with
         Pillow.
+    value_range : tuple of float, optional
+        ``(lo, hi)`` the pixels are meant to span; by default :func:`value_range_of`.
 
     Returns
     -------
@@ -87,8 +127,8 @@ def load_image(image) -> RawImage:
     TypeError
         For values that are not images (None, strings that are not files, bool or complex data).
     ValueError
-        For a wrong shape (a batch of several images, channels-first data, empty axes) or
-        non-finite pixels.
+        For a wrong shape (a batch of several images, channels-first data, empty axes),
+        non-finite pixels, or values in no nominal range (without ``value_range``).
 
     Examples
     --------
@@ -145,10 +185,19 @@ def load_image(image) -> RawImage:
             f"(H, W, C). Use np.moveaxis(image, 0, -1)"
         )
     integer = np.issubdtype(array.dtype, np.integer)
-    value_range = value_range_of(array)
     pixels = np.ascontiguousarray(array, dtype=np.float32)
     if not np.all(np.isfinite(pixels)):
         raise ValueError("image contains NaN or infinite values")
+    if value_range is None:
+        value_range = value_range_of(array)
+    else:
+        value_range = check_value_range(value_range)
+        lo, hi = float(pixels.min()), float(pixels.max())
+        if lo < value_range[0] or hi > value_range[1]:
+            raise ValueError(
+                f"the image's values run from {lo:.4g} to {hi:.4g}, outside value_range="
+                f"{value_range}; give the range the pixels are meant to span"
+            )
     return RawImage(pixels, value_range, bool(integer), squeeze)
 
 
@@ -170,3 +219,37 @@ def _open_path(path):
     with Image.open(path) as img:
         img.load()
         return img.copy()
+
+
+def resize_image(raw: RawImage, size: tuple[int, int]) -> RawImage:
+    """Resize to ``(height, width)`` with Pillow's antialiased Lanczos filter, per channel.
+
+    Values stay inside the image's value range (Lanczos rings a little past sharp edges), and
+    an integer image stays whole numbers.
+
+    Examples
+    --------
+    >>> raw = load_image(np.full((40, 60, 3), 200, np.uint8))
+    >>> small = resize_image(raw, (20, 30))
+    >>> small.pixels.shape, float(small.pixels.max()), small.value_range
+    ((20, 30, 3), 200.0, (0.0, 255.0))
+    """
+    try:
+        from PIL import Image
+    except ImportError as exc:  # pragma: no cover - Pillow is a dependency
+        raise ImportError("resize= needs Pillow: pip install pillow") from exc
+    h, w = int(size[0]), int(size[1])
+    channels = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(raw.pixels[:, :, i])).resize(
+                (w, h), Image.Resampling.LANCZOS
+            )
+        )
+        for i in range(raw.pixels.shape[2])
+    ]
+    pixels = np.stack(channels, axis=2).astype(np.float32)
+    lo, hi = raw.value_range
+    np.clip(pixels, lo, hi, out=pixels)
+    if raw.integer:
+        np.rint(pixels, out=pixels)
+    return replace(raw, pixels=np.ascontiguousarray(pixels))

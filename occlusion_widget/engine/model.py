@@ -10,21 +10,35 @@ from __future__ import annotations
 
 import sys
 import weakref
+from typing import Any
 
 import numpy as np
 
+# Re-exported: older code imports these from here.
+from .model_io import (
+    OUTPUT_KINDS,
+    PROBABILITY_TOLERANCE,
+    InputShapeError,
+    check_input_shape,
+    check_scores,
+    single_output,
+    to_numpy,
+    to_probabilities,
+)
+
 __all__ = [
     "OUTPUT_KINDS",
+    "PROBABILITY_TOLERANCE",
     "Forward",
+    "InputShapeError",
     "ModelError",
+    "check_scores",
+    "declared_input_shape",
     "has_accelerator",
     "is_out_of_memory",
     "make_forward",
     "to_probabilities",
 ]
-
-#: Accepted values of ``output``.
-OUTPUT_KINDS = ("auto", "probabilities", "logits")
 
 
 class ModelError(RuntimeError):
@@ -43,11 +57,15 @@ class ModelError(RuntimeError):
     ... except ow.ModelError as err:
     ...     print(str(err).split(":")[0])
     the model raised ValueError
+
+    Attributes
+    ----------
+    partial_result : OcclusionResult or None
+        What was computed before the failure (``complete == False``), None when the first
+        batch failed.
     """
 
-
-class InputShapeError(ValueError):
-    """The image does not fit the model's declared input shape (a user error, not a model bug)."""
+    partial_result: Any = None  # an OcclusionResult (result.py imports this module)
 
 
 def _keras_model_class():
@@ -112,64 +130,46 @@ class Forward:
         x = batch
         if self.preprocess is not None:
             x = self.preprocess(x)
-            x = _to_numpy(x)
+            x = to_numpy(x)
             if x.dtype != np.float32:
                 x = x.astype(np.float32)
         if self.squeeze and x.ndim == 4 and x.shape[-1] == 1:
             x = x[..., 0]
         if self.expected_shape is not None:
-            _check_input_shape(x.shape, self.expected_shape, self.preprocess is not None)
+            check_input_shape(x.shape, self.expected_shape, self.preprocess is not None)
             self.expected_shape = None  # the batch shape never changes after the first call
         return x
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Score a prepared batch: ``(B, K)`` float32."""
-        return _single_output(self._call(x))
+        return single_output(self._call(x))
 
 
-def _check_input_shape(got, expected, preprocessed):
-    expected = tuple(expected)
-    if len(got) != len(expected) or any(
-        e is not None and int(e) != int(g) for g, e in zip(got[1:], expected[1:], strict=True)
-    ):
-        where = "after preprocess, the batch" if preprocessed else "the occluded batch"
-        raise InputShapeError(
-            f"the image does not fit the model: {where} has shape {tuple(got)} but the model "
-            f"expects {expected} (None = any). Resize the image (or pass a preprocess that "
-            f"does) to match"
-        )
+def declared_input_shape(model) -> tuple | None:
+    """The input shape a Keras model declares, e.g. ``(None, 224, 224, 3)``; None when it
+    declares none (a plain callable, a subclassed model not built yet).
 
+    Raises
+    ------
+    ValueError
+        When the model has several inputs.
 
-def _to_numpy(y) -> np.ndarray:
-    if hasattr(y, "detach") and hasattr(y, "cpu"):  # torch tensors refuse np.asarray on GPU
-        y = y.detach().cpu().numpy()
-    return np.asarray(y)
-
-
-def _single_output(y) -> np.ndarray:
-    if isinstance(y, dict):
-        if len(y) != 1:
-            raise InputShapeError(
-                f"the model has {len(y)} outputs ({', '.join(map(str, y))}); occlusion needs one "
-                f"class-score output. Wrap it, e.g. keras.Model(model.inputs, model.outputs[0])"
-            )
-        y = next(iter(y.values()))
-    if isinstance(y, (list, tuple)):
-        if len(y) != 1:
-            raise InputShapeError(
-                f"the model has {len(y)} outputs; occlusion needs one class-score output. "
-                f"Wrap it, e.g. keras.Model(model.inputs, model.outputs[0])"
-            )
-        y = y[0]
-    y = _to_numpy(y)
-    if y.ndim == 1:
-        y = y[:, None]
-    if y.ndim != 2:
-        raise InputShapeError(
-            f"the model must return one score vector per image, shape (N, K); got shape "
-            f"{y.shape}. Segmentation or feature-map outputs need reducing to class scores first"
-        )
-    return y.astype(np.float32, copy=False)
+    Examples
+    --------
+    >>> declared_input_shape(lambda batch: batch) is None
+    True
+    """
+    if not is_keras_model(model):
+        return None
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed or not yet built model
+        return None
+    if not inputs:
+        return None
+    if len(inputs) != 1:
+        raise ValueError(f"the model has {len(inputs)} inputs; occlusion feeds one image batch")
+    return tuple(inputs[0].shape)
 
 
 def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
@@ -215,17 +215,9 @@ def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
 
     import keras
 
-    expected, squeeze = None, False
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):  # a subclassed or not yet built model
-        inputs = None
-    if inputs:
-        if len(inputs) != 1:
-            raise ValueError(f"the model has {len(inputs)} inputs; occlusion feeds one image batch")
-        expected = tuple(inputs[0].shape)
-        # A grayscale model declared as (None, H, W) gets the channel axis dropped.
-        squeeze = len(expected) == 3
+    expected = declared_input_shape(model)
+    # A grayscale model declared as (None, H, W) gets the channel axis dropped.
+    squeeze = expected is not None and len(expected) == 3
     try:
         outputs = model.outputs
     except (AttributeError, ValueError):
@@ -247,7 +239,7 @@ def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
     else:
 
         def call(x):
-            return keras.ops.convert_to_numpy(model(x, training=False))
+            return keras.ops.convertto_numpy(model(x, training=False))
 
     return Forward(call, backend, preprocess, expected, squeeze, accelerator)
 
@@ -313,7 +305,9 @@ def _tf_call(model, batch_shape, squeeze, jit_compile=False):
     model_ref = weakref.ref(model)
 
     def forward(x):
-        return model_ref()(x, training=False)
+        live = model_ref()
+        assert live is not None  # the caller holds the model while the sweep runs
+        return live(x, training=False)
 
     try:
         per_model = _TF_FUNCTIONS.setdefault(model, {})
@@ -366,10 +360,13 @@ def _jax_call(model):
     if forward is None:
         model_ref = weakref.ref(model)
 
-        @jax.jit
-        def forward(trainable, non_trainable, x):
-            y, _ = model_ref().stateless_call(trainable, non_trainable, x, training=False)
+        def stateless(trainable, non_trainable, x):
+            live = model_ref()
+            assert live is not None  # the caller holds the model while the sweep runs
+            y, _ = live.stateless_call(trainable, non_trainable, x, training=False)
             return y
+
+        forward = jax.jit(stateless)
 
         try:
             _JAX_FUNCTIONS[model] = forward
@@ -390,62 +387,3 @@ def _torch_call(model):
             return model(x, training=False)
 
     return call
-
-
-def to_probabilities(scores: np.ndarray, output: str) -> tuple[np.ndarray, str]:
-    """Turn raw model scores into probabilities.
-
-    Parameters
-    ----------
-    scores : numpy.ndarray
-        ``(N, K)`` model outputs.
-    output : {"auto", "probabilities", "logits", "softmax", "sigmoid"}
-        What the scores are. ``"auto"`` decides from these scores: rows inside [0, 1] that sum
-        to 1 are probabilities; anything outside [0, 1] is logits. Once decided, pass the
-        returned kind for later batches so every batch is treated alike.
-
-    Returns
-    -------
-    probabilities : numpy.ndarray
-        ``(N, K)`` float32, or ``(N, 2)`` ``[1 - p, p]`` for a single sigmoid output.
-    kind : str
-        The resolved kind: ``"probabilities"``, ``"softmax"`` (logits -> softmax),
-        ``"sigmoid"`` (one probability) or ``"sigmoid_logit"`` (one logit).
-
-    Examples
-    --------
-    >>> p, kind = to_probabilities(np.array([[1.0, -1.0]]), "auto")
-    >>> [round(float(v), 3) for v in p[0]], kind
-    ([0.881, 0.119], 'softmax')
-    """
-    scores = np.asarray(scores, np.float32)
-    single = scores.shape[1] == 1
-    if output == "auto":
-        inside = bool(np.all(scores >= 0.0) and np.all(scores <= 1.0))
-        if single:
-            output = "sigmoid" if inside else "sigmoid_logit"
-        elif inside:
-            # Independent sigmoid outputs (multi-label) do not sum to 1 but are already
-            # probabilities; softmaxing them would distort them, so only out-of-range is logits.
-            output = "probabilities"
-        else:
-            output = "softmax"
-    elif output == "probabilities":
-        output = "sigmoid" if single else "probabilities"
-    elif output == "logits":
-        output = "sigmoid_logit" if single else "softmax"
-
-    if output == "probabilities":
-        probs = scores
-    elif output == "softmax":
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        probs = e / e.sum(axis=1, keepdims=True)
-    elif output in ("sigmoid", "sigmoid_logit"):
-        p = scores[:, :1]
-        if output == "sigmoid_logit":
-            p = 1.0 / (1.0 + np.exp(-p))
-        probs = np.concatenate([1.0 - p, p], axis=1)
-    else:
-        raise ValueError(f"output must be one of {OUTPUT_KINDS}; got {output!r}")
-    return probs.astype(np.float32, copy=False), output

@@ -8,216 +8,59 @@ and torch release the GIL while they compute), so the sweep runs at the speed of
 
 from __future__ import annotations
 
-import math
-import numbers
-import re
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from .baselines import describe_baseline, make_baseline
-from .grid import Grid, make_grid
-from .images import RawImage, load_image
+from .batches import BatchBuilder, OutOfMemory, halve, short_message, wait
 from .model import (
-    OUTPUT_KINDS,
     InputShapeError,
     ModelError,
+    check_scores,
     is_out_of_memory,
     make_forward,
     to_probabilities,
 )
+from .params import (
+    DEFAULTS,
+    MAX_AUTO_BATCH,
+    PREVIEW_BATCHES,
+    SWEEP_PARAMETERS,
+    SweepParams,
+    auto_batch_size,
+    lead_count,
+    validate_params,
+)
 from .result import OcclusionResult
 
-__all__ = ["SweepParams", "auto_batch_size", "iter_occlusion", "occlusion_map", "validate_params"]
-
-#: Largest automatic batch on a CPU (throughput stops growing past ~32 images there, see
-#: benchmarks/RESULTS.md) and on a GPU/TPU, and the raw bytes one automatic batch may take.
-MAX_AUTO_BATCH = 32
-MAX_AUTO_BATCH_ACCELERATOR = 256
-AUTO_BATCH_BYTES = 64 * 2**20
-AUTO_BATCH_BYTES_ACCELERATOR = 512 * 2**20
-#: Backends whose CPU throughput falls past a smaller batch: torch runs MobileNetV2 at ~44
-#: images/s with 16 images a call and ~21 with 32 on this project's 2-core machine (its large
-#: activations are allocated and freed on every call), see benchmarks/RESULTS.md.
-MAX_AUTO_BATCH_CPU_BY_BACKEND = {"torch": 16}
-#: An automatic batch is at most 1/PREVIEW_BATCHES of the sweep, so the first batch (which
-#: covers the coarse grid) arrives within ~1/PREVIEW_BATCHES of the sweep's time...
-PREVIEW_BATCHES = 16
-#: ...but never fewer images than this, so tiny sweeps are not split into tiny model calls.
-MIN_AUTO_BATCH = 8
-#: Accepted values of ``mode``: hide the patch (``"occlude"``) or show only the patch
-#: (``"reveal"``, everything else is the baseline).
-SWEEP_MODES = ("occlude", "reveal")
-
-
-def auto_batch_size(n_items, image_bytes, accelerator=False, backend=None) -> int:
-    """The automatic batch size: large enough for throughput, small enough for memory and for
-    an early whole-image preview.
-
-    Parameters
-    ----------
-    n_items : int
-        Images in the sweep (positions + 1 for the unoccluded image).
-    image_bytes : int
-        Raw bytes of one float32 image.
-    accelerator : bool
-        Whether a GPU/TPU runs the model (larger batches pay there).
-    backend : str, optional
-        The Keras backend; on a CPU some run best with smaller batches (torch: 16).
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> auto_batch_size(730, 224 * 224 * 3 * 4)
-    32
-    >>> auto_batch_size(50, 32 * 32 * 3 * 4)
-    8
-    >>> auto_batch_size(730, 224 * 224 * 3 * 4, backend="torch")
-    16
-    """
-    if accelerator:
-        cap = MAX_AUTO_BATCH_ACCELERATOR
-    else:
-        cap = MAX_AUTO_BATCH_CPU_BY_BACKEND.get(backend, MAX_AUTO_BATCH)
-    budget = AUTO_BATCH_BYTES_ACCELERATOR if accelerator else AUTO_BATCH_BYTES
-    preview = max(MIN_AUTO_BATCH, math.ceil(n_items / PREVIEW_BATCHES))
-    return int(max(1, min(cap, preview, n_items, budget // max(1, image_bytes))))
-
-
-@dataclass(frozen=True)
-class SweepParams:
-    """Validated, normalised sweep parameters (the output of :func:`validate_params`).
-
-    Attributes
-    ----------
-    image : RawImage
-        The image as ``(H, W, C)`` float32 plus its value range.
-    grid : Grid
-        The occluder positions.
-    baseline : numpy.ndarray
-        ``(H, W, C)`` float32 fill image.
-    baseline_name : str
-        A short description of the baseline.
-    output : str
-        ``"auto"``, ``"probabilities"`` or ``"logits"``.
-    batch_size : int
-        Images per model call (the unoccluded image rides in the first batch).
-    auto_batch : bool
-        Whether ``batch_size`` was chosen automatically (the sweep may then enlarge it for a
-        GPU, and halves it on out-of-memory errors either way).
-    mode : str
-        ``"occlude"`` (the patch is filled with the baseline) or ``"reveal"`` (only the patch
-        is kept, everything else is the baseline).
-
-    Examples
-    --------
-    >>> p = validate_params(np.zeros((32, 32, 3), np.uint8), patch_size=8, stride=4)
-    >>> p.grid.rows, p.batch_size
-    (7, 8)
-    """
-
-    image: RawImage
-    grid: Grid
-    baseline: np.ndarray
-    baseline_name: str
-    output: str
-    batch_size: int
-    auto_batch: bool = False
-    mode: str = "occlude"
-
-
-def validate_params(
-    image,
-    patch_size=16,
-    stride=8,
-    baseline="gray",
-    output="auto",
-    batch_size=None,
-    preprocess=None,
-    progress=False,
-    cancel=None,
-    *,
-    mode="occlude",
-) -> SweepParams:
-    """Check and normalise every sweep parameter without running the model.
-
-    The widget calls this at construction so a bad value raises at once, not in a background
-    thread later.
-
-    Parameters
-    ----------
-    image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel, mode
-        As for :func:`occlusion_map`.
-
-    Returns
-    -------
-    SweepParams
-
-    Raises
-    ------
-    ValueError, TypeError
-        With a message saying what was given and what is allowed.
-
-    Examples
-    --------
-    >>> validate_params(np.zeros((8, 8)), patch_size=16)
-    Traceback (most recent call last):
-    ...
-    ValueError: patch_size (16, 16) (height, width) cannot exceed the image size (8, 8); ...
-    """
-    raw = load_image(image)
-    h, w, c = raw.pixels.shape
-    grid = make_grid((h, w), patch_size, stride)
-    fill = make_baseline(raw.pixels, baseline, raw.value_range, raw.integer, grid.patch_size)
-    if not isinstance(output, str) or output not in OUTPUT_KINDS:
-        raise ValueError(
-            f"output must be one of {', '.join(map(repr, OUTPUT_KINDS))}; got {output!r}"
-        )
-    if not isinstance(mode, str) or mode not in SWEEP_MODES:
-        raise ValueError(
-            f"mode must be 'occlude' (hide the patch) or 'reveal' (show only the patch); "
-            f"got {mode!r}"
-        )
-    auto_batch = batch_size is None
-    if auto_batch:
-        batch_size = auto_batch_size(grid.total + _lead_count(mode), h * w * c * 4)
-    elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise TypeError(f"batch_size must be a positive int or None; got {batch_size!r}")
-    elif batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1; got {batch_size}")
-    if preprocess is not None and not callable(preprocess):
-        raise TypeError(f"preprocess must be callable or None; got {type(preprocess).__name__}")
-    if not (progress is None or isinstance(progress, bool) or callable(progress)):
-        raise TypeError(
-            f"progress must be True, False or a callable(done, total); got {progress!r}"
-        )
-    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
-        raise TypeError(
-            f"cancel must be a threading.Event (anything with is_set()); got "
-            f"{type(cancel).__name__}"
-        )
-    return SweepParams(
-        raw, grid, fill, describe_baseline(baseline), output, int(batch_size), auto_batch, mode
-    )
+__all__ = [
+    "MAX_AUTO_BATCH",
+    "PREVIEW_BATCHES",
+    "SWEEP_PARAMETERS",
+    "SweepParams",
+    "auto_batch_size",
+    "iter_occlusion",
+    "occlusion_map",
+    "run_sweep",
+    "validate_params",
+]
 
 
 def iter_occlusion(
     model,
     image,
-    patch_size=16,
-    stride=8,
-    baseline="gray",
-    preprocess=None,
-    output="auto",
-    batch_size=None,
-    progress=False,
-    cancel=None,
     *,
-    mode="occlude",
+    patch_size=DEFAULTS.patch_size,
+    stride=DEFAULTS.stride,
+    baseline=DEFAULTS.baseline,
+    mode=DEFAULTS.mode,
+    preprocess=DEFAULTS.preprocess,
+    output=DEFAULTS.output,
+    batch_size=DEFAULTS.batch_size,
+    value_range=DEFAULTS.value_range,
+    resize=DEFAULTS.resize,
+    progress=DEFAULTS.progress,
+    cancel=DEFAULTS.cancel,
 ):
     """Run an occlusion sweep, yielding the result filled so far after every batch.
 
@@ -228,25 +71,32 @@ def iter_occlusion(
 
     Parameters
     ----------
-    model, image, patch_size, stride, baseline, preprocess, output, batch_size
+    model, image
         As for :func:`occlusion_map`.
+    patch_size, stride, baseline, mode, preprocess, output, batch_size, value_range, resize
+        As for :func:`occlusion_map`; keyword-only.
     progress : bool or callable, default False
         ``True`` for a tqdm bar, or a ``callable(done, total)`` called after every batch.
     cancel : threading.Event, optional
         When set, the sweep stops before the next batch; the last yielded result has
         ``complete == False`` and keeps what was computed.
-    mode : {"occlude", "reveal"}, default "occlude"
-        As for :func:`occlusion_map`.
 
     Yields
     ------
     OcclusionResult
 
+    Raises
+    ------
+    ModelError
+        Its ``partial_result`` keeps the positions scored before the failure.
+
     Examples
     --------
     >>> import occlusion_widget as ow
     >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
-    >>> for partial in ow.iter_occlusion(model, np.ones((16, 16)), 4, 4, batch_size=8):
+    >>> sweep = ow.iter_occlusion(model, np.ones((16, 16)), patch_size=4, stride=4,
+    ...                           batch_size=8)
+    >>> for partial in sweep:
     ...     print(partial.done, partial.complete)
     7 False
     15 False
@@ -254,34 +104,54 @@ def iter_occlusion(
     """
     params = validate_params(
         image,
-        patch_size,
-        stride,
-        baseline,
-        output,
-        batch_size,
-        preprocess,
-        progress,
-        cancel,
+        model=model,
+        patch_size=patch_size,
+        stride=stride,
+        baseline=baseline,
         mode=mode,
+        preprocess=preprocess,
+        output=output,
+        batch_size=batch_size,
+        value_range=value_range,
+        resize=resize,
+        progress=progress,
+        cancel=cancel,
     )
+    return run_sweep(model, params)
+
+
+def run_sweep(model, params: SweepParams):
+    """Run a sweep whose parameters :func:`validate_params` already checked (a generator, as
+    :func:`iter_occlusion`): callers that validate early (the widget, the seed-compatible
+    explainer) do not validate twice.
+
+    Examples
+    --------
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> params = validate_params(np.ones((8, 8)), patch_size=4, stride=4)
+    >>> [partial.done for partial in run_sweep(model, params)]
+    [4]
+    """
     raw, grid, fill, bsz = params.image, params.grid, params.baseline, params.batch_size
     pixels = raw.pixels
     h, w, c = pixels.shape
     total = grid.total
-    lead = _lead_count(params.mode)
+    lead = lead_count(params.mode)
     n_items = total + lead
-    forward = make_forward(model, preprocess, batch_shape=(bsz, h, w, c))
+    forward = make_forward(model, params.preprocess, batch_shape=(bsz, h, w, c))
     if params.auto_batch:
         # Only now is the backend known (and whether a GPU runs it): size the batch for it.
         bsz = auto_batch_size(n_items, h * w * c * 4, forward.accelerator, forward.backend)
-    builder = _BatchBuilder(pixels, fill, grid, bsz, params.mode)
+    builder = BatchBuilder(pixels, fill, grid, bsz, params.mode)
     kind = params.output
-    result = None
-    bar = _make_progress(progress, total)
+    result: OcclusionResult | None = None
+    bar = _make_progress(params.progress, total)
+    cancel = params.cancel
     # One worker builds (and preprocesses) batch i + 1 into the other buffer while the model
     # scores batch i here; the model itself always runs in the caller's thread.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="occlusion-batch")
-    pending = None
+    pending: Future | None = None
+    batch_number = 0
     try:
         # Item 0 is the unoccluded image (in reveal mode item 1 is the all-baseline image), the
         # other items are the positions in visiting order; riding the whole images in the first
@@ -292,19 +162,24 @@ def iter_occlusion(
             if start > 0 and cancel is not None and cancel.is_set():
                 break
             stop = min(start + bsz, n_items)
+            what = builder.describe(start, stop)
             try:
+                assert pending is not None  # always submitted before the loop turns
                 x = pending.result()
                 pending = None
                 if stop < n_items:
                     pending = pool.submit(builder.build, forward, stop, bsz)
-                scores = _score(forward, x, builder.describe(start, stop), stop - start)
-            except _OutOfMemory as oom:
-                _wait(pending)
-                bsz = _halve(bsz, oom, builder.describe(start, stop), (bsz, h, w, c))
+                scores = _score(forward, x, what, stop - start, raw.value_range)
+            except OutOfMemory as oom:
+                wait(pending)
+                bsz = halve(bsz, oom, what, (bsz, h, w, c))
                 pending = pool.submit(builder.build, forward, start, bsz)
                 continue
+            batch_number += 1
             scores = scores[: stop - start]
             probs, kind = to_probabilities(scores, kind)
+            # Every batch, not just the first, must fit the output kind.
+            check_scores(scores, kind, f"batch {batch_number} ({what})", params.output == "auto")
             if result is None:
                 k = probs.shape[1]
                 result = OcclusionResult(
@@ -334,120 +209,38 @@ def iter_occlusion(
             if bar is not None:
                 bar(max(stop - lead, 0), total)
             yield result
+    except ModelError as exc:
+        # The work done so far is kept: a failure in the last batch loses only that batch.
+        exc.partial_result = result
+        raise
     finally:
-        _wait(pending)
+        wait(pending)
         pool.shutdown(wait=True)
         if bar is not None:
             bar.close()
 
 
-class _OutOfMemory(Exception):
-    """A batch did not fit in memory (internal: the sweep halves its batch and retries)."""
-
-    def __init__(self, cause):
-        super().__init__(str(cause))
-        self.cause = cause
-
-
-def _lead_count(mode):
-    """Whole images scored before the positions: the image, and in reveal mode the baseline."""
-    return 2 if mode == "reveal" else 1
-
-
-class _BatchBuilder:
-    """Builds the occluded batch for items ``start..start+size`` (item 0 = unoccluded image,
-    in reveal mode item 1 = the all-baseline image) into one of two alternating buffers, then
-    preprocesses it."""
-
-    def __init__(self, pixels, fill, grid, size, mode="occlude"):
-        # Occlude pastes the baseline's patch into the image; reveal is the dual, pasting the
-        # image's patch into the baseline. Same geometry, the roles swapped.
-        self.pixels, self.fill = (fill, pixels) if mode == "reveal" else (pixels, fill)
-        self.leads = [pixels, fill] if mode == "reveal" else [pixels]
-        self.total = grid.total
-        self.order = grid.order()
-        self.rows_of = grid.tops[self.order // grid.cols]
-        self.cols_of = grid.lefts[self.order % grid.cols]
-        ph, pw = grid.patch_size
-        # Index grids for one patch, broadcast over the batch.
-        self.dy = np.arange(ph)[None, :, None]
-        self.dx = np.arange(pw)[None, None, :]
-        self.buffers = [np.empty((size, *pixels.shape), np.float32) for _ in range(2)]
-        self.turn = 0
-
-    def describe(self, start, stop):
-        lead = len(self.leads)
-        first, last = max(start, lead) - lead, stop - lead
-        names = ["the unoccluded image", "the all-baseline image"][start : min(stop, lead)]
-        if last > first:
-            names.append(f"positions {first}-{last - 1} of {self.total} (in visiting order)")
-        return " and ".join(names)
-
-    def build(self, forward, start, size):
-        buffer = self.buffers[self.turn][:size]
-        self.turn ^= 1
-        lead = len(self.leads)
-        stop = min(start + size, self.total + lead)
-        # Padded rows stay unoccluded copies: finite and cheap. Restoring the whole buffer (not
-        # just the last patches) is needed anyway: preprocess may work in place.
-        np.copyto(buffer, self.pixels)
-        for item in range(start, min(stop, lead)):
-            buffer[item - start] = self.leads[item]
-        offset = max(start, lead) - start
-        first = start + offset - lead  # index into `order` of this batch's first position
-        n_pos = stop - lead - first
-        if n_pos > 0:
-            b = np.arange(offset, offset + n_pos)[:, None, None]
-            r = self.rows_of[first : stop - lead, None, None] + self.dy
-            col = self.cols_of[first : stop - lead, None, None] + self.dx
-            buffer[b, r, col] = self.fill[r, col]
-        try:
-            return forward.prepare(buffer)
-        except InputShapeError:
-            raise
-        except Exception as exc:
-            if is_out_of_memory(exc):
-                raise _OutOfMemory(exc) from exc
-            raise ModelError(
-                f"preprocess raised {type(exc).__name__}: {_short_message(exc)} while "
-                f"scoring {self.describe(start, stop)} (batch shape {buffer.shape})"
-            ) from exc
-
-
-def _wait(future):
-    """Let a pending build finish (its errors belong to a batch that will not be used)."""
-    if future is not None and not future.cancel():
-        try:
-            future.result()
-        except Exception:  # the batch is discarded, and so is its error
-            pass
-
-
-def _halve(size, oom, what, shape):
-    if size <= 1:
-        raise ModelError(
-            f"out of memory even with a batch of 1 image while scoring {what} (batch shape "
-            f"{shape}): {type(oom.cause).__name__}: {_short_message(oom.cause)}. Use a smaller "
-            f"image or model, or free memory (close other sessions using the GPU)"
-        ) from oom.cause
-    return size // 2
-
-
 def occlusion_map(
     model,
     image,
-    patch_size=16,
-    stride=8,
-    baseline="gray",
-    preprocess=None,
-    output="auto",
-    batch_size=None,
-    progress=True,
-    cancel=None,
     *,
-    mode="occlude",
+    patch_size=DEFAULTS.patch_size,
+    stride=DEFAULTS.stride,
+    baseline=DEFAULTS.baseline,
+    mode=DEFAULTS.mode,
+    preprocess=DEFAULTS.preprocess,
+    output=DEFAULTS.output,
+    batch_size=DEFAULTS.batch_size,
+    value_range=DEFAULTS.value_range,
+    resize=DEFAULTS.resize,
+    progress=True,
+    cancel=DEFAULTS.cancel,
 ) -> OcclusionResult:
     """Slide a patch over an image and record the model's class probabilities at every position.
+
+    Every parameter after ``image`` is keyword-only; their names and defaults are
+    :data:`~occlusion_widget.engine.params.SWEEP_PARAMETERS` (only ``progress`` defaults
+    differently here: a bar).
 
     Parameters
     ----------
@@ -462,17 +255,27 @@ def occlusion_map(
         Step between positions, at most the patch size. A last row/column flush with the edge
         is added when the stride does not land on it.
     baseline : str, number, tuple or array, default "gray"
-        What fills the patch, in raw pixel space (see
+        What fills the patch, in raw pixel space: "gray", "black" and "white" are the middle,
+        bottom and top of ``value_range`` (see
         :func:`~occlusion_widget.engine.baselines.make_baseline`).
     preprocess : callable, optional
         Applied to each occluded raw-space float32 batch before the model.
     output : {"auto", "probabilities", "logits"}, default "auto"
         Whether the model returns probabilities or logits (softmax applied); ``"auto"`` decides
-        from the scores. A single sigmoid output becomes two classes ``[1 - p, p]``.
+        from the first batch's scores. Every batch is checked against the kind: probabilities
+        must lie in [0, 1] (within 1e-3, float32 rounding). A single sigmoid output becomes
+        two classes ``[1 - p, p]``.
     batch_size : int, optional
         Images per model call; chosen automatically when None (at most 32 on a CPU, 256 on a
         GPU, and at most 1/16 of the sweep so the first batch gives an early whole-image
         preview). On an out-of-memory error the batch is halved and retried.
+    value_range : tuple of float, optional
+        ``(lo, hi)`` the image's pixels are meant to span. By default the nominal range that
+        holds them: [0, 255] for 8-bit images, else [0, 1], [-1, 1] or [0, 255] (see
+        :func:`~occlusion_widget.engine.images.value_range_of`).
+    resize : bool or tuple of int, default False
+        ``True`` resizes the image (Pillow, antialiased) to the model's declared input size;
+        ``(height, width)`` to that size. The result keeps the resized image.
     progress : bool or callable, default True
         A tqdm bar, ``False``, or a ``callable(done, total)``.
     cancel : threading.Event, optional
@@ -492,9 +295,11 @@ def occlusion_map(
     Raises
     ------
     ValueError, TypeError
-        Bad parameters, an image that does not fit the model, NaN scores.
+        Bad parameters, an image that does not fit the model, NaN scores, scores that do not
+        fit ``output``.
     ModelError
-        The model or ``preprocess`` raised; the original exception is chained.
+        The model or ``preprocess`` raised; the original exception is chained, and
+        ``partial_result`` keeps what was computed before (``complete == False``).
 
     Examples
     --------
@@ -507,25 +312,28 @@ def occlusion_map(
     >>> result.sensitivity(1).tolist()
     [[1.0, 0.0], [0.0, 0.0]]
     """
-    result = None
+    result: OcclusionResult | None = None
     for partial in iter_occlusion(
         model,
         image,
-        patch_size,
-        stride,
-        baseline,
-        preprocess,
-        output,
-        batch_size,
-        progress,
-        cancel,
+        patch_size=patch_size,
+        stride=stride,
+        baseline=baseline,
         mode=mode,
+        preprocess=preprocess,
+        output=output,
+        batch_size=batch_size,
+        value_range=value_range,
+        resize=resize,
+        progress=progress,
+        cancel=cancel,
     ):
         result = partial
+    assert result is not None  # the first batch always runs or raises
     return result
 
 
-def _score(forward, x, what, n):
+def _score(forward, x, what, n, value_range=None):
     """Run the model on a prepared batch of which the first ``n`` rows are real images."""
     try:
         scores = forward.run(x)
@@ -533,9 +341,9 @@ def _score(forward, x, what, n):
         raise
     except Exception as exc:
         if is_out_of_memory(exc):
-            raise _OutOfMemory(exc) from exc
+            raise OutOfMemory(exc) from exc
         raise ModelError(
-            f"the model raised {type(exc).__name__}: {_short_message(exc)} while scoring "
+            f"the model raised {type(exc).__name__}: {short_message(exc)} while scoring "
             f"{what} (batch shape {x.shape})"
         ) from exc
     if scores.shape[0] != x.shape[0]:
@@ -548,22 +356,25 @@ def _score(forward, x, what, n):
         label = "NaN" if np.isnan(scores[:n]).any() else "infinite values"
         raise ValueError(
             f"the model returned {label} while scoring {what}; occlusion needs finite class "
-            f"scores (check the preprocessing and the image's value range {x.dtype})"
+            f"scores. Check the preprocessing and the image's value range: "
+            + (
+                f"the image was read as spanning {_range_text(value_range)} and "
+                if value_range is not None
+                else ""
+            )
+            + f"the model's input ranged from {_range_text(_finite_range(x[:n]))}"
         )
     return scores
 
 
-def _short_message(exc, limit=400):
-    # Framework messages run to pages (TF's graph traces, Keras's argument dumps, ANSI bold);
-    # keep the part a person reads, on one line. The full exception stays chained.
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
-    for marker in ("Arguments received by", "Traceback (most recent call last)"):
-        text = text.split(marker)[0]
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith(("File ", "[[", "Stack trace"))]
-    text = " ".join(lines)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _finite_range(x):
+    finite = x[np.isfinite(x)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
+
+
+def _range_text(value_range):
+    lo, hi = value_range
+    return f"[{lo:.4g}, {hi:.4g}]"
 
 
 class _Progress:
@@ -580,7 +391,7 @@ class _Progress:
     def __call__(self, done, total):
         if self._callback is not None:
             self._callback(done, total)
-        else:
+        elif self._bar is not None:
             self._bar.update(done - self._bar.n)
 
     def close(self):

@@ -1,0 +1,118 @@
+"""Building occluded batches: two reused buffers, filled and preprocessed in a worker thread,
+and what to do when a batch does not fit in memory."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .model import InputShapeError, ModelError, is_out_of_memory
+
+__all__ = ["BatchBuilder", "OutOfMemory", "halve", "short_message", "wait"]
+
+
+class OutOfMemory(Exception):
+    """A batch did not fit in memory (internal: the sweep halves its batch and retries)."""
+
+    def __init__(self, cause):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class BatchBuilder:
+    """Builds the occluded batch for items ``start..start+size`` (item 0 = unoccluded image,
+    in reveal mode item 1 = the all-baseline image) into one of two alternating buffers, then
+    preprocesses it."""
+
+    def __init__(self, pixels, fill, grid, size, mode="occlude"):
+        # Occlude pastes the baseline's patch into the image; reveal is the dual, pasting the
+        # image's patch into the baseline. Same geometry, the roles swapped.
+        self.pixels, self.fill = (fill, pixels) if mode == "reveal" else (pixels, fill)
+        self.leads = [pixels, fill] if mode == "reveal" else [pixels]
+        self.total = grid.total
+        self.order = grid.order()
+        self.rows_of = grid.tops[self.order // grid.cols]
+        self.cols_of = grid.lefts[self.order % grid.cols]
+        ph, pw = grid.patch_size
+        # Index grids for one patch, broadcast over the batch.
+        self.dy = np.arange(ph)[None, :, None]
+        self.dx = np.arange(pw)[None, None, :]
+        self.buffers = [np.empty((size, *pixels.shape), np.float32) for _ in range(2)]
+        self.turn = 0
+
+    def describe(self, start, stop):
+        lead = len(self.leads)
+        first, last = max(start, lead) - lead, stop - lead
+        names = ["the unoccluded image", "the all-baseline image"][start : min(stop, lead)]
+        if last > first:
+            names.append(f"positions {first}-{last - 1} of {self.total} (in visiting order)")
+        return " and ".join(names)
+
+    def build(self, forward, start, size):
+        buffer = self.buffers[self.turn][:size]
+        self.turn ^= 1
+        lead = len(self.leads)
+        stop = min(start + size, self.total + lead)
+        # Padded rows stay unoccluded copies: finite and cheap. Restoring the whole buffer (not
+        # just the last patches) is needed anyway: preprocess may work in place.
+        np.copyto(buffer, self.pixels)
+        for item in range(start, min(stop, lead)):
+            buffer[item - start] = self.leads[item]
+        offset = max(start, lead) - start
+        first = start + offset - lead  # index into `order` of this batch's first position
+        n_pos = stop - lead - first
+        if n_pos > 0:
+            b = np.arange(offset, offset + n_pos)[:, None, None]
+            r = self.rows_of[first : stop - lead, None, None] + self.dy
+            col = self.cols_of[first : stop - lead, None, None] + self.dx
+            buffer[b, r, col] = self.fill[r, col]
+        try:
+            return forward.prepare(buffer)
+        except InputShapeError:
+            raise
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise OutOfMemory(exc) from exc
+            raise ModelError(
+                f"preprocess raised {type(exc).__name__}: {short_message(exc)} while "
+                f"scoring {self.describe(start, stop)} (batch shape {buffer.shape})"
+            ) from exc
+
+
+def wait(future):
+    """Let a pending build finish (its errors belong to a batch that will not be used)."""
+    if future is not None and not future.cancel():
+        try:
+            future.result()
+        except Exception:  # the batch is discarded, and so is its error
+            pass
+
+
+def halve(size, oom, what, shape):
+    if size <= 1:
+        raise ModelError(
+            f"out of memory even with a batch of 1 image while scoring {what} (batch shape "
+            f"{shape}): {type(oom.cause).__name__}: {short_message(oom.cause)}. Use a smaller "
+            f"image or model, or free memory (close other sessions using the GPU)"
+        ) from oom.cause
+    return size // 2
+
+
+def short_message(exc, limit=400):
+    # Framework messages run to pages (TF's graph traces, Keras's argument dumps, ANSI bold);
+    # keep the part a person reads, on one line. The full exception stays chained.
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    for marker in ("Arguments received by", "Traceback (most recent call last)"):
+        text = text.split(marker)[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(("File ", "[[", "Stack trace"))]
+    text = " ".join(lines)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# Private names, as sweep.py used them before the split.
+_OutOfMemory = OutOfMemory
+_BatchBuilder = BatchBuilder
+_short_message = short_message
