@@ -103,7 +103,8 @@ class OcclusionWidget(anywidget.AnyWidget):
     image = Array("uint8", 3).tag(sync=True, **array_serialization)
     baseline_image = Array("uint8", 3).tag(sync=True, **array_serialization)
     grid = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True, **grid_serialization)
-    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # Names come from labels.as_list, all str: no per-element check (21,843 of them for some).
+    labels = traitlets.List().tag(sync=True)
     base_probabilities = Array("float32", 1).tag(sync=True, **array_serialization)
     topk_indices = Array("int32", 3).tag(sync=True, **array_serialization)
     topk_probabilities = Array("float32", 3).tag(sync=True, **array_serialization)
