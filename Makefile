@@ -70,6 +70,9 @@ lint: install js-deps
 	$(BIN)/mypy occlusion_widget/engine
 	npm run --silent typecheck
 	npm run --silent lint
+	$(BIN)/mypy --check-untyped-defs --ignore-missing-imports --follow-imports=silent \
+	  occlusion_widget/session.py occlusion_widget/topk.py occlusion_widget/checks.py \
+	  occlusion_widget/selection.py
 
 test-js: js-deps
 	npm run --silent test

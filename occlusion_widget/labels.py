@@ -16,7 +16,7 @@ import numbers
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["CIFAR10", "as_list", "cifar10", "imagenet", "imagenet_wordnet_ids"]
+__all__ = ["CIFAR10", "as_list", "cifar10", "imagenet", "imagenet_wordnet_ids", "resolve"]
 
 #: The CIFAR-10 class names, in the dataset's label order.
 CIFAR10 = (
@@ -80,6 +80,56 @@ def cifar10() -> list[str]:
     return list(CIFAR10)
 
 
+_NAMED = {"imagenet": imagenet, "cifar10": cifar10, "cifar-10": cifar10}
+
+
+def resolve(labels):
+    """Check a labels argument before the class count is known.
+
+    Named sets become their list of names, sequences (and arrays) become lists of str, dicts
+    and None pass through; :func:`as_list` finishes the job once the model's class count is
+    known. Called at construction, so a misspelt set name fails at once.
+
+    Parameters
+    ----------
+    labels : None, list, tuple, array, dict or str
+
+    Returns
+    -------
+    None, list of str or dict
+
+    Raises
+    ------
+    ValueError
+        An unknown label set name.
+    TypeError
+        Anything that is not labels.
+
+    Examples
+    --------
+    >>> resolve("cifar10")[:2]
+    ['airplane', 'automobile']
+    >>> resolve(("cat", 7))
+    ['cat', '7']
+    """
+    if labels is None or isinstance(labels, dict):
+        return labels
+    if isinstance(labels, str):
+        if labels.lower() not in _NAMED:
+            raise ValueError(
+                f"unknown label set {labels!r}; use 'imagenet', 'cifar10', a list or a dict"
+            )
+        return _NAMED[labels.lower()]()
+    if hasattr(labels, "tolist"):
+        labels = labels.tolist()
+    if not isinstance(labels, (list, tuple)):
+        raise TypeError(
+            f"labels must be a list of class names, a dict {{index: name}}, 'imagenet', "
+            f"'cifar10' or None; got {type(labels).__name__}"
+        )
+    return [str(name) for name in labels]
+
+
 def as_list(labels, num_classes: int) -> list[str]:
     """Normalise labels to one name per class.
 
@@ -108,15 +158,9 @@ def as_list(labels, num_classes: int) -> list[str]:
     >>> as_list({1: "cat"}, 3)
     ['class 0', 'cat', 'class 2']
     """
+    labels = resolve(labels)
     if labels is None:
         return [f"class {i}" for i in range(num_classes)]
-    if isinstance(labels, str):
-        named = {"imagenet": imagenet, "cifar10": cifar10, "cifar-10": cifar10}
-        if labels.lower() not in named:
-            raise ValueError(
-                f"unknown label set {labels!r}; use 'imagenet', 'cifar10', a list or a dict"
-            )
-        labels = named[labels.lower()]()
     if isinstance(labels, dict):
         out = [f"class {i}" for i in range(num_classes)]
         for key, name in labels.items():
@@ -128,14 +172,9 @@ def as_list(labels, num_classes: int) -> list[str]:
                 )
             out[int(key)] = str(name)
         return out
-    if isinstance(labels, (list, tuple)) or hasattr(labels, "tolist"):
-        names = [str(name) for name in (labels.tolist() if hasattr(labels, "tolist") else labels)]
-        if len(names) != num_classes:
-            raise ValueError(
-                f"got {len(names)} labels for a model with {num_classes} classes; pass exactly "
-                f"one name per class (or a dict of index -> name)"
-            )
-        return names
-    raise TypeError(
-        f"labels must be a list, a dict, 'imagenet', 'cifar10' or None; got {type(labels).__name__}"
-    )
+    if len(labels) != num_classes:
+        raise ValueError(
+            f"got {len(labels)} labels for a model with {num_classes} classes; pass exactly "
+            f"one name per class (or a dict of index -> name)"
+        )
+    return labels

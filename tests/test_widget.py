@@ -1,63 +1,22 @@
 """The widget's kernel side (docs/protocol.md): traits, transport, the background sweep, messages.
 
-Models are tiny numpy callables on 16x16..32x32 images, so every sweep takes milliseconds; the
-slow cases block on an Event instead of sleeping, so they are deterministic.
+Models are tiny numpy callables (tests/models_widget.py) on 16x16..32x32 images, so every
+sweep takes milliseconds; the slow cases block on an Event instead of sleeping.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 
 import numpy as np
 import pytest
 import traitlets
 from ipywidgets.widgets.widget import _remove_buffers
+from models_widget import IMAGE, NAMES, CountingModel, band_model, corner_model, softmax_model
 
 from occlusion_widget import OcclusionWidget, occlusion_map
-from occlusion_widget.serialize import array_from_json
+from occlusion_widget.traits import array_from_json
 from occlusion_widget.widget import Selection, WidgetValueError
-
-# -- tiny models -----------------------------------------------------------------------------
-
-
-def corner_model(batch: np.ndarray) -> np.ndarray:
-    """Class 1 = mean brightness of the top-left 8x8 corner, class 0 = the rest."""
-    p = batch[:, :8, :8].mean(axis=(1, 2, 3))
-    return np.stack([1 - p, p], axis=1)
-
-
-def band_model(batch: np.ndarray, k: int = 6) -> np.ndarray:
-    """Softmax over the mean brightness of k horizontal bands: k classes, all position-dependent."""
-    bands = np.array_split(np.arange(batch.shape[1]), k)
-    z = np.stack([batch[:, rows].mean(axis=(1, 2, 3)) for rows in bands], axis=1) * 6.0
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-class CountingModel:
-    """Counts calls; blocks on call number ``block_at`` until released (to pause a sweep)."""
-
-    def __init__(self, inner=band_model, block_at: int | None = None, fail: bool = False) -> None:
-        self.inner = inner
-        self.block_at = block_at
-        self.fail = fail
-        self.calls = 0
-        self.reached = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        if self.fail:
-            raise ZeroDivisionError("the model divided by zero")
-        if self.block_at is not None and self.calls == self.block_at:
-            self.reached.set()
-            assert self.release.wait(10), "the test never released the model"
-        return self.inner(batch)
-
-
-IMAGE = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
-NAMES = ["zero", "one", "two", "three", "four", "five"]
 
 
 @pytest.fixture
@@ -110,7 +69,7 @@ def test_traits_validate_and_normalise(widget: OcclusionWidget) -> None:
     widget.selected = None
     widget.patch_size = 4
     assert widget.patch_size == [4, 4]
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="stride must be positive"):
         widget.stride = [0, 4]
     widget.view = "predicted_class"
     widget.opacity = 0
@@ -257,7 +216,7 @@ def test_sweep_runs_in_the_background_and_streams_coarse_to_fine() -> None:
     assert model.reached.wait(10)
     assert w.status == "running" and w.result is None
     assert np.isnan(w.target_map).all() and w.target_map.shape == (7, 7)
-    w.update_interval = 0.0  # every batch, so that the count below is deterministic
+    w.session.throttle = 0.0  # every batch, so that the count below is deterministic
     maps: list[np.ndarray] = []
     progress: list[int] = []
     w.observe(lambda change: maps.append(change["new"].copy()), names="target_map")
@@ -279,7 +238,7 @@ def test_sweep_runs_in_the_background_and_streams_coarse_to_fine() -> None:
 def test_updates_are_throttled() -> None:
     model = CountingModel()
     w = OcclusionWidget(model, IMAGE, patch_size=4, stride=1, batch_size=1)
-    w.update_interval = 3600.0
+    w.session.throttle = 3600.0
     maps: list[np.ndarray] = []
     w.observe(lambda change: maps.append(change["new"]), names="target_map")
     assert w.wait(20) == "done"
@@ -308,17 +267,25 @@ def test_cancel_keeps_what_was_computed() -> None:
     assert w.wait(10) == "done" and w.result.complete
 
 
-def test_recompute_cancels_and_joins_the_previous_sweep() -> None:
+def test_recompute_never_waits_for_a_stuck_model_on_the_kernels_thread() -> None:
+    # Issue 10, defect 4: recompute joined the old thread without a timeout, on the kernel's
+    # main thread, so a stuck model froze the kernel and queued Cancel clicks behind it.
     model = CountingModel(block_at=2)
     w = OcclusionWidget(model, IMAGE, patch_size=8, stride=4, batch_size=4)
     assert model.reached.wait(10)
-    old = w._sweep
-    releaser = threading.Timer(0.05, model.release.set)
-    releaser.start()
     w.recompute(patch_size=16, stride=8)
-    assert old.cancel.is_set() and not old.thread.is_alive()
+    # It returned while the old sweep's model call is still blocked, and already shows the
+    # new grid with nothing computed.
+    assert model.inside.is_set() and not model.release.is_set()
+    assert w.status == "running" and w.grid["rows"] == 3 and np.isnan(w.target_map).all()
+    assert w.target_map.shape == (3, 3) and w.topk_indices.shape[:2] == (3, 3)
+    shapes: list[tuple[int, ...]] = []
+    w.observe(lambda change: shapes.append(change["new"].shape), names="target_map")
+    model.release.set()
     assert w.wait(10) == "done"
-    assert w.grid["rows"] == 3 and w.result.rows == 3 and w.topk_indices.shape[:2] == (3, 3)
+    # The replaced sweep's last batch never reached the traits.
+    assert set(shapes) <= {(3, 3)}
+    assert w.result.rows == 3 and w.progress["done"] == 9
 
 
 def test_a_model_that_raises_reaches_status_and_error() -> None:
@@ -332,20 +299,45 @@ def test_a_model_that_raises_reaches_status_and_error() -> None:
     assert w.wait(10) == "done" and w.error == "" and w.result.complete
 
 
-def test_bad_recompute_parameters_show_in_the_widget_and_keep_the_result(
-    widget: OcclusionWidget,
-) -> None:
-    before = widget.result
+def test_a_rejected_recompute_changes_no_trait(widget: OcclusionWidget) -> None:
+    # Issue 10, defect 3: a rejected recompute set status "error" over a finished map.
+    before = widget.get_state()
+    result = widget.result
     with pytest.raises(ValueError, match="cannot exceed the image size"):
         widget.recompute(patch_size=99)
-    assert widget.status == "error" and "cannot exceed the image size" in widget.error
-    assert widget.result is before and widget.patch_size == [8, 8]
     with pytest.raises(TypeError, match=r"'patchsize'.*allowed: patch_size"):
         widget.recompute(patchsize=4)
+    assert widget.get_state() == before
+    assert widget.result is result and widget.status == "done" and widget.error == ""
     widget.recompute(patch_size=16, stride=8, baseline="black")
     assert widget.wait(10) == "done" and widget.error == ""
     assert (widget.patch_size, widget.baseline, widget.grid["rows"]) == ([16, 16], "black", 3)
     np.testing.assert_array_equal(widget.baseline_image[..., :3], 0)
+
+
+def test_a_rejected_recompute_during_a_sweep_leaves_the_sweep_running() -> None:
+    model = CountingModel(block_at=2)
+    w = OcclusionWidget(model, IMAGE, patch_size=8, stride=4, batch_size=4)
+    sent: list[dict] = []
+    w.send = sent.append  # type: ignore[method-assign]
+    assert model.reached.wait(10)
+    statuses: list[str] = []
+    w.observe(lambda change: statuses.append(change["new"]), names="status")
+    message = {"type": "recompute", "id": 1, "params": {"patch_size": [300, 300]}}
+    w._on_message(w, message, [])
+    assert sent == [
+        {
+            "type": "reply",
+            "id": 1,
+            "ok": False,
+            "error": sent[0]["error"],
+        }
+    ]
+    assert "cannot exceed the image size" in sent[0]["error"]
+    assert (w.status, w.error, w.patch_size) == ("running", "", [8, 8])
+    model.release.set()
+    assert w.wait(10) == "done"
+    assert statuses == ["done"] and w.error == "" and w.progress["done"] == 49
 
 
 def test_a_custom_baseline_is_offered_as_custom(widget: OcclusionWidget) -> None:
@@ -389,14 +381,26 @@ def test_from_result_shows_a_result_without_a_model() -> None:
 
     sent: list[dict] = []
     w.send = sent.append  # type: ignore[method-assign]
-    w._on_custom_msg(w, {"type": "recompute", "id": 7}, [])
-    assert sent[-1]["id"] == 7 and sent[-1]["ok"] is False
-    assert "no model" in sent[-1]["error"] and "no model" in w.error and w.status == "error"
-    assert w.result is result  # still shown
+    before = w.get_state()
+    w._on_message(w, {"type": "recompute", "id": 7, "params": {"stride": [8, 8]}}, [])
+    assert sent[-1]["id"] == 7 and sent[-1]["ok"] is False and "no model" in sent[-1]["error"]
+    assert w.get_state() == before  # the error shows once, in the reply
     with pytest.raises(RuntimeError, match="no model"):
         w.recompute()
     with pytest.raises(TypeError, match="from_result"):
         OcclusionWidget.from_result(result, patch_size=8)
+
+
+def test_a_widget_from_a_result_has_a_grid_to_hover() -> None:
+    # Issue 10, defect 10: from_result never set grid, so the browser could not hit-test.
+    result = occlusion_map(band_model, IMAGE, patch_size=8, stride=4, progress=False)
+    w = OcclusionWidget.from_result(result, labels=NAMES)
+    live = OcclusionWidget(band_model, IMAGE, labels=NAMES, patch_size=8, stride=4)
+    assert live.wait(10) == "done"
+    state, expected = w.get_state(), live.get_state()
+    assert state["grid"]["rows"] == 7 and state["grid"]["cols"] == 7
+    for name in ("grid", "image", "baseline_image", "topk_indices", "target_map", "labels"):
+        assert state[name] == expected[name], name
 
 
 # -- messages --------------------------------------------------------------------------------
@@ -408,32 +412,77 @@ def test_custom_messages_get_a_reply_with_the_same_id() -> None:
     sent: list[dict] = []
     w.send = sent.append  # type: ignore[method-assign]
     assert model.reached.wait(10)
-    w._on_custom_msg(w, {"type": "cancel", "id": "a1"}, [])
+    w._on_message(w, {"type": "cancel", "id": "a1"}, [])
     assert sent == [{"type": "reply", "id": "a1", "ok": True}]
     model.release.set()
     assert w.wait(10) == "cancelled"
 
-    # The browser changes the controls, then asks for a recompute.
-    w.patch_size = [16, 16]
-    w.stride = [8, 8]
-    w._on_custom_msg(w, {"type": "recompute", "id": "a2"}, [])
+    # The parameters travel in the message; the traits follow once they are accepted.
+    params = {"patch_size": [16, 16], "stride": [8, 8], "baseline": "black"}
+    w._on_message(w, {"type": "recompute", "id": "a2", "params": params}, [])
     assert sent[-1] == {"type": "reply", "id": "a2", "ok": True}
+    assert (w.patch_size, w.stride, w.baseline) == ([16, 16], [8, 8], "black")
     assert w.wait(10) == "done" and w.result.rows == 3
 
-    w.patch_size = [64, 64]
-    w._on_custom_msg(w, {"type": "recompute", "id": "a3"}, [])
-    assert sent[-1]["ok"] is False and "cannot exceed the image size" in sent[-1]["error"]
-    assert w.status == "error"
-    w._on_custom_msg(w, {"type": "explode", "id": "a4"}, [])
+    w._on_message(w, {"type": "recompute", "id": "a3", "params": {"preprocess": "x"}}, [])
+    assert sent[-1]["ok"] is False and "allowed: patch_size, stride, baseline" in sent[-1]["error"]
+    w._on_message(w, {"type": "explode", "id": "a4"}, [])
     assert sent[-1]["ok"] is False and "unknown message type 'explode'" in sent[-1]["error"]
+    assert w.status == "done" and w.error == ""
 
 
-# -- save ------------------------------------------------------------------------------------
+def test_a_recompute_message_without_params_uses_the_traits() -> None:
+    # Frontends built before the params field wrote the traits, then sent a bare recompute.
+    w = OcclusionWidget(band_model, IMAGE, patch_size=8, stride=4)
+    assert w.wait(10) == "done"
+    sent: list[dict] = []
+    w.send = sent.append  # type: ignore[method-assign]
+    w.stride = [8, 8]
+    w._on_message(w, {"type": "recompute", "id": 1}, [])
+    assert sent[-1]["ok"] is True
+    assert w.wait(10) == "done" and w.result.rows == 4
 
 
-@pytest.mark.parametrize("view", ["sensitivity", "probability", "predicted_class"])
-def test_save_writes_a_png_of_the_current_view(widget: OcclusionWidget, tmp_path, view) -> None:
-    widget.view = view
-    widget.selected = (3, 3)
-    path = widget.save(tmp_path / f"{view}.png", dpi=50)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+# -- defects of the old shape ------------------------------------------------------------------
+
+
+def test_the_image_is_copied_at_construction() -> None:
+    # Issue 10, defect 1: Keras preprocess_input changes float32 arrays in place; the sweep
+    # read the caller's array in its thread and ran on the changed pixels.
+    image = IMAGE.copy()
+    model = CountingModel(block_at=1)
+    w = OcclusionWidget(model, image, patch_size=8, stride=8)
+    assert model.reached.wait(10)
+    image -= 1000.0  # what `x = preprocess_input(image)` does to the caller's array
+    model.release.set()
+    assert w.wait(10) == "done"
+    np.testing.assert_array_equal(w.result.image, IMAGE)
+    expected = occlusion_map(model.inner, IMAGE, patch_size=8, stride=8, progress=False)
+    np.testing.assert_allclose(w.result.probabilities, expected.probabilities, rtol=1e-6)
+
+
+def test_each_cell_is_ranked_once_per_sweep(monkeypatch) -> None:
+    # Issue 10, defect 5: after every batch the widget re-sorted all K probabilities at every
+    # cell computed so far, so its cost grew with the square of the positions.
+    import occlusion_widget.topk as topk
+
+    ranked: list[int] = []
+    real = topk.top_classes
+
+    def counting(probabilities, k):
+        ranked.append(len(probabilities))
+        return real(probabilities, k)
+
+    monkeypatch.setattr(topk, "top_classes", counting)
+    w = OcclusionWidget(softmax_model(40), IMAGE, patch_size=4, stride=1, batch_size=8)
+    w.session.throttle = 0.0
+    assert w.wait(30) == "done"
+    assert sum(ranked) == 29 * 29
+    expected = np.argsort(-w.result.probabilities, axis=2, kind="stable")[..., :5]
+    np.testing.assert_array_equal(w.topk_indices, expected)
+
+
+def test_patch_sizes_the_engine_accepts_the_widget_accepts() -> None:
+    w = OcclusionWidget(band_model, IMAGE, patch_size=8.0, stride=(4, 4.0))
+    assert (w.patch_size, w.stride) == ([8, 8], [4, 4])
+    assert w.wait(10) == "done"

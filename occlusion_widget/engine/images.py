@@ -12,7 +12,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["NOMINAL_RANGES", "RawImage", "load_image", "resize_image", "value_range_of"]
+__all__ = [
+    "NOMINAL_RANGES",
+    "RawImage",
+    "load_image",
+    "resize_image",
+    "to_display_rgba",
+    "value_range_of",
+]
 
 
 @dataclass(frozen=True)
@@ -253,3 +260,60 @@ def resize_image(raw: RawImage, size: tuple[int, int]) -> RawImage:
     if raw.integer:
         np.rint(pixels, out=pixels)
     return replace(raw, pixels=np.ascontiguousarray(pixels))
+
+
+def to_display_rgba(image, value_range=None) -> np.ndarray:
+    """The one image -> display function: ``(H, W, 4)`` uint8 RGBA for a canvas or a figure.
+
+    Values map linearly from ``value_range = (lo, hi)`` to ``0..255`` and are clipped, so the
+    browser, ``save()`` and every figure show raw pixels the same way. Without a range, the
+    range of :func:`value_range_of` is used (uint8 passes through unchanged). Grayscale is
+    repeated into RGB; a missing alpha channel is opaque.
+
+    Parameters
+    ----------
+    image : array-like
+        ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``, any real dtype.
+    value_range : (float, float), optional
+        The raw values shown as black and white.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 4)`` uint8, C-contiguous.
+
+    Raises
+    ------
+    ValueError
+        Any other shape.
+
+    Examples
+    --------
+    >>> to_display_rgba(np.array([[0.0, 0.5, 1.0]]))[0, :, 0].tolist()
+    [0, 128, 255]
+    >>> to_display_rgba(np.zeros((2, 2, 3)), value_range=(-1.0, 1.0))[0, 0].tolist()
+    [128, 128, 128, 255]
+    """
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            f"image must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) to be shown; "
+            f"got {array.shape}"
+        )
+    if value_range is None and array.dtype == np.uint8:
+        display = array
+    else:
+        lo, hi = value_range if value_range is not None else value_range_of(array)
+        lo, hi = float(lo), float(hi)
+        values = array.astype(np.float64)
+        # A constant image has no range to stretch: show it mid-grey rather than divide by 0.
+        scaled = (values - lo) / (hi - lo) * 255.0 if hi > lo else np.full_like(values, 127.5)
+        display = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    if display.shape[-1] == 1:
+        display = np.repeat(display, 3, axis=-1)
+    if display.shape[-1] == 3:
+        alpha = np.full((*display.shape[:2], 1), 255, dtype=np.uint8)
+        display = np.concatenate([display, alpha], axis=-1)
+    return np.ascontiguousarray(display)

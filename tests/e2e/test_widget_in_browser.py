@@ -207,6 +207,41 @@ def test_hover_shows_the_occluded_image_and_pythons_probabilities(open_notebook)
     nb.screenshot("hover")
 
 
+def test_a_widget_from_a_saved_result_is_drawn_and_hovered(open_notebook) -> None:
+    # Issue 10, defect 10: a widget made by from_result had no grid, so it could not be hovered.
+    setup = textwrap.dedent(
+        """
+        computed = ow.occlusion_map(model, image, patch_size=16, stride=8, progress=False)
+        computed.save("saved_result.npz")
+        result = ow.OcclusionResult.load("saved_result.npz")
+        calls["n"] = 0
+        """
+    )
+    nb = toy_notebook(
+        open_notebook,
+        "from_result.ipynb",
+        "ow.OcclusionWidget.from_result(result, labels=LABELS, image=image)",
+        setup=setup,
+    )
+    wait_for_status(nb, "done")
+    assert nb.py("[w.grid['rows'], w.grid['cols'], calls['n']]") == [7, 7, 0]
+    colours = np.unique(read_canvas(nb.map).rgba.reshape(-1, 4), axis=0)
+    assert len(colours) > 20, "the map canvas looks blank"
+
+    row, col = nb.py(
+        "[[int(r), int(c)] for r, c in zip(*np.nonzero("
+        "w.result.predicted_classes() != w.result.base_class))][0]"
+    )
+    nb.page.mouse.move(*cell_point(nb, row, col))
+    cell = expect_inspector_shows(nb, row, col)
+    assert cell["predicted"] != "red", "the chosen cell should flip the prediction"
+    shown = read_canvas(nb.by_test_id("ow-inspector-image"))
+    fed = np.asarray(nb.py(f"w.result.occluded_image({row}, {col}).tolist()"), dtype=np.int64)
+    assert np.abs(shown.rgba[..., :3].astype(np.int64) - fed).max() <= 1
+    assert nb.py("calls['n']") == 0, "a widget of a saved result ran the model"
+    nb.screenshot("from-result-hover")
+
+
 def test_click_pins_arrows_move_escape_unpins_and_python_follows(open_notebook) -> None:
     nb = toy_notebook(open_notebook, "pin.ipynb", TOY_WIDGET)
     wait_for_status(nb, "done")

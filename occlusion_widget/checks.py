@@ -1,0 +1,106 @@
+"""Checks on what callers pass, shared by the session and the widget: unknown keywords, top_k,
+labels against a model's declared class count, the caller's image copied, errors as one line."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_top_k", "declared_num_classes", "describe_error", "own_copy", "reject_unknown"]
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line: the exception's type and message, never a traceback.
+
+    Examples
+    --------
+    >>> describe_error(ValueError("patch_size (99, 99)\\n is too big"))
+    'ValueError: patch_size (99, 99) is too big'
+    """
+    text = " ".join(str(exc).split())
+    message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    cause = exc.__cause__
+    # ModelError already names the model's exception; other wrappers may hide it in the chain.
+    if cause is not None and type(cause).__name__ not in message:
+        message += f" (caused by {type(cause).__name__}: {' '.join(str(cause).split())})"
+    return message
+
+
+def reject_unknown(given: Iterable[str], where: str, allowed: Iterable[str]) -> None:
+    """Raise TypeError naming unknown keyword arguments, a close match, and the allowed ones.
+
+    Examples
+    --------
+    >>> reject_unknown({"patchsize": 8}, "recompute()", ["patch_size", "stride"])
+    Traceback (most recent call last):
+    ...
+    TypeError: recompute() got unexpected keyword argument(s) 'patchsize' (did you mean 'patch_size'?); allowed: patch_size, stride
+    """  # noqa: E501
+    allowed = list(allowed)
+    unknown = [name for name in given if name not in allowed]
+    if unknown:
+        hints = [difflib.get_close_matches(name, allowed, n=1) for name in unknown]
+        hint = "; ".join(f"did you mean {h[0]!r}?" for h in hints if h)
+        raise TypeError(
+            f"{where} got unexpected keyword argument(s) {', '.join(map(repr, unknown))}"
+            f"{f' ({hint})' if hint else ''}; allowed: {', '.join(allowed)}"
+        )
+
+
+def check_top_k(k: Any) -> int:
+    """``k`` as an int of at least 1; ValueError otherwise.
+
+    Examples
+    --------
+    >>> check_top_k(3)
+    3
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"top_k must be an int of at least 1; got {k!r}")
+    return int(k)
+
+
+def declared_num_classes(model: Any) -> int | None:
+    """The class count a single-output Keras model declares, or None when it cannot be known
+    before the model runs (plain callables, several outputs, an unknown last dimension).
+
+    Examples
+    --------
+    >>> declared_num_classes(lambda batch: batch) is None
+    True
+    """
+    try:
+        shape = model.output_shape
+    except Exception:  # plain callables, and Keras models that were never built
+        return None
+    if not isinstance(shape, tuple) or not shape or not isinstance(shape[-1], int):
+        return None
+    # One sigmoid unit is read as two classes, [1 - p, p], as the engine does.
+    return 2 if shape[-1] == 1 else shape[-1]
+
+
+def own_copy(image: Any) -> Any:
+    """A copy of an array-like or PIL image (paths pass through): a sweep reading it later in
+    another thread cannot see the caller change it (Keras ``preprocess_input`` changes float32
+    arrays in place).
+
+    Examples
+    --------
+    >>> a = np.zeros(3)
+    >>> own_copy(a) is a
+    False
+    """
+    if image is None or isinstance(image, (str, os.PathLike)):
+        return image
+    if hasattr(image, "mode") and hasattr(image, "copy") and not isinstance(image, np.ndarray):
+        return image.copy()  # a PIL image
+    if hasattr(image, "detach") and hasattr(image, "cpu"):  # a torch tensor
+        image = image.detach().cpu().numpy()
+    try:
+        return np.array(image, copy=True)
+    except Exception:  # not array-like: the engine's validation says what is wrong with it
+        return image

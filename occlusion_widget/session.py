@@ -1,0 +1,416 @@
+"""A sweep in a background thread, with cancel and throttled updates; no traitlets, no UI.
+
+:class:`SweepSession` owns one model, one image (copied at construction) and the validated
+sweep parameters, runs each sweep in a worker thread and tells its owner about progress through
+one ``on_update(event)`` callback. The widget is such an owner; tests drive a session directly.
+
+Threads: :meth:`SweepSession.start` never waits. It cancels the running sweep and starts the
+next one at once; the new worker thread (not the caller's) waits for the old one to stop, so the
+model is never called by two sweeps together and the kernel's main thread never blocks on a
+stuck model. Every sweep has a generation number; updates from a replaced sweep are dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import labels as _labels
+from .checks import check_top_k, declared_num_classes, describe_error, own_copy, reject_unknown
+from .engine import BASELINE_NAMES, OcclusionResult, iter_occlusion, validate_params
+from .engine.images import to_display_rgba
+from .topk import TopK
+
+__all__ = ["STATUSES", "SWEEP_PARAMS", "OnUpdate", "SweepSession"]
+
+#: The sweep parameters, with their defaults: the one list the widget, ``recompute`` and the
+#: session accept (``labels``, ``top_k`` and the display options are not sweep parameters).
+SWEEP_PARAMS: dict[str, Any] = {
+    "patch_size": 16,
+    "stride": 8,
+    "baseline": "gray",
+    "preprocess": None,
+    "output": "auto",
+    "batch_size": None,
+}
+STATUSES = ("idle", "running", "done", "cancelled", "error")
+
+#: ``on_update(event)``: ``"start"`` (a sweep was accepted: new parameters and grid, nothing
+#: computed yet; called in the caller's thread), ``"batch"`` (throttled partial results) and
+#: ``"end"`` (status is final), both called in the worker thread. Always called holding
+#: :attr:`SweepSession.lock`. An exception raised by it on a batch stops that sweep with
+#: status ``"error"``.
+OnUpdate = Callable[[str], None]
+
+
+@dataclass
+class _Run:
+    """One sweep: its parameters, thread, cancel flag, partial result and top-k so far."""
+
+    generation: int
+    params: dict[str, Any]
+    validated: Any
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+    thread: threading.Thread | None = None
+    result: OcclusionResult | None = None
+    topk: TopK | None = None
+    status: str = "running"
+    error: str = ""
+    last_update: float = float("-inf")
+
+
+class SweepSession:
+    """Runs occlusion sweeps of one model on one image in a background thread.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        As for :func:`~occlusion_widget.occlusion_map`.
+    image : array-like, PIL.Image.Image or path
+        Copied now: later changes to the caller's array do not reach the sweep.
+    labels : list, dict, str or None
+        Class names (see :func:`occlusion_widget.labels.as_list`), resolved once the model's
+        class count is known.
+    top_k : int
+        Classes kept per position in :attr:`topk_indices` / :attr:`topk_probabilities`.
+    on_update : callable, optional
+        ``on_update(event)``, see :data:`OnUpdate`; may be set later as an attribute.
+    throttle : float
+        Least seconds between two ``"batch"`` updates (the first batch and the end always go).
+    **params
+        The sweep parameters, keyword only: ``patch_size``, ``stride``, ``baseline``,
+        ``preprocess``, ``output``, ``batch_size`` (:data:`SWEEP_PARAMS`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad parameter, an unknown keyword, or labels that do not fit a Keras model's
+        declared class count; nothing runs.
+
+    Examples
+    --------
+    >>> def model(batch):  # class 1 = brightness of the top-left corner
+    ...     p = batch[:, :8, :8].mean(axis=(1, 2, 3))
+    ...     return np.stack([1 - p, p], axis=1)
+    >>> session = SweepSession(model, np.ones((16, 16)), patch_size=8, stride=8,
+    ...                        baseline="black", labels=["dark", "bright"])
+    >>> session.start()
+    >>> session.wait(10), session.names, session.topk_indices[..., 0].tolist()
+    ('done', ['dark', 'bright'], [[0, 1], [1, 1]])
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        image: Any,
+        *,
+        labels: Any = None,
+        top_k: int = 5,
+        on_update: OnUpdate | None = None,
+        throttle: float = 0.1,
+        **params: Any,
+    ) -> None:
+        reject_unknown(params, "SweepSession()", SWEEP_PARAMS)
+        if model is not None and not callable(model):
+            raise TypeError(
+                f"model must be a keras.Model or a callable batch -> scores; "
+                f"got {type(model).__name__}"
+            )
+        self.lock = threading.RLock()
+        self.on_update = on_update
+        self.throttle = float(throttle)
+        self._model = model
+        self._image = own_copy(image)
+        self._labels = _labels.resolve(labels)
+        self._top_k = check_top_k(top_k)
+        self._params = {**SWEEP_PARAMS, **params}
+        self._validated = validate_params(self._image, **self._params)
+        raw = self._validated.image
+        self._display: tuple[Any, Any] = (raw.pixels, raw.value_range)
+        self.names: list[str] | None = None
+        # Until the model has run, a list of names tells the class count too (the first batch
+        # checks that the two agree).
+        self.num_classes: int | None = len(self._labels) if isinstance(self._labels, list) else None
+        declared = declared_num_classes(model)
+        if declared is not None:
+            # A Keras model says its class count: check the labels now, not in the thread.
+            self.names = _labels.as_list(self._labels, declared)
+            self.num_classes = declared
+        self._generation = 0
+        self._run: _Run | None = None
+
+    @classmethod
+    def from_result(
+        cls, result: OcclusionResult, *, labels: Any = None, top_k: int = 5, image: Any = None
+    ) -> SweepSession:
+        """A session that shows a computed (or loaded) result; it has no model to run.
+
+        Parameters
+        ----------
+        result : OcclusionResult
+        labels : list, dict, str or None
+            One name per class of the result.
+        top_k : int
+        image : array-like, optional
+            Shown instead of ``result.image`` (same height and width), e.g. the uint8 photo.
+
+        Examples
+        --------
+        >>> import occlusion_widget as ow
+        >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+        >>> result = ow.occlusion_map(model, np.ones((8, 8)), patch_size=4, stride=4,
+        ...                           progress=False)
+        >>> session = SweepSession.from_result(result)
+        >>> session.status, session.grid.rows, session.names
+        ('done', 2, ['class 0', 'class 1'])
+        """
+        if not isinstance(result, OcclusionResult):
+            raise TypeError(f"result must be an OcclusionResult; got {type(result).__name__}")
+        named = result.baseline_name in BASELINE_NAMES
+        session = cls(
+            None,
+            result.image,
+            labels=labels,
+            top_k=top_k,
+            patch_size=result.patch_size,
+            stride=result.stride,
+            # A custom fill is kept as the image it was, so it can be shown and reused.
+            baseline=result.baseline_name if named else result.baseline,
+        )
+        session.names = _labels.as_list(session._labels, result.num_classes)
+        session.num_classes = result.num_classes
+        session._display = (result.image, result.value_range)
+        if image is not None:
+            shape = np.asarray(image).shape
+            if shape[:2] != result.image_shape[:2]:
+                raise ValueError(
+                    f"image has shape {shape} but the result was computed on an image of "
+                    f"height and width {result.image_shape[:2]}"
+                )
+            session._display = (own_copy(image), None)
+        run = _Run(generation=0, params=session._params, validated=session._validated)
+        run.status = "done" if result.complete else "cancelled"
+        run.result, run.topk = result, TopK(result, top_k)
+        session._run = run
+        return session
+
+    # -- what the owner reads ------------------------------------------------------------------
+
+    @property
+    def can_run(self) -> bool:
+        """Whether there is a model (False for :meth:`from_result` sessions)."""
+        return self._model is not None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The current sweep's parameters as given (see :data:`SWEEP_PARAMS`)."""
+        return dict(self._run.params if self._run is not None else self._params)
+
+    @property
+    def grid(self) -> Any:
+        """The current sweep's :class:`~occlusion_widget.engine.Grid`."""
+        return (self._run.validated if self._run is not None else self._validated).grid
+
+    @property
+    def result(self) -> OcclusionResult | None:
+        """The current sweep's result, filled in place while it runs (None before a batch)."""
+        return self._run.result if self._run is not None else None
+
+    @property
+    def status(self) -> str:
+        """``"idle"``, ``"running"``, ``"done"``, ``"cancelled"`` or ``"error"``."""
+        return self._run.status if self._run is not None else "idle"
+
+    @property
+    def error(self) -> str:
+        """The current sweep's error as one readable line, ``""`` when none."""
+        return self._run.error if self._run is not None else ""
+
+    @property
+    def generation(self) -> int:
+        """Counts accepted sweeps; an update of an older generation is never delivered."""
+        return self._generation
+
+    @property
+    def top_k(self) -> int:
+        """Classes kept per position (at most the class count)."""
+        return self._top_k if self.num_classes is None else min(self._top_k, self.num_classes)
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        """``{done, total, elapsed, eta}``: positions, seconds so far, seconds left or None."""
+        run = self._run
+        total = int(self.grid.total)
+        if run is None:
+            return {"done": 0, "total": total, "elapsed": 0.0, "eta": None}
+        done = run.topk.done if run.topk is not None else 0
+        elapsed = time.monotonic() - run.started
+        eta = elapsed / done * (total - done) if done else None
+        return {"done": done, "total": total, "elapsed": elapsed, "eta": eta}
+
+    @property
+    def topk_indices(self) -> np.ndarray:
+        """``(rows, cols, k)`` int32 top classes per position (a copy); -1 where not computed."""
+        run = self._run
+        if run is None or run.topk is None:
+            return np.full((self.grid.rows, self.grid.cols, self.top_k), -1, np.int32)
+        return run.topk.indices.copy()
+
+    @property
+    def topk_probabilities(self) -> np.ndarray:
+        """``(rows, cols, k)`` float32 their probabilities (a copy); NaN where not computed."""
+        run = self._run
+        if run is None or run.topk is None:
+            return np.full((self.grid.rows, self.grid.cols, self.top_k), np.nan, np.float32)
+        return run.topk.probabilities.copy()
+
+    def display_image(self) -> np.ndarray:
+        """The image as ``(H, W, 4)`` uint8 RGBA, mapped from its value range."""
+        pixels, value_range = self._display
+        return to_display_rgba(pixels, value_range)
+
+    # -- what the owner does -------------------------------------------------------------------
+
+    def start(self, **changes: Any) -> None:
+        """Validate, then cancel the running sweep and start a new one; never waits.
+
+        Parameters
+        ----------
+        **changes
+            Sweep parameters to change (:data:`SWEEP_PARAMS`); the others keep their values.
+
+        Raises
+        ------
+        TypeError, ValueError
+            A bad or unknown parameter: nothing changes, the running sweep goes on.
+        RuntimeError
+            The session has no model (made by :meth:`from_result`).
+
+        Examples
+        --------
+        >>> session.start(patch_size=4, stride=4)  # doctest: +SKIP
+        """
+        reject_unknown(changes, "recompute()", SWEEP_PARAMS)
+        if self._model is None:
+            raise RuntimeError(
+                "this widget shows a saved result and has no model to run; create it with "
+                "OcclusionWidget(model, image, ...) to recompute"
+            )
+        params = {**self._params, **changes}
+        validated = self._validated if not changes else validate_params(self._image, **params)
+        with self.lock:
+            previous = self._run
+            if previous is not None:
+                previous.cancel.set()
+            self._generation += 1
+            self._params, self._validated = params, validated
+            run = _Run(generation=self._generation, params=params, validated=validated)
+            self._run = run
+            self._notify("start")
+        waits_for = previous.thread if previous is not None else None
+        run.thread = threading.Thread(
+            target=self._work, args=(run, waits_for), name="occlusion-sweep", daemon=True
+        )
+        run.thread.start()
+
+    def cancel(self) -> None:
+        """Ask the running sweep to stop after its current batch (status ``"cancelled"``).
+
+        Examples
+        --------
+        >>> session.cancel()  # doctest: +SKIP
+        """
+        run = self._run
+        if run is not None:
+            run.cancel.set()
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until the current sweep ends (or ``timeout`` seconds pass); return the status.
+
+        Examples
+        --------
+        >>> session.wait(10)  # doctest: +SKIP
+        'done'
+        """
+        run = self._run
+        if run is not None and run.thread is not None:
+            run.thread.join(timeout)
+        return self.status
+
+    def set_top_k(self, k: int) -> None:
+        """Keep ``k`` classes per position from now on; recomputed from the kept probabilities.
+
+        Examples
+        --------
+        >>> session.set_top_k(3)  # doctest: +SKIP
+        """
+        k = check_top_k(k)
+        with self.lock:
+            self._top_k = k
+            run = self._run
+            if run is not None and run.result is not None:
+                run.topk = TopK(run.result, k)
+
+    # -- the worker thread ---------------------------------------------------------------------
+
+    def _work(self, run: _Run, previous: threading.Thread | None) -> None:
+        # The previous sweep was cancelled; it stops after its current batch. Waiting here, not
+        # in start(), keeps the caller's thread free and the model used by one sweep at a time.
+        if previous is not None:
+            previous.join()
+        if run.cancel.is_set():  # replaced or cancelled before it began
+            self._finish(run, "cancelled", "")
+            return
+        status, error = "cancelled", ""
+        sweep = iter_occlusion(
+            self._model, self._image, **run.params, progress=False, cancel=run.cancel
+        )
+        try:
+            for result in sweep:
+                if not self._take_batch(run, result):
+                    return
+                if result.complete:
+                    status = "done"
+                if run.cancel.is_set():
+                    break
+        except Exception as exc:  # the owner shows it; the kernel must survive
+            status, error = "error", describe_error(exc)
+        finally:
+            sweep.close()
+        self._finish(run, status, error)
+
+    def _take_batch(self, run: _Run, result: OcclusionResult) -> bool:
+        """Take what this batch added; False when the run was replaced."""
+        # The first batch tells the class count: the names must fit it before anything shows.
+        names = _labels.as_list(self._labels, result.num_classes) if run.result is None else None
+        with self.lock:
+            if run.generation != self._generation:
+                return False
+            if run.topk is None:
+                self.names, self.num_classes = names, result.num_classes
+                run.result, run.topk = result, TopK(result, self._top_k)
+            else:
+                # Only the cells this batch added are ranked: a batch costs the same at the end
+                # of a sweep as at its start.
+                run.topk.update()
+            now = time.monotonic()
+            if now - run.last_update >= self.throttle:
+                run.last_update = now
+                self._notify("batch")
+        return True
+
+    def _finish(self, run: _Run, status: str, error: str) -> None:
+        with self.lock:
+            run.status, run.error = status, error
+            if run.generation == self._generation:
+                self._notify("end")
+
+    def _notify(self, event: str) -> None:
+        if self.on_update is not None:
+            self.on_update(event)
