@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { progressText, targetOptions } from "./controls";
-import { readSnapshot } from "./state";
+import { readSnapshot } from "./sync";
 import { encode, FakeModel, sampleState } from "./testutil";
 
 describe("targetOptions", () => {

@@ -1,20 +1,24 @@
 // The controls above the map: view, target (searchable), opacity, and the sweep parameters with
 // Recompute / Cancel, the progress bar and the error box.
 import { formatProbability, h, setText } from "./dom";
-import { classesByBaseProbability, labelOf, type Snapshot, type ViewName } from "./state";
+import { classesByBaseProbability, labelOf } from "./selectors";
+import type { Snapshot, ViewName } from "./sync";
 
 export interface ControlHandlers {
   view(view: ViewName): void;
   target(cls: number): void;
   /** `commit` is false while the slider is dragged, true when it is released. */
   opacity(value: number, commit: boolean): void;
-  /** The staged sweep parameters; only those the user changed are given. */
-  recompute(params: {
-    patch_size?: [number, number];
-    stride?: [number, number];
-    baseline?: string;
-  }): void;
+  /** The sweep parameters in the form (the traits where the user changed nothing). */
+  recompute(params: RecomputeParams): void;
   cancel(): void;
+}
+
+/** What a recompute request asks for (docs/protocol.md); the traits follow once the kernel agrees. */
+export interface RecomputeParams {
+  patch_size: [number, number];
+  stride: [number, number];
+  baseline: string;
 }
 
 export const VIEW_LABELS: Record<ViewName, string> = {
@@ -198,6 +202,8 @@ export class ControlsView {
       const mark = (): void => {
         this.dirty.add(input);
         this.updatePending();
+        // The user is fixing what the kernel refused: the refusal is no longer news.
+        this.setLocalError("");
       };
       input.addEventListener("input", mark, opts);
       input.addEventListener("change", mark, opts);
@@ -214,19 +220,22 @@ export class ControlsView {
       "submit",
       (e) => {
         e.preventDefault();
-        const params: Parameters<ControlHandlers["recompute"]>[0] = {};
-        const positive = (input: HTMLInputElement): number | null => {
+        const last = this.last;
+        // An edited number input sets both sides; an untouched one keeps the trait's pair, so a
+        // non-square patch set from Python survives a recompute that changes only the baseline.
+        // The kernel validates: whatever was typed is sent as typed (rounded), and refused there.
+        const typed = (input: HTMLInputElement, trait: [number, number]): [number, number] => {
+          if (!this.dirty.has(input)) return trait;
           const v = Math.round(Number(input.value));
-          return Number.isFinite(v) && v >= 1 ? v : null;
+          return [v, v];
         };
-        const p = positive(this.patch);
-        const s = positive(this.stride);
-        if (this.dirty.has(this.patch) && p !== null) params.patch_size = [p, p];
-        if (this.dirty.has(this.stride) && s !== null) params.stride = [s, s];
-        if (this.dirty.has(this.baseline)) params.baseline = this.baseline.value;
-        this.dirty.clear();
-        this.updatePending();
-        handlers.recompute(params);
+        handlers.recompute({
+          patch_size: typed(this.patch, last?.patchSize ?? [16, 16]),
+          stride: typed(this.stride, last?.stride ?? [8, 8]),
+          baseline: this.dirty.has(this.baseline)
+            ? this.baseline.value
+            : (last?.baseline ?? this.baseline.value),
+        });
       },
       opts,
     );
@@ -251,9 +260,29 @@ export class ControlsView {
     this.element = h("div", { className: "ow-controls" }, [top, form, this.progress, this.error]);
   }
 
-  /** A reply from the kernel that said no (shown from the next update until the next request). */
+  /**
+   * A reply from the kernel that said no, shown in the error box (never as the sweep's status)
+   * until the user edits the form or a later request succeeds. The typed values stay.
+   */
   setLocalError(message: string): void {
     this.localError = message;
+    this.updateError();
+  }
+
+  /** The kernel accepted a recompute: the form's edits are now the traits' business. */
+  recomputeAccepted(): void {
+    this.dirty.clear();
+    this.updatePending();
+    this.setLocalError("");
+    if (this.last !== null) this.update(this.last);
+  }
+
+  private updateError(): void {
+    // The kernel may report a refusal both in its reply and in the error trait: say it once.
+    const messages = [this.last?.error ?? "", this.localError].filter((m) => m !== "");
+    const message = [...new Set(messages)].join("\n");
+    this.error.hidden = message === "";
+    setText(this.error, message);
   }
 
   private updatePending(): void {
@@ -335,8 +364,6 @@ export class ControlsView {
     this.progress.dataset.status = s.status;
     setText(this.progressLabel, text);
 
-    const message = [s.error, this.localError].filter((m) => m !== "").join("\n");
-    this.error.hidden = message === "";
-    setText(this.error, message);
+    this.updateError();
   }
 }

@@ -2,17 +2,11 @@
 // image and baseline buffers (no round trip to the kernel), the top-k probabilities at that
 // position beside the unoccluded ones, the predicted class and the drop in the target.
 import { formatProbability, formatSigned, h, putPixels, setText } from "./dom";
-import { displaySize, patchBox, type Box } from "./heatmap";
+import { displaySize, patchBox, type Box } from "./geometry";
 import { css } from "./colormap";
 import { classColor } from "./scales";
-import {
-  basePrediction,
-  classesByBaseProbability,
-  labelOf,
-  type Cell,
-  type RGBAImage,
-  type Snapshot,
-} from "./state";
+import { basePrediction, classesByBaseProbability, labelOf } from "./selectors";
+import type { Cell, RGBAImage, Snapshot } from "./sync";
 
 /**
  * The image with the box's pixels replaced by the baseline's: what the model saw at that

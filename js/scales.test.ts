@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { CATEGORICAL } from "./colormap";
-import { alphaOf, cellColors, classRanks, predictedClasses } from "./scales";
-import { readSnapshot } from "./state";
+import { alphaOf, cellColors, classRanks } from "./scales";
+import { predictedClasses } from "./selectors";
+import { readSnapshot } from "./sync";
 import { FakeModel, sampleState } from "./testutil";
 
 const snapshotWith = (extra: Record<string, unknown>) =>

@@ -8,7 +8,8 @@ import {
   symmetricRange,
   type RGB,
 } from "./colormap";
-import { classesByBaseProbability, sensitivity, type Snapshot } from "./state";
+import { classesByBaseProbability, predictedClasses, sensitivity } from "./selectors";
+import type { Snapshot } from "./sync";
 
 export type ColorScale =
   { kind: "diverging"; max: number } | { kind: "sequential" } | { kind: "categorical" };
@@ -46,21 +47,12 @@ export function classColor(snapshot: Pick<Snapshot, "labels" | "base">, cls: num
 /**
  * Opacity of a computed cell (0..255). On the sensitivity map a cell is as opaque as its drop is
  * large, so the image stays visible where occluding changes nothing; the floor keeps the sign of
- * small drops readable. `_widget_plot.py` uses the same rule.
+ * small drops readable. The figures in `occlusion_widget/plot/` use the same rule.
  */
 export function alphaOf(scale: ColorScale, value: number): number {
   if (scale.kind !== "diverging") return 255;
   const magnitude = scale.max > 0 ? Math.min(1, Math.abs(value) / scale.max) : 0;
   return Math.round(255 * (SENSITIVITY_ALPHA_FLOOR + (1 - SENSITIVITY_ALPHA_FLOOR) * magnitude));
-}
-
-/** Predicted class per cell (topk_indices[..., 0]); -1 where not computed. */
-export function predictedClasses(snapshot: Snapshot): Int32Array | null {
-  const { grid, topkIndices, k } = snapshot;
-  if (grid === null || topkIndices === null || k < 1) return null;
-  const out = new Int32Array(grid.rows * grid.cols);
-  for (let i = 0; i < out.length; i++) out[i] = topkIndices[i * k] ?? -1;
-  return out;
 }
 
 /**

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget, { version } from "./widget";
 import { FakeModel, sampleState } from "./testutil";
 import type { RenderProps } from "@anywidget/types";
-import type { ModelTraits } from "./state";
+import type { ModelTraits } from "./sync";
 
 function mount(model: FakeModel): { el: HTMLElement; cleanup: () => void } {
   const el = document.createElement("div");
@@ -102,7 +102,7 @@ describe("render", () => {
     expect(Array.from(target.options, (o) => o.value)).toEqual(["0", "2"]);
   });
 
-  it("recompute sets the edited traits, saves, then sends a message with an id", () => {
+  it("recompute sends the form's parameters with an id and leaves the traits to the kernel", () => {
     const model = new FakeModel(sampleState());
     const { el } = mount(model);
     const patch = byTestId(el, "ow-patch-size") as HTMLInputElement;
@@ -110,35 +110,56 @@ describe("render", () => {
     patch.value = "4";
     patch.dispatchEvent(new Event("input"));
     (byTestId(el, "ow-recompute") as HTMLButtonElement).click();
-    expect(model.get("patch_size")).toEqual([4, 4]);
-    expect(model.get("stride")).toEqual([2, 2]); // untouched: not rewritten
+    // The kernel validates and sets the traits; the browser only asks.
+    expect(model.get("patch_size")).toEqual([2, 3]);
     expect(model.sent).toHaveLength(1);
-    const msg = model.sent[0] as { type: string; id: string };
+    const msg = model.sent[0] as { type: string; id: string; params: unknown };
     expect(msg.type).toBe("recompute");
     expect(typeof msg.id).toBe("string");
+    // The untouched stride keeps the trait's pair; the edited patch sets both sides.
+    expect(msg.params).toEqual({ patch_size: [4, 4], stride: [2, 2], baseline: "gray" });
     (byTestId(el, "ow-cancel") as HTMLButtonElement).click();
     expect((model.sent[1] as { type: string }).type).toBe("cancel");
   });
 
-  it("shows the error trait and a refused reply", async () => {
+  it("shows a refused recompute once, keeps the typed values and leaves the status alone", async () => {
     const model = new FakeModel(sampleState());
     const { el } = mount(model);
     const box = byTestId(el, "ow-error") as HTMLElement;
-    model.set("error", "stride must be positive");
-    await nextFrame();
-    expect(box.hidden).toBe(false);
-    expect(box.getAttribute("role")).toBe("alert");
-    expect(box.textContent).toBe("stride must be positive");
-    model.set("error", "");
-    (byTestId(el, "ow-cancel") as HTMLButtonElement).click();
+    const progress = byTestId(el, "ow-progress") as HTMLElement;
+    const statusBefore = progress.textContent;
+    const patch = byTestId(el, "ow-patch-size") as HTMLInputElement;
+    patch.value = "500";
+    patch.dispatchEvent(new Event("input"));
+    (byTestId(el, "ow-recompute") as HTMLButtonElement).click();
     const { id } = model.sent[0] as { id: string };
-    model.receive({ type: "reply", id, ok: false, error: "nothing to cancel" });
-    await nextFrame();
-    expect(box.textContent).toBe("nothing to cancel");
-    // A reply to another view's request is not ours to show.
-    model.receive({ type: "reply", id: "someone-else-1", ok: true });
+    const refusal = "patch_size (500, 500) is larger than the 5 x 8 image; use at most (5, 8)";
+    // The kernel may also put the message in the error trait: it must still read once.
+    model.receive({ type: "reply", id, ok: false, error: refusal });
+    model.set("error", refusal);
     await nextFrame();
     expect(box.hidden).toBe(false);
+    expect(box.textContent).toBe(refusal);
+    expect(progress.textContent).toBe(statusBefore);
+    expect(patch.value).toBe("500"); // the user fixes what they typed
+    expect(model.get("patch_size")).toEqual([2, 3]);
+    // Editing clears the local refusal at once.
+    model.set("error", "");
+    await nextFrame();
+    expect(box.textContent).toBe(refusal); // the trait is gone, the refusal still stands
+    patch.value = "4";
+    patch.dispatchEvent(new Event("input"));
+    expect(box.hidden).toBe(true);
+    // A refusal then a success: the success clears it.
+    (byTestId(el, "ow-recompute") as HTMLButtonElement).click();
+    const second = (model.sent[1] as { id: string }).id;
+    model.receive({ type: "reply", id: second, ok: false, error: "no" });
+    expect(box.textContent).toBe("no");
+    (byTestId(el, "ow-recompute") as HTMLButtonElement).click();
+    const third = (model.sent[2] as { id: string }).id;
+    model.receive({ type: "reply", id: third, ok: true });
+    await nextFrame();
+    expect(box.hidden).toBe(true);
   });
 
   it("pins with the keyboard and unpins with Escape", () => {

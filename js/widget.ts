@@ -6,11 +6,13 @@ import type { AnyModel, RenderProps } from "@anywidget/types";
 import { ColorbarView } from "./colorbar";
 import { ControlsView } from "./controls";
 import { h } from "./dom";
-import { HeatmapView, displaySize } from "./heatmap";
+import { displaySize } from "./geometry";
+import { HeatmapView } from "./heatmap";
 import { InspectorView } from "./inspector";
 import { LegendView } from "./legend";
 import { cellColors } from "./scales";
-import { labelOf, readSnapshot, TRAITS, type Cell, type ModelTraits, type Snapshot } from "./state";
+import { labelOf } from "./selectors";
+import { readSnapshot, TRAITS, type Cell, type ModelTraits, type Snapshot } from "./sync";
 import { injectStyles, ROOT_CLASS } from "./styles";
 
 export const version: string = __OW_VERSION__;
@@ -84,10 +86,12 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
   let highlight: number | null = null;
 
   const save = (): void => model.save_changes();
-  const send = (type: "recompute" | "cancel"): void => {
-    controls.setLocalError("");
-    scheduler.schedule();
-    model.send({ type, id: `${viewId}-${++requests}` });
+  // Requests in flight from this view, by id, so a reply is matched to what it answers.
+  const inFlight = new Map<string, "recompute" | "cancel">();
+  const send = (type: "recompute" | "cancel", extra: Record<string, unknown> = {}): void => {
+    const id = `${viewId}-${++requests}`;
+    inFlight.set(id, type);
+    model.send({ type, id, ...extra });
   };
   const setSelected = (cell: Cell | null): void => {
     model.set("selected", cell === null ? null : [cell[0], cell[1]]);
@@ -111,11 +115,9 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
         if (commit) save();
       },
       recompute(params) {
-        if (params.patch_size !== undefined) model.set("patch_size", params.patch_size);
-        if (params.stride !== undefined) model.set("stride", params.stride);
-        if (params.baseline !== undefined) model.set("baseline", params.baseline);
-        save();
-        send("recompute");
+        // The kernel validates and then sets patch_size / stride / baseline itself: writing the
+        // traits from here would show values it may refuse as if they were the map's.
+        send("recompute", { params });
       },
       cancel() {
         send("cancel");
@@ -231,9 +233,17 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
   const onMessage = (msg: unknown): void => {
     if (msg === null || typeof msg !== "object") return;
     const { type, id, ok, error } = msg as Record<string, unknown>;
-    if (type !== "reply" || typeof id !== "string" || !id.startsWith(`${viewId}-`)) return;
-    controls.setLocalError(ok === false ? String(error ?? "the kernel refused the request") : "");
-    scheduler.schedule();
+    if (type !== "reply" || typeof id !== "string") return;
+    const request = inFlight.get(id);
+    if (request === undefined) return; // another view's request, or answered already
+    inFlight.delete(id);
+    if (ok === false) {
+      controls.setLocalError(String(error ?? `the kernel refused the ${request} request`));
+    } else if (request === "recompute") {
+      controls.recomputeAccepted();
+    } else {
+      controls.setLocalError("");
+    }
   };
   for (const name of TRAITS) model.on(`change:${name}`, onChange);
   model.on("change:target_map", onMap);
