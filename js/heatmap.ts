@@ -18,7 +18,7 @@ export interface HeatmapFrame {
   grid: Grid | null;
   /** RGBA per cell, rows * cols * 4, or null to draw the image alone. */
   colors: Uint8ClampedArray | null;
-  /** 1 for cells not computed yet (drawn hatched). */
+  /** 1 for cells not computed yet (drawn hatched, over their estimate's colour if any). */
   pending: Uint8Array | null;
   opacity: number;
   hover: Cell | null;
@@ -51,8 +51,18 @@ function hatch(ctx: CanvasRenderingContext2D): CanvasPattern | null {
   tile.height = 8;
   const t = context2d(tile);
   if (t === null) return null;
-  t.fillStyle = "rgba(128, 128, 128, 0.45)";
-  t.fillRect(0, 0, 8, 8);
+  // Light stripes over dark ones: reads as "not measured" over any colour, while the estimate's
+  // colour (or the image) still shows between them.
+  t.strokeStyle = "rgba(0, 0, 0, 0.35)";
+  t.lineWidth = 3;
+  t.beginPath();
+  t.moveTo(-2, 10);
+  t.lineTo(10, -2);
+  t.moveTo(-2, 2);
+  t.lineTo(2, -2);
+  t.moveTo(6, 10);
+  t.lineTo(10, 6);
+  t.stroke();
   t.strokeStyle = "rgba(255, 255, 255, 0.7)";
   t.lineWidth = 1.5;
   t.beginPath();
@@ -81,6 +91,10 @@ export class HeatmapView {
     null,
   ];
   private pattern: CanvasPattern | null | undefined = undefined;
+  /** The hover outline lives on its own canvas over the map, so hovering never repaints cells. */
+  readonly hoverCanvas: HTMLCanvasElement;
+  private hoverDrawn: Cell | null | undefined = undefined;
+  private baseKey: unknown[] = [];
 
   constructor(handlers: HeatmapHandlers, signal: AbortSignal) {
     this.canvas = document.createElement("canvas");
@@ -98,7 +112,10 @@ export class HeatmapView {
     this.badge.hidden = true;
     this.element = document.createElement("div");
     this.element.className = "ow-map-frame";
-    this.element.append(this.canvas, this.badge);
+    this.hoverCanvas = document.createElement("canvas");
+    this.hoverCanvas.className = "ow-map-hover";
+    this.hoverCanvas.setAttribute("aria-hidden", "true");
+    this.element.append(this.canvas, this.hoverCanvas, this.badge);
 
     const cellAt = (event: MouseEvent): Cell | null => {
       const g = this.geometry;
@@ -142,6 +159,10 @@ export class HeatmapView {
     );
   }
 
+  /**
+   * Draw a frame. The image, the cells and the pinned outline are redrawn only when one of them
+   * changed; hovering redraws just the outline on the overlay canvas above the map.
+   */
   draw(frame: HeatmapFrame): void {
     const { image, grid } = frame;
     const width = image?.width ?? 0;
@@ -155,6 +176,37 @@ export class HeatmapView {
       this.geometry = grid !== null && width > 0 ? buildGeometry(grid, width, height) : null;
     }
     if (image === null) return;
+    const key = [image, grid, frame.colors, frame.pending, frame.opacity, ...(frame.pinned ?? [])];
+    if (key.length !== this.baseKey.length || key.some((v, i) => v !== this.baseKey[i])) {
+      this.baseKey = key;
+      this.drawBase(frame, image);
+    }
+    this.drawHover(frame.hover, frame.pinned);
+  }
+
+  /** Only the hover outline: what a mouse move over the map costs. */
+  drawHover(hover: Cell | null, pinned: Cell | null): void {
+    const shown =
+      hover !== null && (pinned === null || hover[0] !== pinned[0] || hover[1] !== pinned[1])
+        ? hover
+        : null;
+    const drawn = this.hoverDrawn;
+    if (drawn !== undefined && shown?.[0] === drawn?.[0] && shown?.[1] === drawn?.[1]) return;
+    this.hoverDrawn = shown;
+    const { width, height } = this.canvas;
+    if (this.hoverCanvas.width !== width) this.hoverCanvas.width = width;
+    if (this.hoverCanvas.height !== height) this.hoverCanvas.height = height;
+    const ctx = context2d(this.hoverCanvas);
+    const grid = this.geometryKey[0];
+    if (ctx === null) return;
+    ctx.clearRect(0, 0, width, height);
+    if (shown !== null && grid !== null && this.geometryKey[1] > 0) {
+      outline(ctx, grid, shown, width / this.geometryKey[1], height / this.geometryKey[2], true);
+    }
+  }
+
+  private drawBase(frame: HeatmapFrame, image: RGBAImage): void {
+    const { width, height } = image;
     this.size = displaySize(width, height);
     const { width: dw, height: dh, pixelated } = this.size;
     // Height follows from the width and the canvas's own aspect ratio, also when a narrow
@@ -166,6 +218,7 @@ export class HeatmapView {
     const bh = Math.round(dh * dpr);
     if (this.canvas.width !== bw) this.canvas.width = bw;
     if (this.canvas.height !== bh) this.canvas.height = bh;
+    this.hoverDrawn = undefined; // a resized buffer needs the outline again
     const ctx = context2d(this.canvas);
     if (ctx === null) return;
 
@@ -182,15 +235,17 @@ export class HeatmapView {
     const g = this.geometry;
     const sx = bw / width;
     const sy = bh / height;
-    if (g !== null && frame.colors !== null && frame.opacity > 0) {
-      // Hovering redraws often; the painted cells only change with the colours.
-      if (this.overlay[0] !== frame.colors || this.overlay[1] !== g) {
-        this.overlay = [frame.colors, g, offscreen(paintCells(g, frame.colors), width, height)];
-      }
-      const overlay = this.overlay[2];
+    if (g !== null && frame.opacity > 0) {
       ctx.globalAlpha = frame.opacity;
       ctx.imageSmoothingEnabled = false; // cell edges stay sharp at any zoom
-      if (overlay !== null) ctx.drawImage(overlay, 0, 0, bw, bh);
+      if (frame.colors !== null) {
+        if (this.overlay[0] !== frame.colors || this.overlay[1] !== g) {
+          this.overlay = [frame.colors, g, offscreen(paintCells(g, frame.colors), width, height)];
+        }
+        const overlay = this.overlay[2];
+        if (overlay !== null) ctx.drawImage(overlay, 0, 0, bw, bh);
+      }
+      // Cells not computed yet are hatched: over an estimate's fainter colour, or alone.
       const pending = frame.pending;
       if (this.pattern === undefined) this.pattern = hatch(ctx);
       const pattern = this.pattern;
@@ -210,29 +265,33 @@ export class HeatmapView {
       }
       ctx.globalAlpha = 1;
     }
-
-    if (grid !== null) {
-      const outline = (cell: Cell, dashed: boolean): void => {
-        const box = patchBox(grid, cell);
-        const x = box.left * sx;
-        const y = box.top * sy;
-        const w = box.width * sx;
-        const h = box.height * sy;
-        // A dark line under a light one stays visible on any image.
-        ctx.setLineDash(dashed ? [6 * dpr, 4 * dpr] : []);
-        ctx.lineWidth = 4 * dpr;
-        ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
-        ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
-        ctx.lineWidth = 2 * dpr;
-        ctx.strokeStyle = "rgba(255, 255, 255, 0.95)";
-        ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
-        ctx.setLineDash([]);
-      };
-      const { hover, pinned } = frame;
-      if (hover !== null && (pinned === null || hover[0] !== pinned[0] || hover[1] !== pinned[1])) {
-        outline(hover, true);
-      }
-      if (pinned !== null) outline(pinned, false);
+    if (frame.grid !== null && frame.pinned !== null) {
+      outline(ctx, frame.grid, frame.pinned, sx, sy, false);
     }
   }
+}
+
+/** A patch outline: a dark line under a light one stays visible on any image. */
+function outline(
+  ctx: CanvasRenderingContext2D,
+  grid: Grid,
+  cell: Cell,
+  sx: number,
+  sy: number,
+  dashed: boolean,
+): void {
+  const dpr = Math.max(1, Math.min(3, globalThis.devicePixelRatio || 1));
+  const box = patchBox(grid, cell);
+  const x = box.left * sx;
+  const y = box.top * sy;
+  const w = box.width * sx;
+  const h = box.height * sy;
+  ctx.setLineDash(dashed ? [6 * dpr, 4 * dpr] : []);
+  ctx.lineWidth = 4 * dpr;
+  ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+  ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
+  ctx.lineWidth = 2 * dpr;
+  ctx.strokeStyle = "rgba(255, 255, 255, 0.95)";
+  ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
+  ctx.setLineDash([]);
 }

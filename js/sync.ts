@@ -7,6 +7,8 @@ export type ViewName = "sensitivity" | "probability" | "predicted_class";
 export const VIEWS: readonly ViewName[] = ["sensitivity", "probability", "predicted_class"];
 
 export type Status = "idle" | "running" | "done" | "cancelled" | "error";
+/** "auto": the colour scale follows the data (with an honest floor); "fixed": -1..1 / 0..1. */
+export type ColorScaleMode = "auto" | "fixed";
 export type Cell = readonly [number, number];
 
 /** The traits as they arrive from the kernel (binary arrays still encoded). */
@@ -20,7 +22,8 @@ export interface ModelTraits {
   topk_indices: EncodedArray | null;
   topk_probabilities: EncodedArray | null;
   target_map: EncodedArray | null;
-  target: number | null;
+  /** One class, a group of classes (the map is their summed probability), or null. */
+  target: number | number[] | null;
   view: string | null;
   selected: number[] | null;
   opacity: number | null;
@@ -32,6 +35,8 @@ export interface ModelTraits {
   status: string | null;
   progress: Progress | null;
   error: string | null;
+  color_scale: string | null;
+  note: string | null;
 }
 
 export const TRAITS: readonly (keyof ModelTraits)[] = [
@@ -55,6 +60,8 @@ export const TRAITS: readonly (keyof ModelTraits)[] = [
   "status",
   "progress",
   "error",
+  "color_scale",
+  "note",
 ];
 
 export interface RawGrid {
@@ -100,7 +107,8 @@ export interface Snapshot {
   k: number;
   /** [rows * cols], NaN where not computed; null when missing or computed for another target. */
   targetMap: Float32Array | null;
-  target: number;
+  /** The target class, or the group whose probabilities are summed; never empty. */
+  targets: readonly number[];
   view: ViewName;
   selected: Cell | null;
   opacity: number;
@@ -111,6 +119,9 @@ export interface Snapshot {
   status: Status;
   progress: Progress;
   error: string;
+  colorScale: ColorScaleMode;
+  /** What the kernel wants said above the map (e.g. that the map says nothing), or "". */
+  note: string;
 }
 
 /** Anything with a get(name) like anywidget's model. */
@@ -205,6 +216,28 @@ export function readGrid(raw: unknown): Grid | null {
   return grid;
 }
 
+const targetsCache = new Map<string, readonly number[]>();
+
+/**
+ * The `target` trait as a sorted list of distinct class indices: an int is a group of one; null,
+ * an empty list or garbage is class 0 (the map is drawn as "not computed" until the kernel says).
+ * The same group always gives the same array, so it can key caches.
+ */
+export function readTargets(value: unknown): readonly number[] {
+  const raw = Array.isArray(value) ? value : [value];
+  const classes = [...new Set(raw.map(Number).filter((v) => Number.isInteger(v) && v >= 0))].sort(
+    (a, b) => a - b,
+  );
+  if (classes.length === 0) classes.push(0);
+  const key = classes.join(",");
+  let hit = targetsCache.get(key);
+  if (hit === undefined) {
+    hit = Object.freeze(classes);
+    targetsCache.set(key, hit);
+  }
+  return hit;
+}
+
 function asView(value: unknown): ViewName {
   return VIEWS.includes(value as ViewName) ? (value as ViewName) : "sensitivity";
 }
@@ -250,7 +283,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     }
   }
 
-  const target = Number(model.get("target") ?? 0);
+  const targets = readTargets(model.get("target"));
   const map = decode(model.get("target_map"));
   let targetMap: Float32Array | null = null;
   if (map !== null && map.data instanceof Float32Array && map.data.length === cells && !staleMap) {
@@ -279,6 +312,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
   const options = model.get("baseline_options");
   const progress = model.get("progress");
   const error = model.get("error");
+  const note = model.get("note");
   return {
     image,
     baselineImage,
@@ -289,7 +323,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     topkProbabilities,
     k,
     targetMap,
-    target: Number.isInteger(target) ? target : 0,
+    targets,
     view: asView(model.get("view")),
     selected,
     opacity: Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : 0.6,
@@ -300,5 +334,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     status: asStatus(model.get("status")),
     progress: progress !== null && typeof progress === "object" ? (progress as Progress) : {},
     error: typeof error === "string" ? error : "",
+    colorScale: model.get("color_scale") === "fixed" ? "fixed" : "auto",
+    note: typeof note === "string" ? note : "",
   };
 }
