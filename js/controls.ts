@@ -136,6 +136,8 @@ export class ControlsView {
   private readonly dirty = new Set<HTMLElement>();
   private last: Snapshot | null = null;
   private localError = "";
+  /** The form's edits were sent and the kernel has not answered yet. */
+  private submitted = false;
 
   constructor(handlers: ControlHandlers, signal: AbortSignal) {
     const opts = { signal };
@@ -175,6 +177,7 @@ export class ControlsView {
     for (const input of [this.patch, this.stride, this.baseline]) {
       const mark = (): void => {
         this.dirty.add(input);
+        this.submitted = false;
         this.updatePending();
         // The user is fixing what the kernel refused: the refusal is no longer news.
         this.setLocalError("");
@@ -203,6 +206,8 @@ export class ControlsView {
           const v = Math.round(Number(input.value));
           return [v, v];
         };
+        this.submitted = this.dirty.size > 0;
+        this.updatePending();
         handlers.recompute({
           patch_size: typed(this.patch, last?.patchSize ?? [16, 16]),
           stride: typed(this.stride, last?.stride ?? [8, 8]),
@@ -234,11 +239,16 @@ export class ControlsView {
    */
   setLocalError(message: string): void {
     this.localError = message;
+    if (message !== "" && this.submitted) {
+      this.submitted = false; // refused: the edits are back to waiting for a Recompute
+      this.updatePending();
+    }
     this.updateError();
   }
 
   /** The kernel accepted a recompute: the form's edits are now the traits' business. */
   recomputeAccepted(): void {
+    this.submitted = false;
     this.dirty.clear();
     this.updatePending();
     this.setLocalError("");
@@ -255,6 +265,10 @@ export class ControlsView {
 
   private updatePending(): void {
     this.pendingNote.hidden = this.dirty.size === 0;
+    setText(
+      this.pendingNote,
+      this.submitted ? "sent: waiting for the kernel…" : "changed: press Recompute",
+    );
     this.recompute.classList.toggle("ow-attention", this.dirty.size > 0);
   }
 
@@ -273,7 +287,10 @@ export class ControlsView {
       previous.patchSize.join() !== s.patchSize.join() ||
       previous.stride.join() !== s.stride.join() ||
       previous.baseline !== s.baseline;
-    if (traitsChanged) this.dirty.clear();
+    if (traitsChanged) {
+      this.dirty.clear();
+      this.submitted = false;
+    }
     if (!this.dirty.has(this.patch)) this.patch.value = pairText(s.patchSize);
     if (!this.dirty.has(this.stride)) this.stride.value = pairText(s.stride);
     this.patch.title =

@@ -4,8 +4,15 @@
 //
 // The layout is computed as a list of draw items first (pure, testable without a canvas), then
 // painted onto a 2D canvas and downloaded.
+import { colorbarCaption, ticksFor } from "./colorbar";
+import { css, DIVERGING, SEQUENTIAL, type Ramp, type RGB } from "./colormap";
 import { context2d } from "./dom";
-import { css, type Ramp, type RGB } from "./colormap";
+import { displaySize } from "./geometry";
+import type { InspectorView } from "./inspector";
+import { computeLegend } from "./legend";
+import { classColor, type ColorScale } from "./scales";
+import { labelOf, targetLabel } from "./selectors";
+import type { Snapshot } from "./sync";
 
 export interface ExportParts {
   title: string;
@@ -42,6 +49,55 @@ const PAD = 16;
 const LINE = 18;
 const INSPECTOR_GAP = 24;
 const INSPECTOR_WIDTH = 240;
+
+/**
+ * What the widget shows now, as export parts: the map canvas as drawn, the scale or legend of
+ * the view, and the inspector when a cell is pinned. Null before the image arrives.
+ */
+export function viewParts(
+  s: Snapshot,
+  title: string,
+  scale: ColorScale | null,
+  map: HTMLCanvasElement,
+  inspector: InspectorView,
+): ExportParts | null {
+  const image = s.image;
+  if (image === null) return null;
+  const size = displaySize(image.width, image.height);
+  const legend =
+    s.view === "predicted_class" && s.grid !== null && s.topkIndices !== null
+      ? computeLegend(s.topkIndices, s.grid.rows * s.grid.cols, s.k).entries
+      : [];
+  const text = (selector: string): string =>
+    inspector.element.querySelector(selector)?.textContent ?? "";
+  return {
+    title,
+    note: s.note,
+    map: { source: map, width: size.width, height: size.height },
+    colorbar:
+      scale === null || scale.kind === "categorical"
+        ? null
+        : {
+            ramp: scale.kind === "diverging" ? DIVERGING : SEQUENTIAL,
+            ticks: ticksFor(scale),
+            caption: colorbarCaption(scale, targetLabel(s)),
+          },
+    legend: legend.map((e) => ({
+      color: classColor(s, e.cls),
+      text: `${labelOf(s, e.cls)}  ${e.count} · ${e.percent.toFixed(1)}%`,
+    })),
+    inspector:
+      s.selected === null
+        ? null
+        : {
+            source: inspector.canvas,
+            width: image.width,
+            height: image.height,
+            title: text(".ow-inspector-title"),
+            lines: [text(".ow-predicted"), text(".ow-drop"), ...inspector.rowTexts()],
+          },
+  };
+}
 
 /** Where everything goes, in CSS pixels (painted at the device pixel ratio). */
 export function exportLayout(parts: ExportParts): ExportLayout {

@@ -74,6 +74,7 @@ export const CSS = `
   white-space: nowrap;
 }
 .ow-root .ow-target-row:hover { background: var(--ow-track); }
+.ow-root .ow-target-row.ow-active { outline: 1px solid var(--ow-accent); outline-offset: -1px; }
 .ow-root .ow-target-row.ow-chosen { font-weight: 600; }
 .ow-root .ow-target-check { flex: none; width: 1.2em; }
 .ow-root .ow-target-name { overflow: hidden; text-overflow: ellipsis; }

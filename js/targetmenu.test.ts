@@ -84,6 +84,22 @@ describe("TargetMenu", () => {
     expect(onTarget).toHaveBeenLastCalledWith([3, 8]);
   });
 
+  it("moves through the list with the arrow keys and picks with Enter", () => {
+    const { menu, onTarget } = mount(21843);
+    menu.search.dispatchEvent(new Event("focus"));
+    const key = (k: string) => menu.search.dispatchEvent(new KeyboardEvent("keydown", { key: k }));
+    for (let i = 0; i < 14; i++) key("ArrowDown");
+    // Row 14 is in view (the list scrolled) and named as the active option.
+    const active = menu.list.querySelector<HTMLElement>(".ow-target-row.ow-active");
+    expect(active).not.toBeNull();
+    expect(menu.search.getAttribute("aria-activedescendant")).toBe(active?.id);
+    key("Enter");
+    expect(onTarget).toHaveBeenLastCalledWith([Number(active?.dataset.class)]);
+    expect(menu.list.querySelectorAll(".ow-target-row").length).toBeLessThanOrEqual(
+      VISIBLE_ROWS + 2,
+    );
+  });
+
   it("shows a group as one entry named A + B in the dropdown", () => {
     const { menu } = mount(50, { target: [7, 8] });
     expect(menu.select.value).toBe("group:7,8");

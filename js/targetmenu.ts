@@ -15,6 +15,8 @@ export const ROW_HEIGHT = 24;
 /** Rows in view; the list's height is ROW_HEIGHT * VISIBLE_ROWS. */
 export const VISIBLE_ROWS = 10;
 
+let menus = 0;
+
 const lowered = new WeakMap<readonly string[], string[]>();
 
 function lowerLabels(labels: readonly string[]): string[] {
@@ -82,6 +84,9 @@ export class TargetMenu {
   private selectKey: unknown[] = [];
   private listKey: unknown[] = [];
   private firstRow = 0;
+  /** The row the arrow keys are on (an index into the matches). */
+  private active = 0;
+  private readonly id = `ow-targets-${++menus}`;
 
   constructor(
     private readonly onTarget: (classes: number[]) => void,
@@ -89,6 +94,10 @@ export class TargetMenu {
   ) {
     const opts = { signal };
     this.list.style.height = `${ROW_HEIGHT * VISIBLE_ROWS}px`;
+    this.list.id = this.id;
+    this.search.setAttribute("role", "combobox");
+    this.search.setAttribute("aria-controls", this.id);
+    this.search.setAttribute("aria-expanded", "false");
     this.list.append(this.spacer);
     this.panel.append(this.count, this.list);
     this.panel.hidden = true;
@@ -109,7 +118,7 @@ export class TargetMenu {
     );
     const open = (): void => {
       if (!this.panel.hidden) return;
-      this.panel.hidden = false;
+      this.setOpen(true);
       this.renderList(true);
     };
     this.search.addEventListener("focus", open, opts);
@@ -117,9 +126,9 @@ export class TargetMenu {
       "input",
       () => {
         this.query = this.search.value;
-        this.panel.hidden = false;
-        this.list.scrollTop = 0;
-        this.firstRow = 0;
+        this.setOpen(true);
+        this.active = 0;
+        this.scrollTo(0);
         this.renderList(true);
       },
       opts,
@@ -128,11 +137,21 @@ export class TargetMenu {
       "keydown",
       (e) => {
         if (e.key === "Escape") {
-          this.panel.hidden = true;
+          this.setOpen(false);
+        } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+          e.preventDefault();
+          if (this.panel.hidden) open();
+          const last = this.matches.length - 1;
+          this.active = Math.max(0, Math.min(last, this.active + (e.key === "ArrowDown" ? 1 : -1)));
+          if (this.active < this.firstRow) this.scrollTo(this.active);
+          else if (this.active >= this.firstRow + VISIBLE_ROWS) {
+            this.scrollTo(this.active - VISIBLE_ROWS + 1);
+          }
+          this.renderList(false);
         } else if (e.key === "Enter") {
-          e.preventDefault(); // Enter picks the best match
-          const first = this.matches[0];
-          if (first !== undefined) this.pick(first, e.ctrlKey || e.metaKey || e.shiftKey);
+          e.preventDefault(); // Enter picks the row the arrows are on (the best match at first)
+          const cls = this.matches[this.active];
+          if (cls !== undefined) this.pick(cls, e.ctrlKey || e.metaKey || e.shiftKey);
         }
       },
       opts,
@@ -141,7 +160,7 @@ export class TargetMenu {
       "focusout",
       (e) => {
         const to = e.relatedTarget;
-        if (!(to instanceof Node) || !this.element.contains(to)) this.panel.hidden = true;
+        if (!(to instanceof Node) || !this.element.contains(to)) this.setOpen(false);
       },
       opts,
     );
@@ -177,8 +196,20 @@ export class TargetMenu {
   private pick(cls: number, toggle: boolean): void {
     const current = this.last?.targets ?? [];
     const next = nextGroup(current, cls, toggle);
-    if (!toggle) this.panel.hidden = true;
+    if (!toggle) this.setOpen(false);
     this.onTarget(next);
+  }
+
+  private setOpen(open: boolean): void {
+    this.panel.hidden = !open;
+    this.search.setAttribute("aria-expanded", String(open));
+    if (!open) this.search.removeAttribute("aria-activedescendant");
+  }
+
+  /** Scroll so `row` is the first in view; rows are drawn from the index, never measured. */
+  private scrollTo(row: number): void {
+    this.firstRow = Math.max(0, row);
+    this.list.scrollTop = this.firstRow * ROW_HEIGHT;
   }
 
   private updateSelect(s: Snapshot): void {
@@ -241,6 +272,9 @@ export class TargetMenu {
       row.style.transform = `translateY(${index * ROW_HEIGHT}px)`;
       row.setAttribute("aria-selected", String(chosen));
       row.classList.toggle("ow-chosen", chosen);
+      row.classList.toggle("ow-active", index === this.active);
+      row.id = `${this.id}-${j}`;
+      if (index === this.active) this.search.setAttribute("aria-activedescendant", row.id);
       const name = row.lastElementChild as HTMLElement;
       const text = optionText(s, cls);
       setText(name, text);

@@ -3,17 +3,16 @@
 // Everything a view draws comes from the model, so two views of one widget stay in sync; only
 // the hovered cell, the highlighted legend class and the target search are local to a view.
 import type { AnyModel, RenderProps } from "@anywidget/types";
-import { colorbarCaption, ColorbarView, ticksFor } from "./colorbar";
-import { DIVERGING, SEQUENTIAL } from "./colormap";
+import { ColorbarView } from "./colorbar";
 import { ControlsView } from "./controls";
 import { h, setText } from "./dom";
-import { downloadPng } from "./export";
+import { downloadPng, viewParts } from "./export";
 import { displaySize } from "./geometry";
 import { HeatmapView } from "./heatmap";
 import { InspectorView } from "./inspector";
-import { computeLegend, LegendView } from "./legend";
-import { cellColors, classColor } from "./scales";
-import { labelOf, targetLabel } from "./selectors";
+import { LegendView } from "./legend";
+import { cellColors } from "./scales";
+import { targetLabel } from "./selectors";
 import {
   readSnapshot,
   readTargets,
@@ -227,44 +226,10 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
 
   async function exportView(): Promise<void> {
     const s = last;
-    if (s === null || s.image === null) return;
-    const size = displaySize(s.image.width, s.image.height);
-    const scale = paint?.scale ?? null;
-    const ramp = scale?.kind === "diverging" ? DIVERGING : SEQUENTIAL;
-    const legendEntries =
-      s.view === "predicted_class" && s.grid !== null && s.topkIndices !== null
-        ? computeLegend(s.topkIndices, s.grid.rows * s.grid.cols, s.k).entries
-        : [];
-    const ok = await downloadPng(
-      {
-        title: mapTitle(s),
-        note: s.note,
-        map: { source: heatmap.canvas, width: size.width, height: size.height },
-        colorbar:
-          scale === null || scale.kind === "categorical"
-            ? null
-            : { ramp, ticks: ticksFor(scale), caption: colorbarCaption(scale, targetLabel(s)) },
-        legend: legendEntries.map((e) => ({
-          color: classColor(s, e.cls),
-          text: `${labelOf(s, e.cls)}  ${e.count} · ${e.percent.toFixed(1)}%`,
-        })),
-        inspector:
-          s.selected === null || s.image === null
-            ? null
-            : {
-                source: inspector.canvas,
-                width: s.image.width,
-                height: s.image.height,
-                title: inspector.element.querySelector(".ow-inspector-title")?.textContent ?? "",
-                lines: [
-                  inspector.element.querySelector(".ow-predicted")?.textContent ?? "",
-                  inspector.element.querySelector(".ow-drop")?.textContent ?? "",
-                  ...inspector.rowTexts(),
-                ],
-              },
-      },
-      "occlusion-map.png",
-    );
+    if (s === null) return;
+    const parts = viewParts(s, mapTitle(s), paint?.scale ?? null, heatmap.canvas, inspector);
+    if (parts === null) return;
+    const ok = await downloadPng(parts, "occlusion-map.png");
     if (!ok) controls.setLocalError("This browser could not draw the PNG (no 2D canvas).");
   }
 
