@@ -1,4 +1,4 @@
-// Binary widget state -> typed arrays. Python sends {view, dtype, shape} (occlusion_widget/serialize.py);
+// Binary widget state -> typed arrays. Python sends {view, dtype, shape} (occlusion_widget/traits.py);
 // ipywidgets hands the view over as a DataView that may start at any byteOffset of a larger buffer.
 
 export type DType =

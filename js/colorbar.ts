@@ -31,6 +31,13 @@ export function ticksFor(scale: ColorScale): Tick[] {
   return [];
 }
 
+/** What the colour bar's values are. */
+export function colorbarCaption(scale: ColorScale, targetName: string): string {
+  return scale.kind === "diverging"
+    ? `Drop in P(${targetName}) when the patch is occluded`
+    : `P(${targetName}) with the patch occluded`;
+}
+
 export class ColorbarView {
   readonly element: HTMLDivElement;
   private readonly title = h("div", { className: "ow-colorbar-title" });
@@ -66,15 +73,9 @@ export class ColorbarView {
     this.key = key;
     const ticks = ticksFor(scale);
     this.ramp.style.background = cssGradient(scale.kind === "diverging" ? DIVERGING : SEQUENTIAL);
-    if (scale.kind === "diverging") {
-      setText(this.title, `Drop in P(${targetName}) when the patch is occluded`);
-      setText(this.low, "◀ occluding raises it");
-      setText(this.high, "occluding lowers it ▶");
-    } else {
-      setText(this.title, `P(${targetName}) with the patch occluded`);
-      setText(this.low, "");
-      setText(this.high, "");
-    }
+    setText(this.title, colorbarCaption(scale, targetName));
+    setText(this.low, scale.kind === "diverging" ? "◀ occluding raises it" : "");
+    setText(this.high, scale.kind === "diverging" ? "occluding lowers it ▶" : "");
     this.ticks.replaceChildren(
       ...ticks.map((t) => {
         const tick = h("span", { className: "ow-tick", text: t.label });

@@ -43,6 +43,14 @@ export const NOT_COMPUTED: RGB = rgb(palettes.not_computed);
 /** Opacity of a sensitivity cell whose drop is zero (see alphaOf in scales.ts). */
 export const SENSITIVITY_ALPHA_FLOOR: number = palettes.sensitivity_alpha_floor;
 
+/**
+ * The smallest half-range of the automatic sensitivity scale, in probability units: a map whose
+ * largest drop is 0.001 is drawn pale on a ±0.05 scale, not stretched to full colour. Read from
+ * the palette file ("scale": {"min_range": ...}) so matplotlib uses the same number.
+ */
+export const MIN_RANGE: number =
+  (palettes as { scale?: { min_range?: number } }).scale?.min_range ?? 0.05;
+
 /** Sample a ramp at t in 0..1 (clamped); NaN gives the not-computed grey. */
 export function sampleRamp(ramp: Ramp, t: number): RGB {
   if (Number.isNaN(t)) return NOT_COMPUTED;

@@ -1,20 +1,28 @@
 // The controls above the map: view, target (searchable), opacity, and the sweep parameters with
 // Recompute / Cancel, the progress bar and the error box.
-import { formatProbability, h, setText } from "./dom";
-import { classesByBaseProbability, labelOf, type Snapshot, type ViewName } from "./state";
+import { h, setText } from "./dom";
+import type { ColorScaleMode, Snapshot, ViewName } from "./sync";
+import { TargetMenu } from "./targetmenu";
 
 export interface ControlHandlers {
   view(view: ViewName): void;
-  target(cls: number): void;
+  /** One class, or several whose probabilities the map sums. */
+  target(classes: number[]): void;
+  colorScale(mode: ColorScaleMode): void;
+  /** Download the current view (and the pinned cell's inspector) as a PNG. */
+  exportPng(): void;
   /** `commit` is false while the slider is dragged, true when it is released. */
   opacity(value: number, commit: boolean): void;
-  /** The staged sweep parameters; only those the user changed are given. */
-  recompute(params: {
-    patch_size?: [number, number];
-    stride?: [number, number];
-    baseline?: string;
-  }): void;
+  /** The sweep parameters in the form (the traits where the user changed nothing). */
+  recompute(params: RecomputeParams): void;
   cancel(): void;
+}
+
+/** What a recompute request asks for (docs/protocol.md); the traits follow once the kernel agrees. */
+export interface RecomputeParams {
+  patch_size: [number, number];
+  stride: [number, number];
+  baseline: string;
 }
 
 export const VIEW_LABELS: Record<ViewName, string> = {
@@ -22,36 +30,6 @@ export const VIEW_LABELS: Record<ViewName, string> = {
   probability: "P(target) when occluded",
   predicted_class: "Predicted class",
 };
-
-export interface TargetOption {
-  value: string;
-  text: string;
-  /** False for the current target when it is listed only because it is the target. */
-  match: boolean;
-}
-
-/**
- * Target choices: classes by unoccluded probability, each labelled with it, filtered by a
- * case-insensitive search on the name (or the index). The current target always stays listed so
- * the select never shows a class that is not the target.
- */
-export function targetOptions(snapshot: Snapshot, query: string): TargetOption[] {
-  const q = query.trim().toLowerCase();
-  const out: TargetOption[] = [];
-  for (const cls of classesByBaseProbability(snapshot)) {
-    const name = labelOf(snapshot, cls);
-    const match = q === "" || name.toLowerCase().includes(q) || String(cls) === q;
-    if (!match && cls !== snapshot.target) continue;
-    const p = snapshot.base?.[cls];
-    const text = p === undefined ? name : `${name} — ${formatProbability(p)}`;
-    out.push({ value: String(cls), text, match });
-  }
-  if (out.length === 0) {
-    const text = labelOf(snapshot, snapshot.target);
-    out.push({ value: String(snapshot.target), text, match: false });
-  }
-  return out;
-}
 
 /** "done/total positions · ~Ns left" and friends. */
 export function progressText(snapshot: Pick<Snapshot, "progress" | "status">): string {
@@ -100,15 +78,22 @@ function pairText([h]: [number, number]): string {
 export class ControlsView {
   readonly element: HTMLDivElement;
   readonly view = h("select", { testid: "ow-view" });
-  readonly search = h("input", {
-    className: "ow-search",
-    testid: "ow-target-search",
-    attrs: { type: "search", placeholder: "find class…", "aria-label": "Find a target class" },
+  readonly target: TargetMenu;
+  readonly colorScale = h("select", {
+    testid: "ow-color-scale",
+    attrs: {
+      title: "auto: the scale follows the map, never finer than ±0.05; fixed: -1..1 / 0..1",
+    },
   });
-  readonly target = h("select", { testid: "ow-target" });
   readonly opacity = h("input", {
     testid: "ow-opacity",
     attrs: { type: "range", min: "0", max: "1", step: "0.05" },
+  });
+  readonly exportPng = h("button", {
+    className: "ow-button",
+    testid: "export-png",
+    text: "Export PNG",
+    attrs: { type: "button", title: "Download the map as shown, with the pinned cell's details" },
   });
   readonly opacityValue = h("span", { className: "ow-opacity-value" });
   readonly patch = h("input", {
@@ -146,13 +131,13 @@ export class ControlsView {
     attrs: { role: "alert" },
   });
 
-  private query = "";
-  private optionsKey: unknown[] = [];
   private baselineKey = "";
   /** Inputs the user edited since the traits last changed; they are not overwritten. */
   private readonly dirty = new Set<HTMLElement>();
   private last: Snapshot | null = null;
   private localError = "";
+  /** The form's edits were sent and the kernel has not answered yet. */
+  private submitted = false;
 
   constructor(handlers: ControlHandlers, signal: AbortSignal) {
     const opts = { signal };
@@ -163,25 +148,20 @@ export class ControlsView {
       this.view.add(option);
     }
     this.view.addEventListener("change", () => handlers.view(this.view.value as ViewName), opts);
-    this.target.addEventListener("change", () => handlers.target(Number(this.target.value)), opts);
-    this.search.addEventListener(
-      "input",
-      () => {
-        this.query = this.search.value;
-        if (this.last !== null) this.updateTargets(this.last);
-      },
-      opts,
-    );
-    // Enter in the search box picks the best match.
-    this.search.addEventListener(
-      "keydown",
-      (e) => {
-        if (e.key !== "Enter") return;
-        e.preventDefault();
-        const options = this.last === null ? [] : targetOptions(this.last, this.query);
-        const first = options.find((o) => o.match);
-        if (first !== undefined) handlers.target(Number(first.value));
-      },
+    this.target = new TargetMenu((classes) => handlers.target(classes), signal);
+    for (const [value, text] of [
+      ["auto", "Scale: auto"],
+      ["fixed", "Scale: fixed"],
+    ] as const) {
+      const option = document.createElement("option");
+      option.value = value;
+      option.text = text;
+      this.colorScale.add(option);
+    }
+    this.colorScale.setAttribute("aria-label", "Colour scale");
+    this.colorScale.addEventListener(
+      "change",
+      () => handlers.colorScale(this.colorScale.value === "fixed" ? "fixed" : "auto"),
       opts,
     );
     this.opacity.addEventListener(
@@ -197,7 +177,10 @@ export class ControlsView {
     for (const input of [this.patch, this.stride, this.baseline]) {
       const mark = (): void => {
         this.dirty.add(input);
+        this.submitted = false;
         this.updatePending();
+        // The user is fixing what the kernel refused: the refusal is no longer news.
+        this.setLocalError("");
       };
       input.addEventListener("input", mark, opts);
       input.addEventListener("change", mark, opts);
@@ -214,78 +197,87 @@ export class ControlsView {
       "submit",
       (e) => {
         e.preventDefault();
-        const params: Parameters<ControlHandlers["recompute"]>[0] = {};
-        const positive = (input: HTMLInputElement): number | null => {
+        const last = this.last;
+        // An edited number input sets both sides; an untouched one keeps the trait's pair, so a
+        // non-square patch set from Python survives a recompute that changes only the baseline.
+        // The kernel validates: whatever was typed is sent as typed (rounded), and refused there.
+        const typed = (input: HTMLInputElement, trait: [number, number]): [number, number] => {
+          if (!this.dirty.has(input)) return trait;
           const v = Math.round(Number(input.value));
-          return Number.isFinite(v) && v >= 1 ? v : null;
+          return [v, v];
         };
-        const p = positive(this.patch);
-        const s = positive(this.stride);
-        if (this.dirty.has(this.patch) && p !== null) params.patch_size = [p, p];
-        if (this.dirty.has(this.stride) && s !== null) params.stride = [s, s];
-        if (this.dirty.has(this.baseline)) params.baseline = this.baseline.value;
-        this.dirty.clear();
+        this.submitted = this.dirty.size > 0;
         this.updatePending();
-        handlers.recompute(params);
+        handlers.recompute({
+          patch_size: typed(this.patch, last?.patchSize ?? [16, 16]),
+          stride: typed(this.stride, last?.stride ?? [8, 8]),
+          baseline: this.dirty.has(this.baseline)
+            ? this.baseline.value
+            : (last?.baseline ?? this.baseline.value),
+        });
       },
       opts,
     );
     this.cancel.addEventListener("click", () => handlers.cancel(), opts);
+    this.exportPng.addEventListener("click", () => handlers.exportPng(), opts);
 
     this.progress.append(this.progressFill, this.progressLabel);
     const top = h("div", { className: "ow-row ow-view-row" }, [
       field("View", this.view),
-      h("div", { className: "ow-field ow-target-field" }, [
-        h("span", {
-          className: "ow-field-label",
-          text: "Target",
-          attrs: { "aria-hidden": "true" },
-        }),
-        this.search,
-        this.target,
-      ]),
+      this.target.element,
       field("Opacity", this.opacity, "ow-opacity-field"),
       this.opacityValue,
+      this.colorScale,
+      this.exportPng,
     ]);
-    this.target.setAttribute("aria-label", "Target class");
     this.element = h("div", { className: "ow-controls" }, [top, form, this.progress, this.error]);
   }
 
-  /** A reply from the kernel that said no (shown from the next update until the next request). */
+  /**
+   * A reply from the kernel that said no, shown in the error box (never as the sweep's status)
+   * until the user edits the form or a later request succeeds. The typed values stay.
+   */
   setLocalError(message: string): void {
     this.localError = message;
+    if (message !== "" && this.submitted) {
+      this.submitted = false; // refused: the edits are back to waiting for a Recompute
+      this.updatePending();
+    }
+    this.updateError();
+  }
+
+  /** The kernel accepted a recompute: the form's edits are now the traits' business. */
+  recomputeAccepted(): void {
+    this.submitted = false;
+    this.dirty.clear();
+    this.updatePending();
+    this.setLocalError("");
+    if (this.last !== null) this.update(this.last);
+  }
+
+  private updateError(): void {
+    // The kernel may report a refusal both in its reply and in the error trait: say it once.
+    const messages = [this.last?.error ?? "", this.localError].filter((m) => m !== "");
+    const message = [...new Set(messages)].join("\n");
+    this.error.hidden = message === "";
+    setText(this.error, message);
   }
 
   private updatePending(): void {
     this.pendingNote.hidden = this.dirty.size === 0;
+    setText(
+      this.pendingNote,
+      this.submitted ? "sent: waiting for the kernel…" : "changed: press Recompute",
+    );
     this.recompute.classList.toggle("ow-attention", this.dirty.size > 0);
-  }
-
-  private updateTargets(s: Snapshot): void {
-    const key = [s.labels, s.base, this.query, s.target];
-    if (key.every((v, i) => v === this.optionsKey[i])) return;
-    this.optionsKey = key;
-    const options = targetOptions(s, this.query);
-    this.target.replaceChildren(
-      ...options.map((o) => {
-        const option = document.createElement("option");
-        option.value = o.value;
-        option.text = o.text; // text, never HTML
-        return option;
-      }),
-    );
-    this.target.value = String(s.target);
-    this.search.setAttribute(
-      "aria-description",
-      `${options.length} class${options.length === 1 ? "" : "es"} listed`,
-    );
   }
 
   update(s: Snapshot): void {
     const previous = this.last;
     this.last = s;
     if (this.view.value !== s.view) this.view.value = s.view;
-    this.updateTargets(s);
+    this.target.update(s);
+    if (this.colorScale.value !== s.colorScale) this.colorScale.value = s.colorScale;
     if (document.activeElement !== this.opacity) this.opacity.value = String(s.opacity);
     setText(this.opacityValue, `${Math.round(s.opacity * 100)}%`);
 
@@ -295,7 +287,10 @@ export class ControlsView {
       previous.patchSize.join() !== s.patchSize.join() ||
       previous.stride.join() !== s.stride.join() ||
       previous.baseline !== s.baseline;
-    if (traitsChanged) this.dirty.clear();
+    if (traitsChanged) {
+      this.dirty.clear();
+      this.submitted = false;
+    }
     if (!this.dirty.has(this.patch)) this.patch.value = pairText(s.patchSize);
     if (!this.dirty.has(this.stride)) this.stride.value = pairText(s.stride);
     this.patch.title =
@@ -335,8 +330,6 @@ export class ControlsView {
     this.progress.dataset.status = s.status;
     setText(this.progressLabel, text);
 
-    const message = [s.error, this.localError].filter((m) => m !== "").join("\n");
-    this.error.hidden = message === "";
-    setText(this.error, message);
+    this.updateError();
   }
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { RenderProps } from "@anywidget/types";
 import widget from "./widget";
 import { FakeModel, sampleState } from "./testutil";
-import type { ModelTraits } from "./state";
+import type { ModelTraits } from "./sync";
 
 const EVIL = "<img src=x onerror=alert(1)>";
 

@@ -1,163 +1,24 @@
-// The map: the image with one colour per occlusion position laid over it, the hovered and pinned
-// patches outlined, and hit-testing from a mouse position to a position of the grid.
-//
-// Windows overlap when stride < patch, so a pixel lies under several patches. We colour each
-// pixel by the position whose patch centre is nearest to it (ties go to the earlier position):
-// the Voronoi cells of the patch centres. On a grid of centres that nearest-centre rule splits
-// into one nearest row and one nearest column, so every cell is a rectangle about one stride
-// wide around its centre, and the last row/column (flush with the image edge) gets what is left.
-// Hit-testing uses the same rule, so what you point at is what is coloured there.
+// The map view: the image with one colour per occlusion position laid over it, the hovered and
+// pinned patches outlined, and pointer/keyboard events turned into cell events. Where the cells
+// lie and which cell a pixel belongs to is geometry.ts.
 import { context2d } from "./dom";
-import type { Cell, Grid, RGBAImage } from "./state";
-
-export interface Box {
-  top: number;
-  left: number;
-  height: number;
-  width: number;
-}
-
-export interface DisplaySize {
-  width: number;
-  height: number;
-  /** Integer upscale factor, or 0 when the image was shrunk to fit. */
-  scale: number;
-  /** Nearest-neighbour pixels (small images scaled up by an integer factor). */
-  pixelated: boolean;
-}
-
-/**
- * How large to show a width x height image: small images scale up by an integer factor to at
- * least `min` pixels on the long side (crisp pixels), large ones shrink to fit a `max` square
- * keeping their aspect ratio.
- */
-export function displaySize(width: number, height: number, min = 320, max = 480): DisplaySize {
-  const longest = Math.max(1, width, height);
-  if (longest <= max) {
-    let scale = Math.max(1, Math.ceil(min / longest));
-    while (scale > 1 && longest * scale > max) scale--;
-    return { width: width * scale, height: height * scale, scale, pixelated: scale > 1 };
-  }
-  const f = max / longest;
-  return {
-    width: Math.max(1, Math.round(width * f)),
-    height: Math.max(1, Math.round(height * f)),
-    scale: 0,
-    pixelated: false,
-  };
-}
-
-/**
- * For each pixel along one axis (0..extent-1), the index of the window whose centre is nearest
- * to the pixel's centre, or -1 when no window covers the pixel.
- */
-export function axisLookup(starts: ArrayLike<number>, size: number, extent: number): Int32Array {
-  const out = new Int32Array(Math.max(0, extent)).fill(-1);
-  for (let p = 0; p < extent; p++) {
-    const x = p + 0.5;
-    let best = -1;
-    let bestDistance = Infinity;
-    for (let i = 0; i < starts.length; i++) {
-      const d = Math.abs(x - ((starts[i] ?? 0) + size / 2));
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = i;
-      }
-    }
-    // The nearest window covers the pixel whenever any window does.
-    const start = starts[best] ?? 0;
-    out[p] = best >= 0 && p >= start && p < start + size ? best : -1;
-  }
-  return out;
-}
-
-/** Where each index's pixels start and end along an axis ([start, end) pairs; -1 when none). */
-function spans(lookup: Int32Array, count: number): Int32Array {
-  const out = new Int32Array(count * 2).fill(-1);
-  for (let p = 0; p < lookup.length; p++) {
-    const i = lookup[p] ?? -1;
-    if (i < 0) continue;
-    if ((out[2 * i] ?? -1) < 0) out[2 * i] = p;
-    out[2 * i + 1] = p + 1;
-  }
-  return out;
-}
-
-export interface Geometry {
-  width: number;
-  height: number;
-  rows: number;
-  cols: number;
-  rowOfY: Int32Array;
-  colOfX: Int32Array;
-  /** [start, end) in image pixels of each row's / column's coloured region. */
-  rowSpans: Int32Array;
-  colSpans: Int32Array;
-}
-
-export function buildGeometry(grid: Grid, width: number, height: number): Geometry {
-  const rowOfY = axisLookup(grid.tops, grid.patch[0], height);
-  const colOfX = axisLookup(grid.lefts, grid.patch[1], width);
-  return {
-    width,
-    height,
-    rows: grid.rows,
-    cols: grid.cols,
-    rowOfY,
-    colOfX,
-    rowSpans: spans(rowOfY, grid.rows),
-    colSpans: spans(colOfX, grid.cols),
-  };
-}
-
-/** The cell under image pixel coordinates (x, y) (fractions allowed), or null outside. */
-export function hitTest(geometry: Geometry, x: number, y: number): Cell | null {
-  if (!(x >= 0 && y >= 0 && x < geometry.width && y < geometry.height)) return null;
-  const r = geometry.rowOfY[Math.floor(y)] ?? -1;
-  const c = geometry.colOfX[Math.floor(x)] ?? -1;
-  return r < 0 || c < 0 ? null : [r, c];
-}
-
-/** The occluder's box at a cell: (tops[r], lefts[c], ph, pw), never r * stride. */
-export function patchBox(grid: Grid, [r, c]: Cell): Box {
-  return {
-    top: grid.tops[r] ?? 0,
-    left: grid.lefts[c] ?? 0,
-    height: grid.patch[0],
-    width: grid.patch[1],
-  };
-}
-
-/**
- * Paint per-cell RGBA colours (rows * cols * 4) onto an image-sized RGBA buffer through the
- * nearest-centre cells; pixels no window covers stay transparent.
- */
-export function paintCells(geometry: Geometry, colors: Uint8ClampedArray): Uint8ClampedArray {
-  const { width, height, cols } = geometry;
-  const out = new Uint8ClampedArray(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    const r = geometry.rowOfY[y] ?? -1;
-    if (r < 0) continue;
-    for (let x = 0; x < width; x++) {
-      const c = geometry.colOfX[x] ?? -1;
-      if (c < 0) continue;
-      const src = (r * cols + c) * 4;
-      const dst = (y * width + x) * 4;
-      out[dst] = colors[src] ?? 0;
-      out[dst + 1] = colors[src + 1] ?? 0;
-      out[dst + 2] = colors[src + 2] ?? 0;
-      out[dst + 3] = colors[src + 3] ?? 0;
-    }
-  }
-  return out;
-}
+import {
+  buildGeometry,
+  displaySize,
+  hitTest,
+  paintCells,
+  patchBox,
+  type DisplaySize,
+  type Geometry,
+} from "./geometry";
+import type { Cell, Grid, RGBAImage } from "./sync";
 
 export interface HeatmapFrame {
   image: RGBAImage | null;
   grid: Grid | null;
   /** RGBA per cell, rows * cols * 4, or null to draw the image alone. */
   colors: Uint8ClampedArray | null;
-  /** 1 for cells not computed yet (drawn hatched). */
+  /** 1 for cells not computed yet (drawn hatched, over their estimate's colour if any). */
   pending: Uint8Array | null;
   opacity: number;
   hover: Cell | null;
@@ -190,8 +51,18 @@ function hatch(ctx: CanvasRenderingContext2D): CanvasPattern | null {
   tile.height = 8;
   const t = context2d(tile);
   if (t === null) return null;
-  t.fillStyle = "rgba(128, 128, 128, 0.45)";
-  t.fillRect(0, 0, 8, 8);
+  // Light stripes over dark ones: reads as "not measured" over any colour, while the estimate's
+  // colour (or the image) still shows between them.
+  t.strokeStyle = "rgba(0, 0, 0, 0.35)";
+  t.lineWidth = 3;
+  t.beginPath();
+  t.moveTo(-2, 10);
+  t.lineTo(10, -2);
+  t.moveTo(-2, 2);
+  t.lineTo(2, -2);
+  t.moveTo(6, 10);
+  t.lineTo(10, 6);
+  t.stroke();
   t.strokeStyle = "rgba(255, 255, 255, 0.7)";
   t.lineWidth = 1.5;
   t.beginPath();
@@ -220,6 +91,10 @@ export class HeatmapView {
     null,
   ];
   private pattern: CanvasPattern | null | undefined = undefined;
+  /** The hover outline lives on its own canvas over the map, so hovering never repaints cells. */
+  readonly hoverCanvas: HTMLCanvasElement;
+  private hoverDrawn: Cell | null | undefined = undefined;
+  private baseKey: unknown[] = [];
 
   constructor(handlers: HeatmapHandlers, signal: AbortSignal) {
     this.canvas = document.createElement("canvas");
@@ -237,7 +112,10 @@ export class HeatmapView {
     this.badge.hidden = true;
     this.element = document.createElement("div");
     this.element.className = "ow-map-frame";
-    this.element.append(this.canvas, this.badge);
+    this.hoverCanvas = document.createElement("canvas");
+    this.hoverCanvas.className = "ow-map-hover";
+    this.hoverCanvas.setAttribute("aria-hidden", "true");
+    this.element.append(this.canvas, this.hoverCanvas, this.badge);
 
     const cellAt = (event: MouseEvent): Cell | null => {
       const g = this.geometry;
@@ -281,11 +159,10 @@ export class HeatmapView {
     );
   }
 
-  /** The geometry used for hit-testing (null before the grid arrives). */
-  get currentGeometry(): Geometry | null {
-    return this.geometry;
-  }
-
+  /**
+   * Draw a frame. The image, the cells and the pinned outline are redrawn only when one of them
+   * changed; hovering redraws just the outline on the overlay canvas above the map.
+   */
   draw(frame: HeatmapFrame): void {
     const { image, grid } = frame;
     const width = image?.width ?? 0;
@@ -299,6 +176,37 @@ export class HeatmapView {
       this.geometry = grid !== null && width > 0 ? buildGeometry(grid, width, height) : null;
     }
     if (image === null) return;
+    const key = [image, grid, frame.colors, frame.pending, frame.opacity, ...(frame.pinned ?? [])];
+    if (key.length !== this.baseKey.length || key.some((v, i) => v !== this.baseKey[i])) {
+      this.baseKey = key;
+      this.drawBase(frame, image);
+    }
+    this.drawHover(frame.hover, frame.pinned);
+  }
+
+  /** Only the hover outline: what a mouse move over the map costs. */
+  drawHover(hover: Cell | null, pinned: Cell | null): void {
+    const shown =
+      hover !== null && (pinned === null || hover[0] !== pinned[0] || hover[1] !== pinned[1])
+        ? hover
+        : null;
+    const drawn = this.hoverDrawn;
+    if (drawn !== undefined && shown?.[0] === drawn?.[0] && shown?.[1] === drawn?.[1]) return;
+    this.hoverDrawn = shown;
+    const { width, height } = this.canvas;
+    if (this.hoverCanvas.width !== width) this.hoverCanvas.width = width;
+    if (this.hoverCanvas.height !== height) this.hoverCanvas.height = height;
+    const ctx = context2d(this.hoverCanvas);
+    const grid = this.geometryKey[0];
+    if (ctx === null) return;
+    ctx.clearRect(0, 0, width, height);
+    if (shown !== null && grid !== null && this.geometryKey[1] > 0) {
+      outline(ctx, grid, shown, width / this.geometryKey[1], height / this.geometryKey[2], true);
+    }
+  }
+
+  private drawBase(frame: HeatmapFrame, image: RGBAImage): void {
+    const { width, height } = image;
     this.size = displaySize(width, height);
     const { width: dw, height: dh, pixelated } = this.size;
     // Height follows from the width and the canvas's own aspect ratio, also when a narrow
@@ -310,6 +218,7 @@ export class HeatmapView {
     const bh = Math.round(dh * dpr);
     if (this.canvas.width !== bw) this.canvas.width = bw;
     if (this.canvas.height !== bh) this.canvas.height = bh;
+    this.hoverDrawn = undefined; // a resized buffer needs the outline again
     const ctx = context2d(this.canvas);
     if (ctx === null) return;
 
@@ -326,15 +235,17 @@ export class HeatmapView {
     const g = this.geometry;
     const sx = bw / width;
     const sy = bh / height;
-    if (g !== null && frame.colors !== null && frame.opacity > 0) {
-      // Hovering redraws often; the painted cells only change with the colours.
-      if (this.overlay[0] !== frame.colors || this.overlay[1] !== g) {
-        this.overlay = [frame.colors, g, offscreen(paintCells(g, frame.colors), width, height)];
-      }
-      const overlay = this.overlay[2];
+    if (g !== null && frame.opacity > 0) {
       ctx.globalAlpha = frame.opacity;
       ctx.imageSmoothingEnabled = false; // cell edges stay sharp at any zoom
-      if (overlay !== null) ctx.drawImage(overlay, 0, 0, bw, bh);
+      if (frame.colors !== null) {
+        if (this.overlay[0] !== frame.colors || this.overlay[1] !== g) {
+          this.overlay = [frame.colors, g, offscreen(paintCells(g, frame.colors), width, height)];
+        }
+        const overlay = this.overlay[2];
+        if (overlay !== null) ctx.drawImage(overlay, 0, 0, bw, bh);
+      }
+      // Cells not computed yet are hatched: over an estimate's fainter colour, or alone.
       const pending = frame.pending;
       if (this.pattern === undefined) this.pattern = hatch(ctx);
       const pattern = this.pattern;
@@ -354,29 +265,33 @@ export class HeatmapView {
       }
       ctx.globalAlpha = 1;
     }
-
-    if (grid !== null) {
-      const outline = (cell: Cell, dashed: boolean): void => {
-        const box = patchBox(grid, cell);
-        const x = box.left * sx;
-        const y = box.top * sy;
-        const w = box.width * sx;
-        const h = box.height * sy;
-        // A dark line under a light one stays visible on any image.
-        ctx.setLineDash(dashed ? [6 * dpr, 4 * dpr] : []);
-        ctx.lineWidth = 4 * dpr;
-        ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
-        ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
-        ctx.lineWidth = 2 * dpr;
-        ctx.strokeStyle = "rgba(255, 255, 255, 0.95)";
-        ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
-        ctx.setLineDash([]);
-      };
-      const { hover, pinned } = frame;
-      if (hover !== null && (pinned === null || hover[0] !== pinned[0] || hover[1] !== pinned[1])) {
-        outline(hover, true);
-      }
-      if (pinned !== null) outline(pinned, false);
+    if (frame.grid !== null && frame.pinned !== null) {
+      outline(ctx, frame.grid, frame.pinned, sx, sy, false);
     }
   }
+}
+
+/** A patch outline: a dark line under a light one stays visible on any image. */
+function outline(
+  ctx: CanvasRenderingContext2D,
+  grid: Grid,
+  cell: Cell,
+  sx: number,
+  sy: number,
+  dashed: boolean,
+): void {
+  const dpr = Math.max(1, Math.min(3, globalThis.devicePixelRatio || 1));
+  const box = patchBox(grid, cell);
+  const x = box.left * sx;
+  const y = box.top * sy;
+  const w = box.width * sx;
+  const h = box.height * sy;
+  ctx.setLineDash(dashed ? [6 * dpr, 4 * dpr] : []);
+  ctx.lineWidth = 4 * dpr;
+  ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+  ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
+  ctx.lineWidth = 2 * dpr;
+  ctx.strokeStyle = "rgba(255, 255, 255, 0.95)";
+  ctx.strokeRect(x + dpr, y + dpr, w - 2 * dpr, h - 2 * dpr);
+  ctx.setLineDash([]);
 }

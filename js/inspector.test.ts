@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { composeOccluded, InspectorView, positionDetails } from "./inspector";
-import { readSnapshot } from "./state";
+import { readSnapshot } from "./sync";
 import { FakeModel, sampleState } from "./testutil";
 
 function image(width: number, height: number, fill: (x: number, y: number) => number[]) {

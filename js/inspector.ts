@@ -2,17 +2,18 @@
 // image and baseline buffers (no round trip to the kernel), the top-k probabilities at that
 // position beside the unoccluded ones, the predicted class and the drop in the target.
 import { formatProbability, formatSigned, h, putPixels, setText } from "./dom";
-import { displaySize, patchBox, type Box } from "./heatmap";
+import { displaySize, patchBox, type Box } from "./geometry";
 import { css } from "./colormap";
 import { classColor } from "./scales";
 import {
   basePrediction,
   classesByBaseProbability,
+  estimateSources,
   labelOf,
-  type Cell,
-  type RGBAImage,
-  type Snapshot,
-} from "./state";
+  targetBase as targetBaseOf,
+  targetLabel,
+} from "./selectors";
+import type { Cell, RGBAImage, Snapshot } from "./sync";
 
 /**
  * The image with the box's pixels replaced by the baseline's: what the model saw at that
@@ -54,13 +55,15 @@ export interface PositionDetails {
   basePredicted: number;
   targetP: number;
   targetBase: number;
+  /** For a cell not computed yet: the computed cell its preview colour is estimated from. */
+  estimateFrom: Cell | null;
 }
 
 /** Everything the inspector shows for a cell (or for the unoccluded image when cell is null). */
 export function positionDetails(snapshot: Snapshot, cell: Cell | null): PositionDetails {
   const base = snapshot.base;
   const basePredicted = basePrediction(snapshot);
-  const targetBase = base?.[snapshot.target] ?? NaN;
+  const targetBase = targetBaseOf(snapshot);
   const baseOf = (cls: number): number => base?.[cls] ?? NaN;
   const { grid, topkIndices, topkProbabilities, k } = snapshot;
   if (cell !== null && grid !== null && topkIndices !== null && k > 0) {
@@ -76,8 +79,11 @@ export function positionDetails(snapshot: Snapshot, cell: Cell | null): Position
         base: baseOf(cls),
       });
     }
-    const targetP = snapshot.targetMap?.[cell[0] * grid.cols + cell[1]] ?? NaN;
+    const index = cell[0] * grid.cols + cell[1];
+    const targetP = snapshot.targetMap?.[index] ?? NaN;
+    const from = rows.length > 0 ? -1 : (estimateSources(snapshot)?.[index] ?? -1);
     return {
+      estimateFrom: from >= 0 ? [Math.floor(from / grid.cols), from % grid.cols] : null,
       cell,
       computed: rows.length > 0,
       rows,
@@ -92,6 +98,7 @@ export function positionDetails(snapshot: Snapshot, cell: Cell | null): Position
     .slice(0, base === null ? 0 : topK)
     .map((cls) => ({ cls, name: labelOf(snapshot, cls), p: baseOf(cls), base: baseOf(cls) }));
   return {
+    estimateFrom: null,
     cell,
     computed: false,
     rows,
@@ -102,10 +109,47 @@ export function positionDetails(snapshot: Snapshot, cell: Cell | null): Position
   };
 }
 
-function bar(className: string, p: number): HTMLDivElement {
-  const fill = h("div", { className: "ow-bar-fill" });
-  fill.style.width = `${Number.isFinite(p) ? Math.max(0, Math.min(1, p)) * 100 : 0}%`;
-  return h("div", { className: `ow-bar ${className}`, attrs: { "aria-hidden": "true" } }, [fill]);
+/** One probability row; its elements are kept and updated in place while hovering. */
+class ProbRow {
+  readonly element: HTMLDivElement;
+  private readonly name = h("span", { className: "ow-prob-name" });
+  private readonly value = h("span", { className: "ow-prob-value" });
+  private readonly occluded = h("div", { className: "ow-bar-fill" });
+  private readonly base = h("div", { className: "ow-bar-fill" });
+  private readonly baseBar: HTMLDivElement;
+
+  constructor() {
+    const bar = (className: string, fill: HTMLDivElement): HTMLDivElement =>
+      h("div", { className: `ow-bar ${className}`, attrs: { "aria-hidden": "true" } }, [fill]);
+    this.baseBar = bar("ow-bar-base", this.base);
+    this.element = h(
+      "div",
+      { className: "ow-prob-row", testid: "ow-prob-row", attrs: { role: "listitem" } },
+      [
+        this.name,
+        h("div", { className: "ow-bars" }, [bar("ow-bar-occluded", this.occluded), this.baseBar]),
+        this.value,
+      ],
+    );
+  }
+
+  update(row: ClassRow, shown: boolean, isTarget: boolean): void {
+    const width = (p: number): string =>
+      `${Number.isFinite(p) ? Math.max(0, Math.min(1, p)) * 100 : 0}%`;
+    setText(this.name, row.name);
+    if (this.name.title !== row.name) this.name.title = row.name;
+    setText(
+      this.value,
+      shown
+        ? `${formatProbability(row.p)} (unoccluded ${formatProbability(row.base)})`
+        : formatProbability(row.p),
+    );
+    this.occluded.style.width = width(row.p);
+    this.base.style.width = width(row.base);
+    this.baseBar.hidden = !shown;
+    this.element.classList.toggle("ow-is-target", isTarget);
+    this.element.dataset.class = String(row.cls);
+  }
 }
 
 export class InspectorView {
@@ -117,9 +161,14 @@ export class InspectorView {
     className: "ow-predicted",
     testid: "ow-predicted-class",
   });
+  private readonly predictedLabel = h("span");
+  private readonly swatch = h("span", { className: "ow-swatch", attrs: { "aria-hidden": "true" } });
+  private readonly predictedName = h("strong");
+  private readonly changedNote = h("span", { className: "ow-changed-note" });
   private readonly drop = h("div", { className: "ow-drop" });
   private readonly probs = h("div", { className: "ow-probs", attrs: { role: "list" } });
   private readonly legendKey = h("div", { className: "ow-probs-key" });
+  private readonly rows: ProbRow[] = [];
   private drawn: unknown[] = [];
 
   constructor() {
@@ -132,6 +181,7 @@ export class InspectorView {
       h("span", { className: "ow-key ow-key-occluded", text: "occluded" }),
       h("span", { className: "ow-key ow-key-base", text: "unoccluded" }),
     );
+    this.predicted.append(this.predictedLabel, this.swatch, this.predictedName, this.changedNote);
     this.element = h(
       "section",
       { className: "ow-inspector", attrs: { "aria-label": "Inspector" } },
@@ -147,10 +197,17 @@ export class InspectorView {
     );
   }
 
+  /** The top-k rows as text, for the exported PNG. */
+  rowTexts(): string[] {
+    return this.rows
+      .filter((row) => !row.element.hidden)
+      .map((row) => row.element.textContent ?? "");
+  }
+
   update(snapshot: Snapshot, cell: Cell | null, pinned: boolean): void {
     const { image, baselineImage, grid } = snapshot;
     const details = positionDetails(snapshot, cell);
-    const targetName = labelOf(snapshot, snapshot.target);
+    const targetName = targetLabel(snapshot);
 
     // The image only changes with the cell and the buffers; avoid recomposing on every frame.
     const drawn = [image, baselineImage, grid, cell?.[0], cell?.[1]];
@@ -163,7 +220,8 @@ export class InspectorView {
           : image.data;
       putPixels(this.canvas, pixels, image.width, image.height);
       const size = displaySize(image.width, image.height, 200, 240);
-      this.canvas.style.width = `${size.width}px`;
+      const width = `${size.width}px`;
+      if (this.canvas.style.width !== width) this.canvas.style.width = width;
       this.canvas.classList.toggle("ow-pixelated", size.pixelated);
       this.canvas.setAttribute(
         "aria-label",
@@ -188,32 +246,33 @@ export class InspectorView {
       );
     }
 
+    // A position never computed: the sweep was stopped, or has not got there yet.
+    const missing =
+      snapshot.status === "cancelled" ? "not computed (cancelled)" : "not computed yet";
+    const estimate =
+      details.estimateFrom === null
+        ? ""
+        : ` · map shows an estimate from cell (${details.estimateFrom[0]}, ${details.estimateFrom[1]})`;
+
     // Predicted class, marked when the occluder changed it.
     const changed =
       details.computed && details.basePredicted >= 0 && details.predicted !== details.basePredicted;
     this.predicted.classList.toggle("ow-changed", changed);
-    this.predicted.replaceChildren();
+    const named = (cell === null || details.computed) && details.predicted >= 0;
+    this.swatch.hidden = !named;
     if (cell !== null && !details.computed) {
-      this.predicted.append(h("span", { text: "Predicted: not computed yet" }));
-    } else if (details.predicted >= 0) {
-      const swatch = h("span", { className: "ow-swatch", attrs: { "aria-hidden": "true" } });
-      swatch.style.background = css(classColor(snapshot, details.predicted));
-      this.predicted.append(
-        h("span", { text: "Predicted: " }),
-        swatch,
-        h("strong", { text: labelOf(snapshot, details.predicted) }),
-      );
-      if (changed) {
-        this.predicted.append(
-          h("span", {
-            className: "ow-changed-note",
-            text: ` ≠ unoccluded ${labelOf(snapshot, details.basePredicted)}`,
-          }),
-        );
-      }
+      setText(this.predictedLabel, `Predicted: ${missing}${estimate}`);
+    } else if (named) {
+      setText(this.predictedLabel, "Predicted: ");
+      this.swatch.style.background = css(classColor(snapshot, details.predicted));
     } else {
-      this.predicted.append(h("span", { text: "Predicted: computing…" }));
+      setText(this.predictedLabel, "Predicted: computing…");
     }
+    setText(this.predictedName, named ? labelOf(snapshot, details.predicted) : "");
+    setText(
+      this.changedNote,
+      changed ? ` ≠ unoccluded ${labelOf(snapshot, details.basePredicted)}` : "",
+    );
 
     if (cell === null) {
       setText(this.drop, `P(${targetName}) = ${formatProbability(details.targetBase)} unoccluded`);
@@ -225,38 +284,21 @@ export class InspectorView {
           `${formatProbability(details.targetP)} (drop ${formatSigned(d)})`,
       );
     } else {
-      setText(this.drop, `P(${targetName}): not computed yet at this position`);
+      setText(this.drop, `P(${targetName}): ${missing} at this position`);
     }
     this.drop.classList.toggle("ow-drop-up", details.targetBase - details.targetP < 0);
 
     this.legendKey.hidden = cell === null || !details.computed;
-    this.probs.replaceChildren(
-      ...details.rows.map((row) => {
-        const shown = cell !== null && details.computed;
-        const text = shown
-          ? `${formatProbability(row.p)} (unoccluded ${formatProbability(row.base)})`
-          : formatProbability(row.p);
-        const name = h("span", {
-          className: "ow-prob-name",
-          text: row.name,
-          attrs: { title: row.name },
-        });
-        const bars = h("div", { className: "ow-bars" }, [
-          bar("ow-bar-occluded", row.p),
-          ...(shown ? [bar("ow-bar-base", row.base)] : []),
-        ]);
-        const el = h(
-          "div",
-          {
-            className: `ow-prob-row${row.cls === snapshot.target ? " ow-is-target" : ""}`,
-            testid: "ow-prob-row",
-            attrs: { role: "listitem" },
-          },
-          [name, bars, h("span", { className: "ow-prob-value", text })],
-        );
-        el.dataset.class = String(row.cls);
-        return el;
-      }),
-    );
+    const shown = cell !== null && details.computed;
+    while (this.rows.length < details.rows.length) {
+      const row = new ProbRow();
+      this.rows.push(row);
+      this.probs.append(row.element);
+    }
+    this.rows.forEach((row, j) => {
+      const data = details.rows[j];
+      row.element.hidden = data === undefined;
+      if (data !== undefined) row.update(data, shown, snapshot.targets.includes(data.cls));
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { computeLegend, LegendView } from "./legend";
-import { readSnapshot } from "./state";
+import { readSnapshot } from "./sync";
 import { FakeModel, sampleState } from "./testutil";
 
 describe("computeLegend", () => {

@@ -3,7 +3,8 @@
 import { css } from "./colormap";
 import { h } from "./dom";
 import { classColor } from "./scales";
-import { basePrediction, labelOf, type Snapshot } from "./state";
+import { basePrediction, labelOf } from "./selectors";
+import type { Snapshot } from "./sync";
 
 export interface LegendEntry {
   cls: number;

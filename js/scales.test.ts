@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { CATEGORICAL } from "./colormap";
-import { alphaOf, cellColors, classRanks, predictedClasses } from "./scales";
-import { readSnapshot } from "./state";
-import { FakeModel, sampleState } from "./testutil";
+import { CATEGORICAL, MIN_RANGE } from "./colormap";
+import { alphaOf, cellColors, classRanks, divergingMax, ESTIMATE_ALPHA } from "./scales";
+import { predictedClasses } from "./selectors";
+import { readSnapshot } from "./sync";
+import { encode, FakeModel, sampleState } from "./testutil";
 
 const snapshotWith = (extra: Record<string, unknown>) =>
   readSnapshot(new FakeModel({ ...sampleState(), ...extra }));
@@ -30,7 +31,45 @@ describe("cellColors", () => {
     expect(paint.values?.[0]).toBeCloseTo(0.1); // 0.7 - 0.6
     expect(paint.values?.[2]).toBeCloseTo(0.4); // 0.7 - 0.3
     expect(Array.from(paint.pending ?? [])).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
-    expect(paint.colors?.[8 * 4 + 3]).toBe(0); // the hatch shows, not a colour
+    // Cell 8 (row 2, column 0) is not computed: it shows cell 4's colour (row 1, column 0, the
+    // nearest computed cell) at a lower opacity, and the view hatches it.
+    expect(paint.estimates?.[8]).toBe(4);
+    expect(paint.estimates?.[0]).toBe(-1);
+    expect(Array.from(paint.colors?.subarray(8 * 4, 8 * 4 + 3) ?? [])).toEqual(
+      Array.from(paint.colors?.subarray(4 * 4, 4 * 4 + 3) ?? []),
+    );
+    const alpha4 = paint.colors?.[4 * 4 + 3] ?? 0;
+    expect(paint.colors?.[8 * 4 + 3]).toBe(Math.round(alpha4 * ESTIMATE_ALPHA));
+  });
+
+  it("has no scale and no colours before any cell is computed", () => {
+    const none = cellColors(
+      readSnapshot(
+        new FakeModel({
+          ...sampleState(),
+          target_map: encode(new Float32Array(12).fill(NaN), [3, 4]),
+          topk_indices: encode(new Int32Array(24).fill(-1), [3, 4, 2]),
+        }),
+      ),
+    );
+    expect(none.scale).toBeNull();
+    expect(none.colors).toBeNull();
+  });
+
+  it("never stretches a map that says nothing: the auto scale has a floor, fixed is -1..1", () => {
+    // Every drop is 0.001: on a data-fitted scale it would be drawn in full colour.
+    const flat = new Float32Array(12).fill(0.699);
+    const snapshot = snapshotWith({ target_map: encode(flat, [3, 4]) });
+    const auto = cellColors(snapshot);
+    expect(auto.scale).toEqual({ kind: "diverging", max: MIN_RANGE });
+    expect(MIN_RANGE).toBeCloseTo(0.05);
+    expect(auto.colors?.[3]).toBeLessThan(alphaOf({ kind: "diverging", max: 0.001 }, 0.001));
+    const fixed = cellColors(
+      snapshotWith({ target_map: encode(flat, [3, 4]), color_scale: "fixed" }),
+    );
+    expect(fixed.scale).toEqual({ kind: "diverging", max: 1 });
+    expect(divergingMax([0.3, -0.2], "auto")).toBeCloseTo(0.3);
+    expect(divergingMax([0.3, -0.2], "fixed")).toBe(1);
   });
 
   it("colours predicted classes by unoccluded rank and dims all but the highlighted class", () => {

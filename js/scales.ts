@@ -2,13 +2,20 @@
 import {
   categoricalColor,
   divergingColor,
+  MIN_RANGE,
   NOT_COMPUTED,
   SENSITIVITY_ALPHA_FLOOR,
   sequentialColor,
   symmetricRange,
   type RGB,
 } from "./colormap";
-import { classesByBaseProbability, sensitivity, type Snapshot } from "./state";
+import {
+  classesByBaseProbability,
+  estimateSources,
+  predictedClasses,
+  sensitivity,
+} from "./selectors";
+import type { ColorScaleMode, Snapshot } from "./sync";
 
 export type ColorScale =
   { kind: "diverging"; max: number } | { kind: "sequential" } | { kind: "categorical" };
@@ -19,6 +26,8 @@ export interface CellColors {
   colors: Uint8ClampedArray | null;
   /** 1 where the cell is not computed yet. */
   pending: Uint8Array | null;
+  /** Per cell, the computed cell its colour is estimated from; -1 where computed or none. */
+  estimates: Int32Array | null;
   /** The value per cell the colours stand for (sensitivity, probability or class index). */
   values: Float32Array | null;
 }
@@ -46,7 +55,7 @@ export function classColor(snapshot: Pick<Snapshot, "labels" | "base">, cls: num
 /**
  * Opacity of a computed cell (0..255). On the sensitivity map a cell is as opaque as its drop is
  * large, so the image stays visible where occluding changes nothing; the floor keeps the sign of
- * small drops readable. `_widget_plot.py` uses the same rule.
+ * small drops readable. The figures in `occlusion_widget/plot/` use the same rule.
  */
 export function alphaOf(scale: ColorScale, value: number): number {
   if (scale.kind !== "diverging") return 255;
@@ -54,22 +63,29 @@ export function alphaOf(scale: ColorScale, value: number): number {
   return Math.round(255 * (SENSITIVITY_ALPHA_FLOOR + (1 - SENSITIVITY_ALPHA_FLOOR) * magnitude));
 }
 
-/** Predicted class per cell (topk_indices[..., 0]); -1 where not computed. */
-export function predictedClasses(snapshot: Snapshot): Int32Array | null {
-  const { grid, topkIndices, k } = snapshot;
-  if (grid === null || topkIndices === null || k < 1) return null;
-  const out = new Int32Array(grid.rows * grid.cols);
-  for (let i = 0; i < out.length; i++) out[i] = topkIndices[i * k] ?? -1;
-  return out;
+/** How much of a computed cell's opacity an estimated (not yet computed) cell gets. */
+export const ESTIMATE_ALPHA = 0.45;
+
+/**
+ * The largest |sensitivity| the diverging scale reaches. "auto": the data's largest drop,
+ * rounded up, but never below MIN_RANGE, so a map where nothing matters looks pale instead of
+ * stretching noise to full colour; "fixed": 1 (the whole probability range).
+ */
+export function divergingMax(values: ArrayLike<number>, mode: ColorScaleMode): number {
+  if (mode === "fixed") return 1;
+  return Math.max(symmetricRange(values)[1], MIN_RANGE);
 }
 
 /**
  * Colours for every cell of the current view. `highlight` (a class index) dims every cell of the
- * predicted-class map that predicts another class.
+ * predicted-class map that predicts another class. Cells not computed yet take the colour of the
+ * nearest computed cell at a lower opacity (`estimates` says which) so the preview reads as a
+ * map; the view hatches them. Before any cell is computed there is no scale.
  */
 export function cellColors(snapshot: Snapshot, highlight: number | null = null): CellColors {
   const grid = snapshot.grid;
-  if (grid === null) return { scale: null, colors: null, pending: null, values: null };
+  const none = { scale: null, colors: null, pending: null, estimates: null, values: null };
+  if (grid === null) return none;
   const n = grid.rows * grid.cols;
   let values: Float32Array | null = null;
   let scale: ColorScale;
@@ -85,24 +101,38 @@ export function cellColors(snapshot: Snapshot, highlight: number | null = null):
     colorOf = sequentialColor;
   } else {
     values = sensitivity(snapshot);
-    const max = values === null ? 1 : symmetricRange(values)[1];
+    const max = divergingMax(values ?? [], snapshot.colorScale);
     scale = { kind: "diverging", max };
     colorOf = (v) => divergingColor(v, max);
   }
+  const sources = estimateSources(snapshot);
+  let anyComputed = false;
   const colors = new Uint8ClampedArray(n * 4);
   const pending = new Uint8Array(n);
+  const estimates = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
-    const v = values?.[i] ?? NaN;
+    let v = values?.[i] ?? NaN;
     const computed = Number.isFinite(v);
-    const dimmed =
-      computed && highlight !== null && scale.kind === "categorical" && v !== highlight;
-    const [r, g, b] = computed ? colorOf(v) : NOT_COMPUTED;
+    anyComputed ||= computed;
+    if (!computed) {
+      const from = sources?.[i] ?? -1;
+      const estimate = from >= 0 ? (values?.[from] ?? NaN) : NaN;
+      if (Number.isFinite(estimate)) {
+        v = estimate;
+        estimates[i] = from;
+      }
+    }
+    const shown = Number.isFinite(v);
+    const dimmed = shown && highlight !== null && scale.kind === "categorical" && v !== highlight;
+    const [r, g, b] = shown ? colorOf(v) : NOT_COMPUTED;
     colors[i * 4] = r;
     colors[i * 4 + 1] = g;
     colors[i * 4 + 2] = b;
-    // Dimmed cells let the image through; not-computed cells get their hatch on top.
-    colors[i * 4 + 3] = dimmed ? 40 : computed ? alphaOf(scale, v) : 0;
+    // Dimmed cells let the image through; estimates are fainter and get a hatch on top.
+    const alpha = dimmed ? 40 : shown ? alphaOf(scale, v) : 0;
+    colors[i * 4 + 3] = computed ? alpha : Math.round(alpha * ESTIMATE_ALPHA);
     pending[i] = computed ? 0 : 1;
   }
-  return { scale, colors, pending, values };
+  if (!anyComputed) return { ...none, pending };
+  return { scale, colors, pending, estimates, values };
 }

@@ -43,8 +43,41 @@ export const CSS = `
   min-height: 28px;
 }
 .ow-root select option { color: initial; background: initial; }
-.ow-root .ow-target-field select { max-width: 260px; }
-.ow-root .ow-search { width: 120px; }
+.ow-root .ow-target-field select { width: 220px; }
+.ow-root .ow-search { width: 140px; }
+.ow-root .ow-target-find { position: relative; }
+.ow-root .ow-target-panel {
+  position: absolute;
+  top: calc(100% + 2px);
+  left: 0;
+  z-index: 10;
+  width: 320px;
+  padding: 4px;
+  border: 1px solid var(--ow-border);
+  border-radius: 4px;
+  background: var(--jp-layout-color1, Canvas);
+  box-shadow: 0 4px 12px rgba(0, 0, 0, 0.25);
+}
+.ow-root .ow-target-count { font-size: 11px; color: var(--ow-fg-muted); padding: 0 4px 4px; }
+.ow-root .ow-target-list { position: relative; overflow-y: auto; contain: strict; }
+.ow-root .ow-target-spacer { width: 1px; }
+.ow-root .ow-target-row {
+  position: absolute;
+  top: 0;
+  left: 0;
+  right: 0;
+  display: flex;
+  align-items: center;
+  gap: 6px;
+  padding: 0 6px;
+  cursor: pointer;
+  white-space: nowrap;
+}
+.ow-root .ow-target-row:hover { background: var(--ow-track); }
+.ow-root .ow-target-row.ow-active { outline: 1px solid var(--ow-accent); outline-offset: -1px; }
+.ow-root .ow-target-row.ow-chosen { font-weight: 600; }
+.ow-root .ow-target-check { flex: none; width: 1.2em; }
+.ow-root .ow-target-name { overflow: hidden; text-overflow: ellipsis; }
 .ow-root .ow-number input { width: 64px; }
 .ow-root input[type="range"] { width: 120px; accent-color: var(--ow-accent); }
 .ow-root .ow-opacity-value { color: var(--ow-fg-muted); min-width: 3em; font-variant-numeric: tabular-nums; }
@@ -91,8 +124,9 @@ export const CSS = `
   max-width: 800px;
 }
 .ow-root .ow-body { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 16px 24px; }
-.ow-root .ow-left { display: flex; flex-direction: column; gap: 8px; min-width: 0; max-width: 100%; }
+.ow-root .ow-left { display: flex; flex-direction: column; gap: 8px; min-width: 0; max-width: 100%; flex: none; }
 .ow-root .ow-map-frame { position: relative; line-height: 0; align-self: flex-start; }
+.ow-root .ow-map-hover { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
 .ow-root .ow-map { display: block; max-width: 100%; height: auto; border-radius: 2px; cursor: crosshair; }
 .ow-root canvas.ow-pixelated { image-rendering: pixelated; image-rendering: crisp-edges; }
 .ow-root .ow-map-badge {
@@ -107,7 +141,15 @@ export const CSS = `
   font-size: 12px;
   pointer-events: none;
 }
-.ow-root .ow-map-title { font-weight: 600; font-size: 14px; max-width: 480px; overflow-wrap: anywhere; }
+.ow-root .ow-map-title { font-weight: 600; font-size: 14px; max-width: 100%; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.ow-root .ow-note {
+  padding: 6px 10px;
+  border-radius: 4px;
+  border-left: 4px solid var(--ow-warn);
+  background: rgba(230, 81, 0, 0.1);
+  font-weight: 600;
+  overflow-wrap: anywhere;
+}
 .ow-root .ow-colorbar { max-width: 100%; }
 .ow-root .ow-colorbar-title { font-size: 12px; color: var(--ow-fg-muted); margin-bottom: 2px; }
 .ow-root .ow-colorbar-ramp { height: 12px; border-radius: 2px; border: 1px solid var(--ow-border); }
@@ -116,7 +158,7 @@ export const CSS = `
 .ow-root .ow-tick:first-child { transform: none; }
 .ow-root .ow-tick:last-child { transform: translateX(-100%); }
 .ow-root .ow-colorbar-ends { display: flex; justify-content: space-between; font-size: 11px; color: var(--ow-fg-muted); }
-.ow-root .ow-legend { max-width: 480px; }
+.ow-root .ow-legend { max-width: 100%; }
 .ow-root .ow-legend-caption { font-size: 12px; color: var(--ow-fg-muted); margin-bottom: 4px; }
 .ow-root .ow-legend-list { display: flex; flex-wrap: wrap; gap: 4px 6px; }
 .ow-root .ow-legend-entry {

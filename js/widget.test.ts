@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget, { version } from "./widget";
 import { FakeModel, sampleState } from "./testutil";
 import type { RenderProps } from "@anywidget/types";
-import type { ModelTraits } from "./state";
+import type { ModelTraits } from "./sync";
 
 function mount(model: FakeModel): { el: HTMLElement; cleanup: () => void } {
   const el = document.createElement("div");
@@ -92,17 +92,25 @@ describe("render", () => {
     expect(el.textContent).not.toContain("loading the map");
   });
 
-  it("filters targets by the search box, keeping the current target", () => {
+  it("searches classes in the list without resizing the Target menu", () => {
     const model = new FakeModel(sampleState());
     const { el } = mount(model);
     const search = byTestId(el, "ow-target-search") as HTMLInputElement;
+    const target = byTestId(el, "ow-target") as HTMLSelectElement;
+    const before = Array.from(target.options, (o) => o.value);
     search.value = "ca";
     search.dispatchEvent(new Event("input"));
-    const target = byTestId(el, "ow-target") as HTMLSelectElement;
-    expect(Array.from(target.options, (o) => o.value)).toEqual(["0", "2"]);
+    const list = byTestId(el, "ow-target-list") as HTMLElement;
+    const shown = Array.from(
+      list.querySelectorAll<HTMLElement>(".ow-target-row:not([hidden])"),
+      (r) => r.dataset.class,
+    );
+    expect(shown).toEqual(["0", "2"]);
+    // The dropdown is untouched by typing, so its width cannot change.
+    expect(Array.from(target.options, (o) => o.value)).toEqual(before);
   });
 
-  it("recompute sets the edited traits, saves, then sends a message with an id", () => {
+  it("recompute sends the form's parameters with an id and leaves the traits to the kernel", () => {
     const model = new FakeModel(sampleState());
     const { el } = mount(model);
     const patch = byTestId(el, "ow-patch-size") as HTMLInputElement;
@@ -110,35 +118,56 @@ describe("render", () => {
     patch.value = "4";
     patch.dispatchEvent(new Event("input"));
     (byTestId(el, "ow-recompute") as HTMLButtonElement).click();
-    expect(model.get("patch_size")).toEqual([4, 4]);
-    expect(model.get("stride")).toEqual([2, 2]); // untouched: not rewritten
+    // The kernel validates and sets the traits; the browser only asks.
+    expect(model.get("patch_size")).toEqual([2, 3]);
     expect(model.sent).toHaveLength(1);
-    const msg = model.sent[0] as { type: string; id: string };
+    const msg = model.sent[0] as { type: string; id: string; params: unknown };
     expect(msg.type).toBe("recompute");
     expect(typeof msg.id).toBe("string");
+    // The untouched stride keeps the trait's pair; the edited patch sets both sides.
+    expect(msg.params).toEqual({ patch_size: [4, 4], stride: [2, 2], baseline: "gray" });
     (byTestId(el, "ow-cancel") as HTMLButtonElement).click();
     expect((model.sent[1] as { type: string }).type).toBe("cancel");
   });
 
-  it("shows the error trait and a refused reply", async () => {
+  it("shows a refused recompute once, keeps the typed values and leaves the status alone", async () => {
     const model = new FakeModel(sampleState());
     const { el } = mount(model);
     const box = byTestId(el, "ow-error") as HTMLElement;
-    model.set("error", "stride must be positive");
-    await nextFrame();
-    expect(box.hidden).toBe(false);
-    expect(box.getAttribute("role")).toBe("alert");
-    expect(box.textContent).toBe("stride must be positive");
-    model.set("error", "");
-    (byTestId(el, "ow-cancel") as HTMLButtonElement).click();
+    const progress = byTestId(el, "ow-progress") as HTMLElement;
+    const statusBefore = progress.textContent;
+    const patch = byTestId(el, "ow-patch-size") as HTMLInputElement;
+    patch.value = "500";
+    patch.dispatchEvent(new Event("input"));
+    (byTestId(el, "ow-recompute") as HTMLButtonElement).click();
     const { id } = model.sent[0] as { id: string };
-    model.receive({ type: "reply", id, ok: false, error: "nothing to cancel" });
-    await nextFrame();
-    expect(box.textContent).toBe("nothing to cancel");
-    // A reply to another view's request is not ours to show.
-    model.receive({ type: "reply", id: "someone-else-1", ok: true });
+    const refusal = "patch_size (500, 500) is larger than the 5 x 8 image; use at most (5, 8)";
+    // The kernel may also put the message in the error trait: it must still read once.
+    model.receive({ type: "reply", id, ok: false, error: refusal });
+    model.set("error", refusal);
     await nextFrame();
     expect(box.hidden).toBe(false);
+    expect(box.textContent).toBe(refusal);
+    expect(progress.textContent).toBe(statusBefore);
+    expect(patch.value).toBe("500"); // the user fixes what they typed
+    expect(model.get("patch_size")).toEqual([2, 3]);
+    // Editing clears the local refusal at once.
+    model.set("error", "");
+    await nextFrame();
+    expect(box.textContent).toBe(refusal); // the trait is gone, the refusal still stands
+    patch.value = "4";
+    patch.dispatchEvent(new Event("input"));
+    expect(box.hidden).toBe(true);
+    // A refusal then a success: the success clears it.
+    (byTestId(el, "ow-recompute") as HTMLButtonElement).click();
+    const second = (model.sent[1] as { id: string }).id;
+    model.receive({ type: "reply", id: second, ok: false, error: "no" });
+    expect(box.textContent).toBe("no");
+    (byTestId(el, "ow-recompute") as HTMLButtonElement).click();
+    const third = (model.sent[2] as { id: string }).id;
+    model.receive({ type: "reply", id: third, ok: true });
+    await nextFrame();
+    expect(box.hidden).toBe(true);
   });
 
   it("pins with the keyboard and unpins with Escape", () => {
@@ -179,5 +208,152 @@ describe("render", () => {
     b.cleanup();
     expect(model.listenerCount()).toBe(0);
     expect(a.el.childElementCount).toBe(0);
+  });
+});
+
+describe("issue 11 behaviour", () => {
+  it("shows the kernel's note above the map and sends the colour-scale toggle", async () => {
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    const note = byTestId(el, "note") as HTMLElement;
+    expect(note.hidden).toBe(true);
+    model.set("note", "No 2×3 patch changes P(cat) by more than 0.001");
+    await nextFrame();
+    expect(note.hidden).toBe(false);
+    expect(note.textContent).toBe("No 2×3 patch changes P(cat) by more than 0.001");
+    const scale = byTestId(el, "ow-color-scale") as HTMLSelectElement;
+    expect(scale.value).toBe("auto");
+    scale.value = "fixed";
+    scale.dispatchEvent(new Event("change"));
+    expect(model.get("color_scale")).toBe("fixed");
+  });
+
+  it("sends a group of targets as a list and names the map after the group", async () => {
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    const search = byTestId(el, "ow-target-search") as HTMLInputElement;
+    search.dispatchEvent(new Event("focus"));
+    const row = el.querySelector<HTMLElement>('.ow-target-row[data-class="1"]');
+    row?.dispatchEvent(new MouseEvent("mousedown", { bubbles: true, shiftKey: true }));
+    expect(model.get("target")).toEqual([0, 1]);
+    model.set("target_map", sampleState().target_map); // the kernel's summed map
+    await nextFrame();
+    expect(el.querySelector(".ow-map-title")?.textContent).toContain("P(cat + dog)");
+  });
+
+  it("says a position was not computed because the sweep was cancelled", async () => {
+    const model = new FakeModel({ ...sampleState(), status: "cancelled" });
+    const { el } = mount(model);
+    model.set("selected", [2, 3]);
+    await nextFrame();
+    expect(el.textContent).toContain("not computed (cancelled)");
+    expect(el.textContent).not.toContain("not computed yet");
+    expect(byTestId(el, "ow-predicted-class")?.textContent).toContain("estimate from cell (1, 2)");
+  });
+
+  it("hides the colour bar until there is data", () => {
+    const empty = {
+      ...sampleState(),
+      target_map: null,
+      topk_indices: null,
+      topk_probabilities: null,
+    };
+    const { el } = mount(new FakeModel(empty));
+    expect((byTestId(el, "ow-colorbar") as HTMLElement).hidden).toBe(true);
+    expect(el.textContent).not.toContain("0.010");
+  });
+
+  it("keeps the map column's width and a one-line title whatever the view", async () => {
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    const left = el.querySelector(".ow-left") as HTMLElement;
+    const title = el.querySelector(".ow-map-title") as HTMLElement;
+    const width = left.style.width;
+    expect(width).toMatch(/px$/);
+    expect(title.title).toBe(title.textContent);
+    model.set("view", "predicted_class");
+    await nextFrame();
+    expect(left.style.width).toBe(width);
+    expect(title.title).toBe(title.textContent);
+  });
+
+  it("hovering keeps the inspector's row elements and repaints only the hover overlay", async () => {
+    const calls = new Map<HTMLCanvasElement, string[]>();
+    vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockImplementation(function (
+      this: HTMLCanvasElement,
+    ) {
+      const log = calls.get(this) ?? [];
+      calls.set(this, log);
+      const record = (name: string) => (): unknown => {
+        log.push(name);
+        return name === "createImageData" ? { data: new Uint8ClampedArray(1 << 12) } : null;
+      };
+      return new Proxy(
+        {},
+        {
+          get: (_t, name) => record(String(name)),
+          set: () => true,
+        },
+      ) as unknown as CanvasRenderingContext2D;
+    } as unknown as typeof HTMLCanvasElement.prototype.getContext);
+    const model = new FakeModel({ ...sampleState(), status: "done" });
+    const { el } = mount(model);
+    const map = byTestId(el, "ow-map") as HTMLCanvasElement;
+    vi.spyOn(map, "getBoundingClientRect").mockReturnValue({
+      left: 0,
+      top: 0,
+      width: 8,
+      height: 5,
+      right: 8,
+      bottom: 5,
+      x: 0,
+      y: 0,
+      toJSON: () => ({}),
+    });
+    map.dispatchEvent(new MouseEvent("mousemove", { clientX: 0.5, clientY: 0.5 }));
+    await nextFrame();
+    const rows = Array.from(el.querySelectorAll('[data-testid="ow-prob-row"]'));
+    expect(rows.length).toBeGreaterThan(0);
+    const baseDraws = (calls.get(map) ?? []).filter((c) => c === "drawImage").length;
+    map.dispatchEvent(new MouseEvent("mousemove", { clientX: 5.2, clientY: 0.5 }));
+    await nextFrame();
+    expect(el.querySelector(".ow-inspector-title")?.textContent).toBe("Row 0, column 2");
+    const after = Array.from(el.querySelectorAll('[data-testid="ow-prob-row"]'));
+    expect(after[0]).toBe(rows[0]); // the same elements, new text
+    expect(after[0]?.textContent).toContain("dog");
+    expect((calls.get(map) ?? []).filter((c) => c === "drawImage").length).toBe(baseDraws);
+    const hover = el.querySelector(".ow-map-hover") as HTMLCanvasElement;
+    expect(calls.get(hover)).toContain("strokeRect");
+  });
+
+  it("exports the view as a PNG, with the inspector when a cell is pinned", async () => {
+    const { exportLayout } = await import("./export");
+    const source = document.createElement("canvas");
+    const parts = {
+      title: "Where occlusion lowers P(cat)",
+      note: "",
+      map: { source, width: 320, height: 200 },
+      colorbar: null,
+      legend: [],
+      inspector: null,
+    };
+    const plain = exportLayout(parts);
+    const pinned = exportLayout({
+      ...parts,
+      inspector: { source, width: 8, height: 5, title: "Row 0, column 2 · pinned", lines: ["dog"] },
+    });
+    const texts = (l: typeof plain) => l.items.flatMap((i) => (i.kind === "text" ? [i.text] : []));
+    expect(texts(plain)).toEqual(["Where occlusion lowers P(cat)"]);
+    expect(texts(pinned)).toContain("Row 0, column 2 · pinned");
+    expect(pinned.items.filter((i) => i.kind === "image")).toHaveLength(2);
+    expect(pinned.width).toBeGreaterThan(plain.width);
+
+    const model = new FakeModel(sampleState());
+    const { el } = mount(model);
+    const button = byTestId(el, "export-png") as HTMLButtonElement;
+    expect(button).not.toBeNull();
+    button.click(); // no 2D canvas in jsdom: it says so instead of failing silently
+    await nextFrame();
+    expect(byTestId(el, "ow-error")?.textContent).toContain("could not draw the PNG");
   });
 });

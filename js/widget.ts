@@ -5,12 +5,22 @@
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { ColorbarView } from "./colorbar";
 import { ControlsView } from "./controls";
-import { h } from "./dom";
-import { HeatmapView, displaySize } from "./heatmap";
+import { h, setText } from "./dom";
+import { downloadPng, viewParts } from "./export";
+import { displaySize } from "./geometry";
+import { HeatmapView } from "./heatmap";
 import { InspectorView } from "./inspector";
 import { LegendView } from "./legend";
 import { cellColors } from "./scales";
-import { labelOf, readSnapshot, TRAITS, type Cell, type ModelTraits, type Snapshot } from "./state";
+import { targetLabel } from "./selectors";
+import {
+  readSnapshot,
+  readTargets,
+  TRAITS,
+  type Cell,
+  type ModelTraits,
+  type Snapshot,
+} from "./sync";
 import { injectStyles, ROOT_CLASS } from "./styles";
 
 export const version: string = __OW_VERSION__;
@@ -21,7 +31,7 @@ type Model = AnyModel<ModelTraits>;
  * Targets set from this page whose new `target_map` has not arrived yet, per model (shared by
  * all views of the model, since one view's change reaches the others without the kernel).
  */
-const pendingTarget = new WeakMap<object, number>();
+const pendingTarget = new WeakMap<object, string>();
 
 let views = 0;
 
@@ -51,7 +61,7 @@ function frameScheduler(callback: () => void): { schedule(): void; cancel(): voi
 }
 
 function mapTitle(s: Snapshot): string {
-  const target = labelOf(s, s.target);
+  const target = targetLabel(s);
   switch (s.view) {
     case "probability":
       return `P(${target}) with each patch occluded`;
@@ -64,7 +74,7 @@ function mapTitle(s: Snapshot): string {
 
 function badgeText(s: Snapshot, stale: boolean): string {
   if (s.image === null) return "waiting for the image…";
-  if (stale) return `loading the map for ${labelOf(s, s.target)}…`;
+  if (stale) return `loading the map for ${targetLabel(s)}…`;
   if (s.status === "running") {
     const { done, total } = s.progress;
     return total ? `computing… ${done ?? 0}/${total}` : "computing…";
@@ -84,10 +94,12 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
   let highlight: number | null = null;
 
   const save = (): void => model.save_changes();
-  const send = (type: "recompute" | "cancel"): void => {
-    controls.setLocalError("");
-    scheduler.schedule();
-    model.send({ type, id: `${viewId}-${++requests}` });
+  // Requests in flight from this view, by id, so a reply is matched to what it answers.
+  const inFlight = new Map<string, "recompute" | "cancel">();
+  const send = (type: "recompute" | "cancel", extra: Record<string, unknown> = {}): void => {
+    const id = `${viewId}-${++requests}`;
+    inFlight.set(id, type);
+    model.send({ type, id, ...extra });
   };
   const setSelected = (cell: Cell | null): void => {
     model.set("selected", cell === null ? null : [cell[0], cell[1]]);
@@ -100,22 +112,29 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
         model.set("view", view);
         save();
       },
-      target(cls) {
-        if (cls === Number(model.get("target"))) return;
-        pendingTarget.set(model, cls);
-        model.set("target", cls);
+      target(classes) {
+        const group = readTargets(classes);
+        if (group === readTargets(model.get("target"))) return;
+        pendingTarget.set(model, group.join(","));
+        // One class travels as an int, as before groups existed; a group as a list.
+        model.set("target", group.length === 1 ? (group[0] ?? 0) : [...group]);
         save();
+      },
+      colorScale(mode) {
+        model.set("color_scale", mode);
+        save();
+      },
+      exportPng() {
+        void exportView();
       },
       opacity(value, commit) {
         model.set("opacity", value);
         if (commit) save();
       },
       recompute(params) {
-        if (params.patch_size !== undefined) model.set("patch_size", params.patch_size);
-        if (params.stride !== undefined) model.set("stride", params.stride);
-        if (params.baseline !== undefined) model.set("baseline", params.baseline);
-        save();
-        send("recompute");
+        // The kernel validates and then sets patch_size / stride / baseline itself: writing the
+        // traits from here would show values it may refuse as if they were the map's.
+        send("recompute", { params });
       },
       cancel() {
         send("cancel");
@@ -129,6 +148,7 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
       hover(cell) {
         if (cell?.[0] === hover?.[0] && cell?.[1] === hover?.[1]) return;
         hover = cell;
+        hoverChanged = true;
         scheduler.schedule();
       },
       pin(cell) {
@@ -157,10 +177,12 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
   const colorbar = new ColorbarView();
   const legend = new LegendView((cls) => {
     highlight = highlight === cls ? null : cls;
-    scheduler.schedule();
+    onChange();
   });
   const inspector = new InspectorView();
   const title = h("div", { className: "ow-map-title" });
+  // What the kernel wants said about the map (e.g. that no patch changes anything), above it.
+  const note = h("div", { className: "ow-note", testid: "note", attrs: { role: "status" } });
   // Screen readers hear the pinned position when it changes, not every hovered cell.
   const announcer = h("div", { className: "ow-sr-only", attrs: { "aria-live": "polite" } });
   let announced = "";
@@ -170,6 +192,7 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
   const root = h("div", { className: ROOT_CLASS, attrs: { "data-ow-version": version } });
   injectStyles(root);
   const left = h("div", { className: "ow-left" }, [
+    note,
     title,
     heatmap.element,
     colorbar.element,
@@ -179,16 +202,58 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
   root.append(controls.element, body, announcer);
   el.appendChild(root);
 
+  /** The last full frame's snapshot: hovering redraws from it without decoding anything. */
+  let last: Snapshot | null = null;
+  // A trait changed since the last frame (full redraw), or only the hovered cell did.
+  let dataChanged = true;
+  let hoverChanged = false;
+
+  function frame(): void {
+    if (dataChanged || last === null) {
+      draw();
+    } else if (hoverChanged) {
+      drawHover(last);
+    }
+    dataChanged = false;
+    hoverChanged = false;
+  }
+
+  /** What a mouse move costs: the hover outline and, when nothing is pinned, the inspector. */
+  function drawHover(s: Snapshot): void {
+    heatmap.drawHover(hover, s.selected);
+    if (s.selected === null) inspector.update(s, hover, false);
+  }
+
+  async function exportView(): Promise<void> {
+    const s = last;
+    if (s === null) return;
+    const parts = viewParts(s, mapTitle(s), paint?.scale ?? null, heatmap.canvas, inspector);
+    if (parts === null) return;
+    const ok = await downloadPng(parts, "occlusion-map.png");
+    if (!ok) controls.setLocalError("This browser could not draw the PNG (no 2D canvas).");
+  }
+
   function draw(): void {
     const pending = pendingTarget.get(model);
-    const stale = pending !== undefined && pending === Number(model.get("target"));
+    const stale = pending !== undefined && pending === readTargets(model.get("target")).join(",");
     const s = readSnapshot(model, stale);
+    last = s;
     if (hover !== null && (s.grid === null || hover[0] >= s.grid.rows || hover[1] >= s.grid.cols)) {
       hover = null;
     }
     controls.update(s);
     // Hover redraws reuse the cell colours; they change only with the data, view or highlight.
-    const key = [s.grid, s.topkIndices, s.targetMap, s.base, s.labels, s.view, s.target, highlight];
+    const key = [
+      s.grid,
+      s.topkIndices,
+      s.targetMap,
+      s.base,
+      s.labels,
+      s.view,
+      s.targets,
+      s.colorScale,
+      highlight,
+    ];
     if (paint === null || key.some((v, i) => v !== paintKey[i])) {
       paintKey = key;
       paint = cellColors(s, s.view === "predicted_class" ? highlight : null);
@@ -205,10 +270,17 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
     const badge = badgeText(s, stale);
     heatmap.badge.hidden = badge === "";
     heatmap.badge.textContent = badge;
+    // The left column is as wide as the map whatever the view shows under it, so the inspector
+    // beside it never moves; a long title is cut with an ellipsis (the whole text on hover).
     const width = s.image === null ? 320 : displaySize(s.image.width, s.image.height).width;
-    title.textContent = mapTitle(s);
-    title.style.maxWidth = `${Math.max(width, 240)}px`;
-    colorbar.update(paint.scale, labelOf(s, s.target), width);
+    const columnWidth = `${Math.max(width, 240)}px`;
+    if (left.style.width !== columnWidth) left.style.width = columnWidth;
+    const titleText = mapTitle(s);
+    setText(title, titleText);
+    if (title.title !== titleText) title.title = titleText;
+    setText(note, s.note);
+    note.hidden = s.note === "";
+    colorbar.update(paint.scale, targetLabel(s), width);
     legend.update(s, highlight, s.view === "predicted_class");
     inspector.update(s, s.selected ?? hover, s.selected !== null);
     const announcement =
@@ -221,26 +293,37 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
       announcer.textContent = announcement;
     }
   }
-  const scheduler = frameScheduler(draw);
+  const scheduler = frameScheduler(frame);
 
-  const onChange = (): void => scheduler.schedule();
+  const onChange = (): void => {
+    dataChanged = true;
+    scheduler.schedule();
+  };
   const onMap = (): void => {
     pendingTarget.delete(model);
-    scheduler.schedule();
+    onChange();
   };
   const onMessage = (msg: unknown): void => {
     if (msg === null || typeof msg !== "object") return;
     const { type, id, ok, error } = msg as Record<string, unknown>;
-    if (type !== "reply" || typeof id !== "string" || !id.startsWith(`${viewId}-`)) return;
-    controls.setLocalError(ok === false ? String(error ?? "the kernel refused the request") : "");
-    scheduler.schedule();
+    if (type !== "reply" || typeof id !== "string") return;
+    const request = inFlight.get(id);
+    if (request === undefined) return; // another view's request, or answered already
+    inFlight.delete(id);
+    if (ok === false) {
+      controls.setLocalError(String(error ?? `the kernel refused the ${request} request`));
+    } else if (request === "recompute") {
+      controls.recomputeAccepted();
+    } else {
+      controls.setLocalError("");
+    }
   };
   for (const name of TRAITS) model.on(`change:${name}`, onChange);
   model.on("change:target_map", onMap);
   model.on("msg:custom", onMessage);
 
   // The first frame is drawn at once, so the widget is never blank.
-  draw();
+  frame();
 
   return () => {
     scheduler.cancel();

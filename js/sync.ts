@@ -1,11 +1,14 @@
-// The synced traits (docs/protocol.md) read into one typed snapshot. Every field may be missing
-// before the first sweep result arrives; views draw whatever is there.
+// The synced traits (docs/protocol.md) decoded once into one typed snapshot. Every field may be
+// missing before the first sweep result arrives; views draw whatever is there. Values derived
+// from the snapshot (sensitivity, rankings, ...) live in selectors.ts.
 import { decodeArray, type EncodedArray, type NDArray } from "./codecs";
 
 export type ViewName = "sensitivity" | "probability" | "predicted_class";
 export const VIEWS: readonly ViewName[] = ["sensitivity", "probability", "predicted_class"];
 
 export type Status = "idle" | "running" | "done" | "cancelled" | "error";
+/** "auto": the colour scale follows the data (with an honest floor); "fixed": -1..1 / 0..1. */
+export type ColorScaleMode = "auto" | "fixed";
 export type Cell = readonly [number, number];
 
 /** The traits as they arrive from the kernel (binary arrays still encoded). */
@@ -19,7 +22,8 @@ export interface ModelTraits {
   topk_indices: EncodedArray | null;
   topk_probabilities: EncodedArray | null;
   target_map: EncodedArray | null;
-  target: number | null;
+  /** One class, a group of classes (the map is their summed probability), or null. */
+  target: number | number[] | null;
   view: string | null;
   selected: number[] | null;
   opacity: number | null;
@@ -31,6 +35,8 @@ export interface ModelTraits {
   status: string | null;
   progress: Progress | null;
   error: string | null;
+  color_scale: string | null;
+  note: string | null;
 }
 
 export const TRAITS: readonly (keyof ModelTraits)[] = [
@@ -54,6 +60,8 @@ export const TRAITS: readonly (keyof ModelTraits)[] = [
   "status",
   "progress",
   "error",
+  "color_scale",
+  "note",
 ];
 
 export interface RawGrid {
@@ -99,7 +107,8 @@ export interface Snapshot {
   k: number;
   /** [rows * cols], NaN where not computed; null when missing or computed for another target. */
   targetMap: Float32Array | null;
-  target: number;
+  /** The target class, or the group whose probabilities are summed; never empty. */
+  targets: readonly number[];
   view: ViewName;
   selected: Cell | null;
   opacity: number;
@@ -110,6 +119,9 @@ export interface Snapshot {
   status: Status;
   progress: Progress;
   error: string;
+  colorScale: ColorScaleMode;
+  /** What the kernel wants said above the map (e.g. that the map says nothing), or "". */
+  note: string;
 }
 
 /** Anything with a get(name) like anywidget's model. */
@@ -204,6 +216,28 @@ export function readGrid(raw: unknown): Grid | null {
   return grid;
 }
 
+const targetsCache = new Map<string, readonly number[]>();
+
+/**
+ * The `target` trait as a sorted list of distinct class indices: an int is a group of one; null,
+ * an empty list or garbage is class 0 (the map is drawn as "not computed" until the kernel says).
+ * The same group always gives the same array, so it can key caches.
+ */
+export function readTargets(value: unknown): readonly number[] {
+  const raw = Array.isArray(value) ? value : [value];
+  const classes = [...new Set(raw.map(Number).filter((v) => Number.isInteger(v) && v >= 0))].sort(
+    (a, b) => a - b,
+  );
+  if (classes.length === 0) classes.push(0);
+  const key = classes.join(",");
+  let hit = targetsCache.get(key);
+  if (hit === undefined) {
+    hit = Object.freeze(classes);
+    targetsCache.set(key, hit);
+  }
+  return hit;
+}
+
 function asView(value: unknown): ViewName {
   return VIEWS.includes(value as ViewName) ? (value as ViewName) : "sensitivity";
 }
@@ -249,7 +283,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     }
   }
 
-  const target = Number(model.get("target") ?? 0);
+  const targets = readTargets(model.get("target"));
   const map = decode(model.get("target_map"));
   let targetMap: Float32Array | null = null;
   if (map !== null && map.data instanceof Float32Array && map.data.length === cells && !staleMap) {
@@ -278,6 +312,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
   const options = model.get("baseline_options");
   const progress = model.get("progress");
   const error = model.get("error");
+  const note = model.get("note");
   return {
     image,
     baselineImage,
@@ -288,7 +323,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     topkProbabilities,
     k,
     targetMap,
-    target: Number.isInteger(target) ? target : 0,
+    targets,
     view: asView(model.get("view")),
     selected,
     opacity: Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : 0.6,
@@ -299,44 +334,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     status: asStatus(model.get("status")),
     progress: progress !== null && typeof progress === "object" ? (progress as Progress) : {},
     error: typeof error === "string" ? error : "",
+    colorScale: model.get("color_scale") === "fixed" ? "fixed" : "auto",
+    note: typeof note === "string" ? note : "",
   };
-}
-
-/** The name of class i: its label, or "class i" when there is none. */
-export function labelOf(snapshot: Pick<Snapshot, "labels">, index: number): string {
-  return snapshot.labels[index] ?? `class ${index}`;
-}
-
-/** Number of classes known to the browser. */
-export function classCount(snapshot: Pick<Snapshot, "labels" | "base">): number {
-  return Math.max(snapshot.labels.length, snapshot.base?.length ?? 0);
-}
-
-/** Class indices ordered by unoccluded probability, most probable first (ties by index). */
-export function classesByBaseProbability(snapshot: Pick<Snapshot, "labels" | "base">): number[] {
-  const n = classCount(snapshot);
-  const order = Array.from({ length: n }, (_, i) => i);
-  const base = snapshot.base;
-  if (base !== null) {
-    order.sort((a, b) => (base[b] ?? -1) - (base[a] ?? -1) || a - b);
-  }
-  return order;
-}
-
-/** The unoccluded prediction, or -1 when the base probabilities are unknown. */
-export function basePrediction(snapshot: Pick<Snapshot, "base">): number {
-  const base = snapshot.base;
-  if (base === null || base.length === 0) return -1;
-  let best = 0;
-  for (let i = 1; i < base.length; i++) if ((base[i] ?? -1) > (base[best] ?? -1)) best = i;
-  return best;
-}
-
-/** Sensitivity per cell: P_base(target) - P_occluded(target); NaN where not computed. */
-export function sensitivity(snapshot: Snapshot): Float32Array | null {
-  if (snapshot.targetMap === null) return null;
-  const p0 = snapshot.base?.[snapshot.target] ?? Number.NaN;
-  const out = new Float32Array(snapshot.targetMap.length);
-  for (let i = 0; i < out.length; i++) out[i] = p0 - (snapshot.targetMap[i] ?? Number.NaN);
-  return out;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { axisLookup, buildGeometry, displaySize, hitTest, paintCells, patchBox } from "./heatmap";
-import type { Grid } from "./state";
+import { axisLookup, buildGeometry, displaySize, hitTest, paintCells, patchBox } from "./geometry";
+import type { Grid } from "./sync";
 
 // An 11 x 7 (W x H) image, patch 4 x 4, stride 2 x 3 (h x w): neither stride divides, so the
 // last row and column are flush with the edges, as the engine's grid puts them.
