@@ -1,4 +1,5 @@
-// Bundles js/widget.ts into occlusion_widget/static/widget.js, the ESM module anywidget loads.
+// Bundles js/widget.ts into occlusion_widget/static/widget.js, the ESM module anywidget loads,
+// and js/standalone.ts into static/standalone.js, the script the standalone HTML page inlines.
 // The version comes from package.json, the one place it is defined.
 import * as esbuild from "esbuild";
 import { readFileSync } from "node:fs";
@@ -18,9 +19,21 @@ const options = {
   logLevel: "info",
 };
 
+// The standalone page (occlusion_widget/standalone.py) inlines this one: a classic script, so it
+// runs from file:// with no module loading.
+const page = {
+  ...options,
+  entryPoints: ["js/standalone.ts"],
+  format: "iife",
+  outfile: "occlusion_widget/static/standalone.js",
+};
+
 if (watch) {
   const ctx = await esbuild.context(options);
   await ctx.watch();
+  const pageCtx = await esbuild.context(page);
+  await pageCtx.watch();
 } else {
   await esbuild.build(options);
+  await esbuild.build(page);
 }

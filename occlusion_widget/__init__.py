@@ -14,6 +14,7 @@ from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
 from .engine.fidelity import FidelityCurves, fidelity
 from .plot import plot_class_map, visualize
 from .plot.compare import compare
+from .standalone import export_html
 from .widget import OcclusionWidget
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "OcclusionWidget",
     "__version__",
     "compare",
+    "export_html",
     "fidelity",
     "iter_occlusion",
     "labels",

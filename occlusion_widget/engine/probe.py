@@ -1,0 +1,265 @@
+"""One model call on one hand-drawn occlusion: the engine side of the widget's live occluder.
+
+The person drags a box or paints a mask; the kernel fills that region with the baseline (or, in
+reveal mode, keeps only that region and fills the rest) and runs the model once. The answer is
+exact: the same raw-space fill, preprocess and probability conversion as the sweep, so a probe
+on a grid cell's box returns that cell's probabilities.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .baselines import describe_baseline, make_baseline
+from .images import load_image
+from .model import OUTPUT_KINDS, InputShapeError, ModelError, make_forward, to_probabilities
+
+__all__ = ["ProbeResult", "probe", "region_mask"]
+
+PROBE_MODES = ("occlude", "reveal")
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What the model said about one probed image.
+
+    Attributes
+    ----------
+    probabilities : numpy.ndarray
+        ``(K,)`` float32 class probabilities for the probed image.
+    image : numpy.ndarray
+        ``(H, W, C)`` float32: the exact raw-space image fed to ``preprocess`` (then the model).
+    mask : numpy.ndarray
+        ``(H, W)`` bool: the region that was occluded (or, in reveal mode, kept).
+    output_kind : str
+        How the model's scores were read (``"probabilities"``, ``"softmax"``, ...).
+    mode : str
+        ``"occlude"`` or ``"reveal"``.
+    baseline_name : str
+        A short description of the fill.
+
+    Examples
+    --------
+    >>> model = lambda b: np.stack([1 - b.mean(axis=(1, 2, 3)), b.mean(axis=(1, 2, 3))], 1)
+    >>> r = probe(model, np.ones((4, 4)), (0, 0, 2, 4), baseline="black")
+    >>> r.probabilities.tolist(), int(r.mask.sum())
+    ([0.5, 0.5], 8)
+    """
+
+    probabilities: np.ndarray
+    image: np.ndarray
+    mask: np.ndarray
+    output_kind: str
+    mode: str
+    baseline_name: str
+
+    @property
+    def predicted_class(self) -> int:
+        """The most probable class (ties to the lower index, as ``numpy.argmax``)."""
+        return int(np.argmax(self.probabilities))
+
+
+def region_mask(region, shape: tuple[int, int]) -> np.ndarray:
+    """Turn a ``(top, left, height, width)`` box or an ``(H, W)`` boolean mask into a mask.
+
+    A box may reach past the image edge (it is clipped, as a drag past the canvas would be), but
+    it must overlap the image and have a positive height and width.
+
+    Parameters
+    ----------
+    region : tuple of int or array-like of bool
+        The box, or the mask itself.
+    shape : tuple of int
+        ``(H, W)`` of the image.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W)`` bool.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A box of the wrong length, size or type, a mask of the wrong shape, or an empty region.
+
+    Examples
+    --------
+    >>> region_mask((1, 1, 2, 2), (4, 4)).astype(int).tolist()
+    [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]
+    """
+    h, w = int(shape[0]), int(shape[1])
+    if (isinstance(region, np.ndarray) and region.ndim == 2) or _looks_like_mask(region):
+        mask = np.asarray(region)
+        if mask.shape != (h, w):
+            raise ValueError(
+                f"a mask region must have the image's height and width {(h, w)}; got shape "
+                f"{mask.shape}"
+            )
+        if mask.dtype != bool:
+            if not np.isin(mask, (0, 1)).all():
+                raise ValueError(
+                    "a mask region must be boolean (or 0/1); got values other than 0 and 1. "
+                    "Use mask > threshold to make one"
+                )
+            mask = mask.astype(bool)
+        if not mask.any():
+            raise ValueError("the mask region is empty: mark at least one pixel")
+        return np.ascontiguousarray(mask)
+    try:
+        items = list(region)
+    except TypeError:
+        raise TypeError(
+            f"region must be a (top, left, height, width) box or an (H, W) boolean mask; got "
+            f"{type(region).__name__}"
+        ) from None
+    if len(items) != 4:
+        raise ValueError(
+            f"a box region is (top, left, height, width): 4 ints; got {len(items)} values "
+            f"{tuple(items)!r}"
+        )
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            raise TypeError(f"a box region needs 4 ints (top, left, height, width); got {region!r}")
+    top, left, bh, bw = (int(v) for v in items)
+    if bh <= 0 or bw <= 0:
+        raise ValueError(f"the box {tuple(items)} has no area: height and width must be >= 1")
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + bh, h), min(left + bw, w)
+    if y0 >= y1 or x0 >= x1:
+        raise ValueError(
+            f"the box (top, left, height, width) = {tuple(items)} lies outside the image of "
+            f"height {h} and width {w}"
+        )
+    mask = np.zeros((h, w), bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def _looks_like_mask(region) -> bool:
+    # A nested list of rows is a mask; a flat list of four numbers is a box.
+    if isinstance(region, (list, tuple)) and region:
+        return isinstance(region[0], (list, tuple, np.ndarray))
+    return False
+
+
+def probe(
+    model,
+    image,
+    region,
+    *,
+    baseline="gray",
+    preprocess=None,
+    value_range=None,
+    output="auto",
+    mode="occlude",
+) -> ProbeResult:
+    """Run the model once on the image with one region occluded (or, in reveal mode, kept).
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        As for :func:`~occlusion_widget.engine.sweep.occlusion_map`.
+    image : array-like, PIL.Image.Image or path
+        The raw image (before ``preprocess``).
+    region : tuple of int or array-like of bool
+        A ``(top, left, height, width)`` box or an ``(H, W)`` boolean mask.
+    baseline : str, number, tuple or array
+        The fill, as for the sweep. ``"blur"`` uses the region's bounding box as the patch size
+        (pass the sweep's baseline image, ``result.baseline``, to reuse a sweep's exact fill).
+    preprocess : callable, optional
+        Applied to the probed raw image (as a batch of one) before the model.
+    value_range : (float, float), optional
+        The image's raw ``(lo, hi)`` range; guessed from the dtype and values when None. It
+        decides what ``"gray"``, ``"black"``, ``"white"`` and ``"noise"`` mean.
+    output : {"auto", "probabilities", "logits"}
+        What the model returns.
+    mode : {"occlude", "reveal"}
+        ``"occlude"`` fills the region with the baseline; ``"reveal"`` fills everything but
+        the region.
+
+    Returns
+    -------
+    ProbeResult
+
+    Raises
+    ------
+    ValueError, TypeError
+        A bad region, baseline, mode or output, with advice.
+    ModelError
+        The model raised; the message names the model's exception.
+
+    Examples
+    --------
+    >>> def model(batch):  # class 1 = brightness of the top-left 2x2 corner
+    ...     p = batch[:, :2, :2].mean(axis=(1, 2, 3))
+    ...     return np.stack([1 - p, p], axis=1)
+    >>> probe(model, np.ones((4, 4)), (0, 0, 1, 2), baseline="black").probabilities.tolist()
+    [0.5, 0.5]
+    >>> probe(model, np.ones((4, 4)), (0, 0, 1, 2), baseline="black",
+    ...       mode="reveal").probabilities.tolist()
+    [0.5, 0.5]
+    """
+    if not isinstance(mode, str) or mode not in PROBE_MODES:
+        raise ValueError(
+            f"mode must be 'occlude' (hide the region) or 'reveal' (show only the region); "
+            f"got {mode!r}"
+        )
+    if not isinstance(output, str) or output not in OUTPUT_KINDS:
+        raise ValueError(
+            f"output must be one of {', '.join(map(repr, OUTPUT_KINDS))}; got {output!r}"
+        )
+    raw = load_image(image)
+    pixels = raw.pixels
+    h, w, c = pixels.shape
+    mask = region_mask(region, (h, w))
+    lo_hi = raw.value_range if value_range is None else _check_range(value_range)
+    rows, cols = np.nonzero(mask)
+    bbox = (int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1))
+    fill = make_baseline(pixels, baseline, lo_hi, raw.integer, bbox)
+    inside = mask[:, :, None]
+    if mode == "occlude":
+        fed = np.where(inside, fill, pixels).astype(np.float32)
+    else:
+        fed = np.where(inside, pixels, fill).astype(np.float32)
+    # The same compiled forward as a sweep of this image (model.py caches it per model and
+    # input shape), so a probe after a sweep pays no new trace.
+    forward = make_forward(model, preprocess, batch_shape=(1, h, w, c))
+    x = forward.prepare(fed[None])  # a preprocess error is the user's own code: raised as is
+    try:
+        scores = forward.run(x)
+    except InputShapeError:
+        raise
+    except Exception as exc:  # a framework's pages of traceback become one readable line
+        raise ModelError(
+            f"the model raised {type(exc).__name__}: {' '.join(str(exc).split())[:400]} "
+            f"while scoring the probed image (batch shape {x.shape})"
+        ) from exc
+    if not np.all(np.isfinite(scores)):
+        raise ValueError(
+            "the model returned NaN or infinite scores for the probed image; check the "
+            "preprocessing and the image's value range"
+        )
+    probs, kind = to_probabilities(scores, output)
+    return ProbeResult(
+        probabilities=probs[0].copy(),
+        image=fed,
+        mask=mask,
+        output_kind=kind,
+        mode=mode,
+        baseline_name=describe_baseline(baseline),
+    )
+
+
+def _check_range(value_range) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"value_range must be a (low, high) pair of numbers; got {value_range!r}"
+        ) from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"value_range must be finite with low < high; got {value_range!r}")
+    return lo, hi
