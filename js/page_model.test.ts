@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { RenderProps } from "@anywidget/types";
 import { decodeArray } from "./codecs";
 import { PAGE_FORMAT, PageModel, type PageArray, type PageState } from "./page_model";
-import type { ModelTraits } from "./state";
+import type { ModelTraits } from "./sync";
 import widget from "./widget";
 
 function b64(bytes: Uint8Array): string {
