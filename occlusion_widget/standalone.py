@@ -293,7 +293,7 @@ def _grid_json(result: OcclusionResult) -> dict[str, Any]:
 
 
 def _array_json(array: np.ndarray) -> dict[str, Any]:
-    from .serialize import array_to_json
+    from .traits import array_to_json
 
     return array_to_json(array)  # type: ignore[return-value]
 
