@@ -89,6 +89,8 @@ class OcclusionResult:
         self.lefts = self.grid.lefts
         self.baseline_name = baseline_name
         self.output_kind = output_kind
+        # How the sweep computed the positions (method, incremental share, adaptive error).
+        self.info = {}
 
     # -- shape and progress ------------------------------------------------------------------
 

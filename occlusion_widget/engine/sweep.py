@@ -19,6 +19,7 @@ import numpy as np
 from .baselines import describe_baseline, make_baseline
 from .grid import Grid, make_grid
 from .images import RawImage, load_image
+from .methods import check_method, select_forward
 from .model import (
     OUTPUT_KINDS,
     InputShapeError,
@@ -121,6 +122,7 @@ class SweepParams:
     output: str
     batch_size: int
     auto_batch: bool = False
+    method: str = "auto"
 
 
 def validate_params(
@@ -133,6 +135,8 @@ def validate_params(
     preprocess=None,
     progress=False,
     cancel=None,
+    *,
+    method="auto",
 ) -> SweepParams:
     """Check and normalise every sweep parameter without running the model.
 
@@ -141,7 +145,7 @@ def validate_params(
 
     Parameters
     ----------
-    image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel
+    image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel, method
         As for :func:`occlusion_map`.
 
     Returns
@@ -187,7 +191,14 @@ def validate_params(
             f"{type(cancel).__name__}"
         )
     return SweepParams(
-        raw, grid, fill, describe_baseline(baseline), output, int(batch_size), auto_batch
+        raw,
+        grid,
+        fill,
+        describe_baseline(baseline),
+        output,
+        int(batch_size),
+        auto_batch,
+        check_method(method),
     )
 
 
@@ -202,6 +213,8 @@ def iter_occlusion(
     batch_size=None,
     progress=False,
     cancel=None,
+    *,
+    method="auto",
 ):
     """Run an occlusion sweep, yielding the result filled so far after every batch.
 
@@ -212,7 +225,7 @@ def iter_occlusion(
 
     Parameters
     ----------
-    model, image, patch_size, stride, baseline, preprocess, output, batch_size
+    model, image, patch_size, stride, baseline, preprocess, output, batch_size, method
         As for :func:`occlusion_map`.
     progress : bool or callable, default False
         ``True`` for a tqdm bar, or a ``callable(done, total)`` called after every batch.
@@ -235,8 +248,22 @@ def iter_occlusion(
     16 True
     """
     params = validate_params(
-        image, patch_size, stride, baseline, output, batch_size, preprocess, progress, cancel
+        image,
+        patch_size,
+        stride,
+        baseline,
+        output,
+        batch_size,
+        preprocess,
+        progress,
+        cancel,
+        method=method,
     )
+    if params.method == "adaptive":
+        from .adaptive import iter_adaptive
+
+        yield from iter_adaptive(model, params, preprocess, progress, cancel)
+        return
     raw, grid, fill, bsz = params.image, params.grid, params.baseline, params.batch_size
     pixels = raw.pixels
     h, w, c = pixels.shape
@@ -245,6 +272,7 @@ def iter_occlusion(
     if params.auto_batch:
         # Only now is the backend known (and whether a GPU runs it): size the batch for it.
         bsz = auto_batch_size(total + 1, h * w * c * 4, forward.accelerator, forward.backend)
+    forward, info = select_forward(params.method, model, forward, pixels, grid)
     builder = _BatchBuilder(pixels, fill, grid, bsz)
     kind = params.output
     result = None
@@ -267,6 +295,8 @@ def iter_occlusion(
                 pending = None
                 if stop <= total:
                     pending = pool.submit(builder.build, forward, stop, bsz)
+                if hasattr(forward, "begin_batch"):  # incremental: which positions x holds
+                    forward.begin_batch(start, stop, len(x))
                 scores = _score(forward, x, builder.describe(start, stop), stop - start)
             except _OutOfMemory as oom:
                 _wait(pending)
@@ -291,6 +321,7 @@ def iter_occlusion(
                     baseline_name=params.baseline_name,
                     output_kind=kind,
                 )
+                result.info = info
             offset = 1 if start == 0 else 0
             cells = builder.order[start + offset - 1 : stop - 1]
             result.probabilities.reshape(-1, result.num_classes)[cells] = probs[offset:]
@@ -397,6 +428,8 @@ def occlusion_map(
     batch_size=None,
     progress=True,
     cancel=None,
+    *,
+    method="auto",
 ) -> OcclusionResult:
     """Slide a patch over an image and record the model's class probabilities at every position.
 
@@ -428,6 +461,12 @@ def occlusion_map(
         A tqdm bar, ``False``, or a ``callable(done, total)``.
     cancel : threading.Event, optional
         When set, stop soon and return what was computed (``complete == False``).
+    method : {"auto", "full", "incremental", "adaptive"}, default "auto"
+        ``"full"`` runs the model on every occluded copy. ``"incremental"`` (exact, Keras
+        models on TensorFlow) computes per layer only the region the patch can change.
+        ``"adaptive"`` (approximate) scores a coarse grid and refines where the map changes;
+        ``result.info`` carries its error estimate. ``"auto"`` runs incrementally where the
+        model is supported and that pays, in full otherwise. ``result.info`` says what ran.
 
     Returns
     -------
@@ -463,6 +502,7 @@ def occlusion_map(
         batch_size,
         progress,
         cancel,
+        method=method,
     ):
         result = partial
     return result

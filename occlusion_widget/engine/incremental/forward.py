@@ -12,7 +12,8 @@ import weakref
 
 import numpy as np
 
-from .plan import FULL_SHARE, graph_nodes, make_plan
+from . import plan as plan_module
+from .plan import graph_nodes, make_plan
 
 __all__ = ["IncrementalForward", "Unsupported", "make_incremental"]
 
@@ -110,7 +111,7 @@ def _clean_pass(nodes, graph, x):
     return values
 
 
-def make_incremental(model, base, clean_prepared, grid, full_share=FULL_SHARE):
+def make_incremental(model, base, clean_prepared, grid, full_share=None):
     """Build the incremental forward pass for one model, image size and grid.
 
     Parameters
@@ -121,8 +122,9 @@ def make_incremental(model, base, clean_prepared, grid, full_share=FULL_SHARE):
     clean_prepared : numpy.ndarray
         ``(H, W, C)`` unoccluded image after preprocess.
     grid : Grid
-    full_share : float
-        A layer whose box would cover this share of its map runs on the whole map.
+    full_share : float, optional
+        A layer whose box would cover this share of its map runs on the whole map
+        (default :data:`~.plan.FULL_SHARE`, read at call time).
 
     Returns
     -------
@@ -134,6 +136,8 @@ def make_incremental(model, base, clean_prepared, grid, full_share=FULL_SHARE):
         Not a Keras model on TensorFlow, a preprocess that changes the image size, or a model
         without a graph to walk.
     """
+    if full_share is None:
+        full_share = plan_module.FULL_SHARE
     if base.backend != "tensorflow":
         raise Unsupported(
             f"the incremental pass is built for TensorFlow; this model runs on {base.backend}"

@@ -83,7 +83,12 @@ def _slide(layer, x, mask):
         y = keras.ops.depthwise_conv(x, layer.kernel, strides, "valid", dilation_rate=dilation)
     else:
         y = keras.ops.separable_conv(
-            x, layer.depthwise_kernel, layer.pointwise_kernel, strides, "valid", dilation
+            x,
+            layer.depthwise_kernel,
+            layer.pointwise_kernel,
+            strides=strides,
+            padding="valid",
+            dilation_rate=dilation,
         )
     if layer.use_bias:
         y = y + layer.bias
