@@ -1,12 +1,14 @@
 """method="adaptive": score a coarse grid, refine only where the map changes, measure the error.
 
 A quadtree drill-down over the grid's coarse-to-fine lattices (every ``2**k``-th row and column
-plus the last, as in :meth:`Grid.order`). A block of the current lattice whose four corners
-agree (same predicted class, and the unoccluded image's class probability within ``tolerance``
-of the coarse map's range) is filled by bilinear interpolation; a block whose corners
-disagree is refined at the next lattice. Blocks on a boundary of the predicted-class map always
-disagree, so those cells are always computed. At the end a seeded sample of the interpolated
-cells is computed as well, and the difference there is the result's own error estimate.
+plus the last, as in :meth:`Grid.order`). Every block of the coarsest lattice is refined once;
+from then on a block is filled by bilinear interpolation when its corners predict one class and
+the interpolation of its parent block missed the cells it computed by at most ``tolerance`` of
+the coarse map's range (the unoccluded image's class probability); otherwise it is refined.
+Blocks whose corners predict different classes are always refined, and at the end every
+interpolated cell next to a cell of another predicted class is computed too, until none is
+left: the class map's boundaries are never guessed. Last, a seeded sample of the interpolated
+cells is computed, and the difference there is the result's own error estimate.
 """
 
 from __future__ import annotations
@@ -46,11 +48,13 @@ def _first_step(rows, cols):
     return step
 
 
-def refine(probabilities, known, step, tolerance=TOLERANCE, scale=None, target=None):
+def refine(probabilities, known, step, error, limit):
     """One drill-down level: which cells to compute next and which blocks to interpolate.
 
     The refinement order of ``method="adaptive"`` as a function, for a preview that wants to
-    visit cells in the same order.
+    visit cells in the same order. A block of the ``step`` lattice is interpolated when its
+    four corners predict the same class and the interpolation error measured one level up
+    (``error``) is within ``limit``; otherwise the next lattice's cells inside it are computed.
 
     Parameters
     ----------
@@ -61,71 +65,62 @@ def refine(probabilities, known, step, tolerance=TOLERANCE, scale=None, target=N
         ``step`` lattice must be known.
     step : int
         The current lattice spacing (the next level has ``step // 2``).
-    tolerance : float
-        Corners agree when the watched probabilities lie within ``tolerance * scale``.
-    scale : float, optional
-        The map's probability range (default: the range over the known cells).
-    target : int, optional
-        The class whose probability is watched (default: every class).
+    error : numpy.ndarray
+        ``(rows, cols)`` interpolation error measured around each cell (``inf``: not measured).
+    limit : float
+        The largest error that lets a block be interpolated.
 
     Returns
     -------
     compute : numpy.ndarray
-        Flat indices of the cells of the next lattice inside disagreeing blocks, not yet known.
-    blocks : list of tuple
-        ``(r0, r1, c0, c1)`` lattice blocks whose corners agree (to be interpolated).
+        Flat indices of the next lattice's cells inside refined blocks, not yet known.
+    interpolate, refined : list of tuple
+        ``(r0, r1, c0, c1)`` lattice blocks to interpolate, and blocks refined.
 
     Examples
     --------
     >>> p = np.zeros((5, 5, 2)); p[..., 0] = 1; p[4, 4] = [0, 1]
     >>> known = np.zeros((5, 5), bool); known[::2, ::2] = True
-    >>> compute, blocks = refine(p, known, 2)
-    >>> sorted(compute.tolist()), len(blocks)
-    ([13, 17, 18, 19, 23], 3)
+    >>> compute, interpolate, refined = refine(p, known, 2, np.zeros((5, 5)), 0.1)
+    >>> sorted(compute.tolist()), len(interpolate), refined
+    ([13, 17, 18, 19, 23], 3, [(2, 4, 2, 4)])
     """
     rows, cols = known.shape
-    watched = probabilities if target is None else probabilities[..., target : target + 1]
-    if scale is None:
-        vals = watched[known]
-        scale = float(np.ptp(vals, axis=0).max()) if len(vals) else 0.0
-    limit = tolerance * max(scale, 1e-6)
     r_lat, c_lat = lattice(rows, step), lattice(cols, step)
     half = max(step // 2, 1)
     r_next, c_next = lattice(rows, half), lattice(cols, half)
     want = np.zeros((rows, cols), bool)
-    blocks = []
+    interpolate, refined = [], []
     for r0, r1 in itertools.pairwise(r_lat):
         for c0, c1 in itertools.pairwise(c_lat):
             if known[r0 : r1 + 1, c0 : c1 + 1].all():
                 continue
+            block = (int(r0), int(r1), int(c0), int(c1))
             corners = probabilities[[r0, r0, r1, r1], [c0, c1, c0, c1]]
             same_class = len(set(np.argmax(corners, axis=1).tolist())) == 1
-            spread = np.ptp(watched[[r0, r0, r1, r1], [c0, c1, c0, c1]], axis=0).max()
-            if same_class and spread <= limit:
-                blocks.append((int(r0), int(r1), int(c0), int(c1)))
+            if same_class and error[r0 : r1 + 1, c0 : c1 + 1].max() <= limit:
+                interpolate.append(block)
                 continue
+            refined.append(block)
             rs = r_next[(r_next >= r0) & (r_next <= r1)]
             cs = c_next[(c_next >= c0) & (c_next <= c1)]
             want[np.ix_(rs, cs)] = True
-    return np.flatnonzero(want & ~known), blocks
+    return np.flatnonzero(want & ~known), interpolate, refined
 
 
-def _interpolate(probabilities, known, block, tops, lefts):
-    """Fill the unknown cells of a block bilinearly from its corners (in pixel coordinates)."""
+def _bilinear(probabilities, block, tops, lefts):
+    """Bilinear interpolation over a block from its corners (in pixel coordinates)."""
     r0, r1, c0, c1 = block
     ty = (tops[r0 : r1 + 1] - tops[r0]) / max(tops[r1] - tops[r0], 1)
     tx = (lefts[c0 : c1 + 1] - lefts[c0]) / max(lefts[c1] - lefts[c0], 1)
     ty, tx = ty[:, None, None], tx[None, :, None]
     p = probabilities
-    fill = (
+    return (
         (1 - ty) * (1 - tx) * p[r0, c0]
         + (1 - ty) * tx * p[r0, c1]
         + ty * (1 - tx) * p[r1, c0]
         + ty * tx * p[r1, c1]
     )
-    sub = known[r0 : r1 + 1, c0 : c1 + 1]
-    p[r0 : r1 + 1, c0 : c1 + 1][~sub] = fill[~sub]
-    return ~sub
 
 
 class _Scorer:
@@ -211,24 +206,55 @@ def iter_adaptive(model, params, preprocess, progress=False, cancel=None, tolera
     scale = float(np.ptp(probs[:, target]))
     _report(progress, result, known, exact, score, info)
     yield result
+    limit = tolerance * max(scale, 1e-6)
+    error = np.full((rows, cols), np.inf)  # nothing measured yet: the first level refines all
     while step >= 2 and not known.all():
         if cancel is not None and cancel.is_set():
             return
-        compute, blocks = refine(result.probabilities, known, step, tolerance, scale, target)
-        for block in blocks:
-            known[block[0] : block[1] + 1, block[2] : block[3] + 1] |= _interpolate(
-                result.probabilities, known, block, grid.tops, grid.lefts
-            )
+        compute, interpolate, refined = refine(result.probabilities, known, step, error, limit)
+        for r0, r1, c0, c1 in interpolate:
+            sub = ~known[r0 : r1 + 1, c0 : c1 + 1]
+            fill = _bilinear(result.probabilities, (r0, r1, c0, c1), grid.tops, grid.lefts)
+            result.probabilities[r0 : r1 + 1, c0 : c1 + 1][sub] = fill[sub]
+            known[r0 : r1 + 1, c0 : c1 + 1] |= sub
         if len(compute):
             flat_p[compute] = score(compute)
             exact.ravel()[compute] = True
             known.ravel()[compute] = True
+        # How far the new cells are from what the block's corners predicted: the error an
+        # interpolation of the block's sub-blocks would make, roughly.
+        for r0, r1, c0, c1 in refined:
+            guess = _bilinear(result.probabilities, (r0, r1, c0, c1), grid.tops, grid.lefts)
+            got = result.probabilities[r0 : r1 + 1, c0 : c1 + 1]
+            miss = np.abs(got[..., target] - guess[..., target])
+            new = exact[r0 : r1 + 1, c0 : c1 + 1]
+            error[r0 : r1 + 1, c0 : c1 + 1] = float(miss[new].max()) if new.any() else np.inf
         step //= 2
         _report(progress, result, known, exact, score, info)
         yield result
+    _close_boundaries(result, exact, score)
     _measure_error(result, exact, score, info)
     _report(progress, result, known, exact, score, info)
     yield result
+
+
+def _close_boundaries(result, exact, score):
+    """Compute every interpolated cell that sits on a boundary of the predicted-class map,
+    until no boundary touches an interpolated cell (each round can move a boundary)."""
+    flat = result.probabilities.reshape(-1, result.num_classes)
+    while True:
+        cls = result.probabilities.argmax(-1)
+        on = np.zeros(cls.shape, bool)
+        rows, cols = cls[1:] != cls[:-1], cls[:, 1:] != cls[:, :-1]
+        on[1:] |= rows
+        on[:-1] |= rows
+        on[:, 1:] |= cols
+        on[:, :-1] |= cols
+        todo = np.flatnonzero((on & ~exact).ravel())
+        if not len(todo):
+            return
+        flat[todo] = score(todo)
+        exact.ravel()[todo] = True
 
 
 def _measure_error(result, exact, score, info):
