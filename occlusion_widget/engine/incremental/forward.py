@@ -17,11 +17,6 @@ from .plan import graph_nodes, make_plan
 
 __all__ = ["IncrementalForward", "Unsupported", "make_incremental"]
 
-#: ``method="auto"`` runs incrementally when the plan computes at most this share of the full
-#: pass's multiply-adds: above it the gathers and the small kernels eat the saving (measured in
-#: benchmarks/bench_incremental.py).
-AUTO_MAX_FRACTION = 0.6
-
 
 class Unsupported(Exception):
     """The model or backend has no incremental pass (the message says why)."""
