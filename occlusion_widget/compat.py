@@ -65,6 +65,7 @@ class OcclusionSensitivity:
         value_range=DEFAULTS.value_range,
         resize=DEFAULTS.resize,
         progress=DEFAULTS.progress,
+        method=DEFAULTS.method,
     ):
         if not callable(model):
             raise TypeError(
@@ -75,6 +76,7 @@ class OcclusionSensitivity:
         self.stride = stride
         self.baseline = baseline
         self.mode = mode
+        self.method = method
         self.output = output
         self.batch_size = batch_size
         self.value_range = value_range
@@ -107,6 +109,7 @@ class OcclusionSensitivity:
             params.grid.stride,
             params.baseline_name,
             params.mode,
+            params.method,
             hashlib.sha1(params.baseline.tobytes()).hexdigest(),
             params.output,
             weights_fingerprint(self.model),

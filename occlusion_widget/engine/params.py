@@ -56,6 +56,7 @@ class SweepDefaults:
     resize: Any = False
     progress: Any = False
     cancel: Any = None
+    method: str = "auto"
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as ``{name: value}``, in :data:`SWEEP_PARAMETERS` order."""
@@ -147,6 +148,8 @@ class SweepParams:
         GPU, and halves it on out-of-memory errors either way).
     preprocess, progress, cancel
         As given (checked).
+    method : str
+        ``"auto"``, ``"full"``, ``"incremental"`` or ``"adaptive"``.
     mode : str
         ``"occlude"`` (the patch is filled with the baseline) or ``"reveal"`` (only the patch
         is kept, everything else is the baseline).
@@ -169,6 +172,7 @@ class SweepParams:
     progress: Any = False
     cancel: Any = None
     mode: str = "occlude"
+    method: str = "auto"
 
 
 def lead_count(mode: str) -> int:
@@ -197,6 +201,7 @@ def validate_params(
     resize=DEFAULTS.resize,
     progress=DEFAULTS.progress,
     cancel=DEFAULTS.cancel,
+    method=DEFAULTS.method,
 ) -> SweepParams:
     """Check and normalise every sweep parameter without running the model.
 
@@ -209,7 +214,7 @@ def validate_params(
         As for :func:`~occlusion_widget.engine.sweep.occlusion_map`.
     model : keras.Model or callable, optional
         Only read for its declared input size when ``resize=True``.
-    patch_size, stride, baseline, mode, preprocess, output, batch_size, value_range, resize, progress, cancel
+    patch_size, stride, baseline, mode, preprocess, output, batch_size, value_range, resize, progress, cancel, method
         As for :func:`~occlusion_widget.engine.sweep.occlusion_map` (keyword-only).
 
     Returns
@@ -274,7 +279,21 @@ def validate_params(
         progress,
         cancel,
         mode,
+        _check_method(method, mode),
     )
+
+
+def _check_method(method, mode) -> str:
+    from .methods import check_method
+
+    method = check_method(method)
+    if mode == "reveal" and method in ("incremental", "adaptive"):
+        raise ValueError(
+            f"method={method!r} works on occlusion sweeps only (it reuses what the clean image "
+            f"computed, and in reveal mode every image is mostly baseline); use method='full' "
+            f"or 'auto' with mode='reveal'"
+        )
+    return method
 
 
 def _resize_target(resize, model) -> tuple[int, int] | None:

@@ -102,6 +102,8 @@ class OcclusionResult:
         if baseline_probabilities is not None:
             baseline_probabilities = np.array(baseline_probabilities, np.float32)
         self.baseline_probabilities = baseline_probabilities
+        # How the sweep computed the positions (method, incremental share, adaptive error).
+        self.info = {}
 
     # -- shape and progress ------------------------------------------------------------------
 

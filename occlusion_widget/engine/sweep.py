@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from .batches import BatchBuilder, OutOfMemory, halve, short_message, wait
+from .methods import select_forward
 from .model import (
     InputShapeError,
     ModelError,
@@ -61,6 +62,7 @@ def iter_occlusion(
     resize=DEFAULTS.resize,
     progress=DEFAULTS.progress,
     cancel=DEFAULTS.cancel,
+    method=DEFAULTS.method,
 ):
     """Run an occlusion sweep, yielding the result filled so far after every batch.
 
@@ -116,6 +118,7 @@ def iter_occlusion(
         resize=resize,
         progress=progress,
         cancel=cancel,
+        method=method,
     )
     return run_sweep(model, params)
 
@@ -132,6 +135,11 @@ def run_sweep(model, params: SweepParams):
     >>> [partial.done for partial in run_sweep(model, params)]
     [4]
     """
+    if params.method == "adaptive":
+        from .adaptive import iter_adaptive
+
+        yield from iter_adaptive(model, params, params.preprocess, params.progress, params.cancel)
+        return
     raw, grid, fill, bsz = params.image, params.grid, params.baseline, params.batch_size
     pixels = raw.pixels
     h, w, c = pixels.shape
@@ -142,6 +150,9 @@ def run_sweep(model, params: SweepParams):
     if params.auto_batch:
         # Only now is the backend known (and whether a GPU runs it): size the batch for it.
         bsz = auto_batch_size(n_items, h * w * c * 4, forward.accelerator, forward.backend)
+    # Reveal mode's images are mostly baseline: nothing to reuse from the clean image.
+    method = "full" if params.mode == "reveal" and params.method == "auto" else params.method
+    forward, info = select_forward(method, model, forward, pixels, grid)
     builder = BatchBuilder(pixels, fill, grid, bsz, params.mode)
     kind = params.output
     result: OcclusionResult | None = None
@@ -169,6 +180,8 @@ def run_sweep(model, params: SweepParams):
                 pending = None
                 if stop < n_items:
                     pending = pool.submit(builder.build, forward, stop, bsz)
+                if hasattr(forward, "begin_batch"):  # incremental: which positions x holds
+                    forward.begin_batch(start, stop, len(x))
                 scores = _score(forward, x, what, stop - start, raw.value_range)
             except OutOfMemory as oom:
                 wait(pending)
@@ -197,6 +210,7 @@ def run_sweep(model, params: SweepParams):
                     output_kind=kind,
                     mode=params.mode,
                 )
+                result.info = info
             if start <= 1 < stop and lead == 2:
                 result.baseline_probabilities[:] = probs[1 - start]
             # Positions in this batch: items max(start, lead)..stop-1 (none when a batch smaller
@@ -235,6 +249,7 @@ def occlusion_map(
     resize=DEFAULTS.resize,
     progress=True,
     cancel=DEFAULTS.cancel,
+    method=DEFAULTS.method,
 ) -> OcclusionResult:
     """Slide a patch over an image and record the model's class probabilities at every position.
 
@@ -287,6 +302,12 @@ def occlusion_map(
         which keeps the original pixels. Reveal also scores the all-baseline image
         (``result.baseline_probabilities``); its sensitivity is the gain over that image (see
         :meth:`OcclusionResult.sensitivity`).
+    method : {"auto", "full", "incremental", "adaptive"}, default "auto"
+        ``"full"`` runs the model on every occluded copy. ``"incremental"`` (exact, Keras
+        models on TensorFlow) computes per layer only the region the patch can change.
+        ``"adaptive"`` (approximate) scores a coarse grid and refines where the map changes;
+        ``result.info`` carries its error estimate. ``"auto"`` runs incrementally where the
+        model is supported and that pays, in full otherwise. ``result.info`` says what ran.
 
     Returns
     -------
@@ -327,6 +348,7 @@ def occlusion_map(
         resize=resize,
         progress=progress,
         cancel=cancel,
+        method=method,
     ):
         result = partial
     assert result is not None  # the first batch always runs or raises

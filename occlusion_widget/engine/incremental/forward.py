@@ -1,0 +1,187 @@
+"""The incremental forward pass as the sweep sees it, and the choice between methods.
+
+:func:`make_incremental` runs the model once on the unoccluded image, keeping every tensor a
+region step reads, plans the boxes for every grid position and compiles one TensorFlow function
+for the batch. The sweep then feeds it the same prepared batches as the full forward pass, and
+says which grid positions they hold (:meth:`IncrementalForward.begin_batch`).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import plan as plan_module
+from .plan import graph_nodes, make_plan
+
+__all__ = ["IncrementalForward", "Unsupported", "make_incremental"]
+
+
+class Unsupported(Exception):
+    """The model or backend has no incremental pass (the message says why)."""
+
+
+class IncrementalForward:
+    """A forward pass that computes, per layer, only the region the occluder can change.
+
+    Same interface as :class:`~occlusion_widget.engine.model.Forward` (``prepare``, ``run``,
+    ``backend``, ``accelerator``), plus :meth:`begin_batch` and :attr:`info`.
+    """
+
+    def __init__(self, base, plan, fn, cleans, clean_input, order, n_positions):
+        self._base = base
+        self.backend = base.backend
+        self.accelerator = base.accelerator
+        self.preprocess = base.preprocess
+        self.plan = plan
+        self._fn = fn
+        self._cleans = cleans
+        self._clean_input = clean_input
+        self._order = order
+        self._n = n_positions
+        self._cells = None
+        self.batches_full = 0  # batches that preprocess made non-local (run in full)
+        done, total = plan.incremental_layers
+        self.info = {
+            "method": "incremental",
+            "flop_fraction": round(plan.flop_fraction, 4),
+            "incremental_layers": done,
+            "layers": total,
+            "fallback_layers": [f"{name}: {why}" for name, why in plan.fallbacks],
+        }
+
+    def prepare(self, batch):
+        """Preprocess a raw batch (the full forward pass's own step)."""
+        return self._base.prepare(batch)
+
+    def begin_batch(self, start, stop, size):
+        """Say which sweep items the next batch holds: item 0 is the unoccluded image, item
+        ``i > 0`` the ``i - 1``-th position in visiting order; rows past ``stop`` are padding."""
+        items = np.arange(start, start + size)
+        self.set_cells(self._order[np.clip(items - 1, 0, self._n - 1)])
+
+    def set_cells(self, cells):
+        """Say directly which grid cell (flat index) each item of the next batch holds
+        (unoccluded items may name any cell: their pixels equal the clean image's)."""
+        self._cells = np.asarray(cells, np.int64)
+
+    def run(self, x):
+        """Score a prepared batch whose positions :meth:`begin_batch` gave."""
+        import tensorflow as tf
+
+        if self._cells is None or len(self._cells) != len(x) or not self._local(x):
+            self.batches_full += 1
+            self.info["batches_run_in_full"] = self.batches_full
+            return self._base.run(x)
+        offsets = np.stack([off[self._cells] for off in self.plan.offsets], axis=1)
+        self._cells = None
+        y = self._fn(tf.convert_to_tensor(x), tf.convert_to_tensor(offsets), self._cleans)
+        return np.asarray(y, np.float32)
+
+    def _local(self, x):
+        """Whether each prepared image equals the unoccluded one outside its patch (a
+        preprocess that works per pixel); otherwise the regions would not be exact."""
+        off = self.plan.offsets[0][self._cells]
+        ph, pw = self.plan.sizes[0]
+        differs = np.any(x != self._clean_input, axis=-1)
+        b = np.arange(len(x))[:, None, None]
+        differs[
+            b, off[:, 0, None, None] + np.arange(ph)[:, None], off[:, 1, None, None] + np.arange(pw)
+        ] = False
+        return not differs.any()
+
+
+# The last compiled pass, so a second sweep of the same model and grid (another baseline, a
+# widget recompute) skips the trace. Only one: the function holds the model's graph, so a cache
+# keyed by models would keep every model alive.
+_LAST: dict = {}
+
+
+def _clean_pass(nodes, graph, x):
+    """Every tensor of the graph for the unoccluded image (eager, batch of one)."""
+    values = {id(graph.inputs[0]): x}
+    for node in nodes:
+        args, kwargs = node.arguments.fill_in(values)
+        outs = node.operation(*args, **kwargs)
+        outs = outs if isinstance(outs, (list, tuple)) else [outs]
+        for t, y in zip(node.outputs, outs, strict=False):
+            values[id(t)] = y
+    return values
+
+
+def make_incremental(model, base, clean_prepared, grid, full_share=None):
+    """Build the incremental forward pass for one model, image size and grid.
+
+    Parameters
+    ----------
+    model : keras.Model
+    base : Forward
+        The model's full forward pass (for ``prepare`` and for batches it must run in full).
+    clean_prepared : numpy.ndarray
+        ``(H, W, C)`` unoccluded image after preprocess.
+    grid : Grid
+    full_share : float, optional
+        A layer whose box would cover this share of its map runs on the whole map
+        (default :data:`~.plan.FULL_SHARE`, read at call time).
+
+    Returns
+    -------
+    IncrementalForward
+
+    Raises
+    ------
+    Unsupported
+        Not a Keras model on TensorFlow, a preprocess that changes the image size, or a model
+        without a graph to walk.
+    """
+    if full_share is None:
+        full_share = plan_module.FULL_SHARE
+    if base.backend != "tensorflow":
+        raise Unsupported(
+            f"the incremental pass is built for TensorFlow; this model runs on {base.backend}"
+        )
+    import tensorflow as tf
+
+    h, w = grid.image_hw
+    if clean_prepared.ndim != 3 or clean_prepared.shape[:2] != (h, w):
+        raise Unsupported(
+            f"preprocess changes the image shape to {clean_prepared.shape}; the occluder boxes "
+            f"need the model to see the image at its own size {(h, w)}"
+        )
+    try:
+        graph, nodes = graph_nodes(model)
+    except ValueError as exc:
+        raise Unsupported(str(exc)) from None
+    x = tf.convert_to_tensor(clean_prepared[None].astype(np.float32))
+    values = _clean_pass(nodes, graph, x)
+    shapes = {tid: tuple(int(s) for s in v.shape) for tid, v in values.items()}
+    cells = np.arange(grid.total)
+    tops, lefts = grid.tops[cells // grid.cols], grid.lefts[cells % grid.cols]
+    plan = make_plan(model, shapes, tops, lefts, grid.patch_size, full_share)
+    clean_ids = sorted(plan.needs_clean)
+    cleans = [values[tid] for tid in clean_ids]
+    key = (tuple(shapes[id(graph.inputs[0])]), grid.patch_size, grid.stride, full_share)
+    cached = _LAST.get("model")
+    fn = (
+        _LAST.get("fn")
+        if cached is not None and cached() is model and _LAST["key"] == key
+        else None
+    )
+    if fn is None:
+        from .runtime import make_runner
+
+        run = make_runner(plan, shapes, clean_ids)
+        fn = tf.function(
+            run,
+            input_signature=[
+                tf.TensorSpec((None, h, w, clean_prepared.shape[2]), tf.float32),
+                tf.TensorSpec((None, len(plan.offsets), 2), tf.int32),
+                [tf.TensorSpec(c.shape, c.dtype) for c in cleans],
+            ],
+        )
+        _LAST.clear()
+        _LAST.update(model=weakref.ref(model), key=key, fn=fn)
+    return IncrementalForward(
+        base, plan, fn, cleans, clean_prepared.astype(np.float32), grid.order(), grid.total
+    )

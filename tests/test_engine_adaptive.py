@@ -1,0 +1,98 @@
+"""method="adaptive": fewer passes, exact class boundaries, and an honest error estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from engine_helpers import region_model
+
+import occlusion_widget as ow
+from occlusion_widget.engine.adaptive import lattice, refine, ssim
+
+
+def _smooth_image(size=48):
+    y, x = np.mgrid[0:size, 0:size] / size
+    return np.repeat((0.5 + 0.5 * np.sin(3 * x + 2 * y))[..., None], 3, axis=2).astype(np.float32)
+
+
+def test_lattice_keeps_the_last_index():
+    assert lattice(9, 4).tolist() == [0, 4, 8]
+    assert lattice(10, 4).tolist() == [0, 4, 8, 9]
+
+
+def test_smooth_map_needs_far_fewer_passes_and_stays_close():
+    model = region_model(8, 8, 24, 24)  # class 1 = mean of a central region: a smooth map
+    image = _smooth_image()
+    kw = dict(patch_size=8, stride=1, baseline="black", progress=False)
+    exact = ow.occlusion_map(model, image, method="full", **kw)
+    approx = ow.occlusion_map(model, image, method="adaptive", **kw)
+    assert approx.complete and not np.isnan(approx.probabilities).any()
+    info = approx.info
+    assert info["method"] == "adaptive"
+    assert info["passes_saved"] >= 3  # 41 x 41 positions
+    assert ssim(exact.sensitivity(1), approx.sensitivity(1)) > 0.9
+    err = np.abs(exact.probabilities - approx.probabilities).max(-1)
+    # Exactly computed cells are exact; the estimate bounds the real error's size.
+    assert np.all(err[~info["estimated"]] < 1e-6)
+    assert info["error_estimate"]["sampled"] >= 4
+    assert err.mean() <= 3 * info["error_estimate"]["mean_abs"] + 1e-3
+
+
+def test_cells_on_class_boundaries_are_always_computed():
+    # Class 1 wins unless the patch hides most of a small region: the class map has an island
+    # of class 0, whose boundary cells must all be computed, never interpolated.
+    def model(batch):
+        p = batch[:, 20:28, 20:28].mean(axis=(1, 2, 3))
+        return np.stack([np.full_like(p, 0.51), 0.6 * p], axis=1)
+
+    image = np.ones((48, 48, 3), np.float32)
+    kw = dict(patch_size=8, stride=1, baseline="black", progress=False)
+    exact = ow.occlusion_map(model, image, method="full", **kw)
+    approx = ow.occlusion_map(model, image, method="adaptive", **kw)
+    assert len(np.unique(exact.predicted_classes())) == 2
+    np.testing.assert_array_equal(approx.predicted_classes(), exact.predicted_classes())
+    cls = approx.predicted_classes()
+    on = np.zeros(cls.shape, bool)
+    on[1:] |= cls[1:] != cls[:-1]
+    on[:-1] |= cls[1:] != cls[:-1]
+    on[:, 1:] |= cls[:, 1:] != cls[:, :-1]
+    on[:, :-1] |= cls[:, 1:] != cls[:, :-1]
+    assert on.any() and not (on & approx.info["estimated"]).any()
+    assert approx.info["passes_saved"] > 2
+
+
+def test_refine_computes_inside_disagreeing_blocks_only():
+    p = np.zeros((9, 9, 2))
+    p[..., 0] = 1.0
+    p[8, 8] = [0.0, 1.0]  # one corner of the bottom-right block changes class
+    known = np.zeros((9, 9), bool)
+    known[::4, ::4] = True
+    compute, interpolate, _ = refine(p, known, 4, np.zeros((9, 9)), 0.1)
+    rows, cols = np.unravel_index(compute, (9, 9))
+    assert rows.min() >= 4 and cols.min() >= 4  # only in the block [4, 8] x [4, 8]
+    assert len(interpolate) == 3
+
+
+def test_partial_results_grow_and_the_last_is_complete():
+    model = region_model(8, 8, 16, 16)
+    seen = [
+        int(r.computed.sum())
+        for r in ow.iter_occlusion(
+            model, _smooth_image(32), patch_size=8, stride=2, baseline="black", method="adaptive"
+        )
+    ]
+    assert seen == sorted(seen) and seen[-1] == 13 * 13
+
+
+def test_adaptive_is_never_chosen_by_auto():
+    model = region_model(0, 0, 8, 8)
+    result = ow.occlusion_map(model, _smooth_image(16), patch_size=4, stride=1, progress=False)
+    assert result.info["method"] == "full"
+
+
+@pytest.mark.parametrize("method", ["adaptive"])
+def test_adaptive_validates_like_the_sweep(method):
+    with pytest.raises(ValueError, match="stride"):
+        ow.occlusion_map(
+            region_model(0, 0, 4, 4), _smooth_image(16), patch_size=4, stride=8, method=method
+        )
