@@ -9,12 +9,14 @@ from . import demo as demo
 from . import labels as labels
 from ._version import __version__
 from .compat import OcclusionSensitivity
+from .dataset import OcclusionDataset, open_dataset, sweep_dataset
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
 from .plot import plot_class_map, visualize
 from .widget import OcclusionWidget
 
 __all__ = [
     "ModelError",
+    "OcclusionDataset",
     "OcclusionResult",
     "OcclusionSensitivity",
     "OcclusionWidget",
@@ -22,6 +24,8 @@ __all__ = [
     "iter_occlusion",
     "labels",
     "occlusion_map",
+    "open_dataset",
     "plot_class_map",
+    "sweep_dataset",
     "visualize",
 ]
