@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 
 import numpy as np
@@ -203,6 +204,10 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
         num_gpus=num_gpus,
         runtime_env=runtime_env,
     )
+    # Ray Data's own progress bars and log lines would bury ours: quiet them for this run.
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     checked = False
     ok = 0
     for batch in swept.iter_batches(batch_size=None, batch_format="pandas"):

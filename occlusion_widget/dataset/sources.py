@@ -203,9 +203,9 @@ def _pairs(iterator, labels):
 def _unbatch(iterator):
     # image_dataset_from_directory yields batches: (B, H, W, C) images with (B,) labels.
     for element in iterator:
-        if _is_pair(element) and np.ndim(element[0]) == 4:
+        if isinstance(element, tuple) and len(element) == 2 and np.ndim(element[0]) == 4:
             yield from zip(element[0], element[1], strict=True)
-        elif not _is_pair(element) and np.ndim(element) == 4:
+        elif not isinstance(element, tuple) and np.ndim(element) == 4:
             yield from element
         else:
             yield element

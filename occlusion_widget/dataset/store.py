@@ -90,7 +90,7 @@ class _Base:
     def check_params(self, params: dict, num_classes: int, keep: int) -> None:
         """Record the parameters of a new store, or refuse a store written with others."""
         meta = self.meta()
-        if not meta:
+        if "params" not in meta:
             self.write_meta(
                 {
                     "format_version": FORMAT_VERSION,
@@ -124,6 +124,9 @@ class _Base:
                 {name: pd.Series(dtype=_pandas_dtype(t)) for name, t in COLUMNS.items()}
             )
         frame = frame.drop_duplicates("key", keep="last").reset_index(drop=True)
+        for name, kind in COLUMNS.items():
+            if kind.startswith("list"):  # Parquet gives arrays: the same lists in both stores
+                frame[name] = [[int(x) for x in cell] for cell in frame[name]]
         return frame
 
     def done_keys(self) -> set:
