@@ -184,9 +184,9 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
     per_batch = options.get("images_per_batch", IMAGES_PER_BATCH)
     store_url = store.url if isinstance(store, DiskStore) else None
     storage_options = store.storage_options if isinstance(store, DiskStore) else None
-    dataset = ray.data.from_items(
-        records, override_num_blocks=max(1, -(-len(records) // per_batch))
-    )
+    blocks = max(1, -(-len(records) // per_batch))
+    actors = max(1, min(int(actors), blocks))  # an actor without a block would only idle
+    dataset = ray.data.from_items(records, override_num_blocks=blocks)
     swept = dataset.map_batches(
         SweepActor,
         fn_constructor_kwargs={
