@@ -101,6 +101,27 @@ def timed(fn):
     return time.perf_counter() - start, out
 
 
+def start_ray(cpus, tries=3):
+    """``ray.init``, retried: Ray gives up after 30 s when the machine is overloaded."""
+    import ray
+
+    for attempt in range(tries):
+        try:
+            return ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        except Exception as error:
+            print(f"ray.init failed ({error}); retry {attempt + 1}", flush=True)
+            ray.shutdown()
+    raise RuntimeError("Ray did not start on this machine")
+
+
+def print_row(row, header=False):
+    if header:
+        print("| " + " | ".join(row) + " |")
+        print("|" + "---|" * len(row))
+    cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row.values()]
+    print("| " + " | ".join(cells) + " |", flush=True)
+
+
 def run(name, images, model, preprocess, sweep, cpus, tmp):
     import ray
 
@@ -108,7 +129,7 @@ def run(name, images, model, preprocess, sweep, cpus, tmp):
 
     common = dict(preprocess=preprocess, progress=False, **sweep)
     local_s, local = timed(lambda: ow.sweep_dataset(model, images, **common))
-    init_s, _ = timed(lambda: ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False))
+    init_s, _ = timed(lambda: start_ray(cpus))
     opts = {"num_actors": cpus}
     warm_s, _ = timed(
         lambda: ow.sweep_dataset(model, images[:2], backend="ray", ray_options=opts, **common)
@@ -153,17 +174,13 @@ def main():
     images, model, pre, what = cifar_workload(args.cifar, tmp)
     print(f"cifar: {what}", flush=True)
     rows.append(run("32x32", images, model, pre, {"patch_size": 8, "stride": 2}, args.cpus, tmp))
+    print_row(rows[0], header=True)
     images, model, pre, what = big_workload(args.big, tmp, args.mobilenet)
     print(f"224: {what}", flush=True)
     rows.append(
         run("224x224", images, model, pre, {"patch_size": 16, "stride": 16}, args.cpus, tmp)
     )
-    keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
-    for row in rows:
-        cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row.values()]
-        print("| " + " | ".join(cells) + " |")
+    print_row(rows[1])
     big = rows[1]
     per_position = big["local s/image"] / big["positions"]
     total = IMAGENET_IMAGES * IMAGENET_POSITIONS * per_position
