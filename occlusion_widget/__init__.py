@@ -10,6 +10,7 @@ from . import demo as demo
 from . import labels as labels
 from ._version import __version__
 from .compat import OcclusionSensitivity, vizualize
+from .dataset import OcclusionDataset, open_dataset, sweep_dataset
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
 from .engine.fidelity import FidelityCurves, fidelity
 from .plot import plot_class_map, visualize
@@ -20,6 +21,7 @@ from .widget import OcclusionWidget
 __all__ = [
     "FidelityCurves",
     "ModelError",
+    "OcclusionDataset",
     "OcclusionResult",
     "OcclusionSensitivity",
     "OcclusionWidget",
@@ -30,7 +32,9 @@ __all__ = [
     "iter_occlusion",
     "labels",
     "occlusion_map",
+    "open_dataset",
     "plot_class_map",
+    "sweep_dataset",
     "visualize",
     "vizualize",
 ]

@@ -19,7 +19,12 @@ nbclient = pytest.importorskip("nbclient")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ("quickstart.ipynb", "predicted_class_map.ipynb", "classroom.ipynb")
+NAMES = (
+    "quickstart.ipynb",
+    "predicted_class_map.ipynb",
+    "classroom.ipynb",
+    "dataset_debugging.ipynb",
+)
 ASSETS = Path(os.environ.get("OCCLUSION_WIDGET_ASSETS") or ROOT.parent / "shared" / "assets")
 KERAS_HOME = ASSETS / "keras_home"
 IMAGENET_WEIGHTS = (
@@ -158,6 +163,22 @@ def test_classroom_runs(notebook_env: pytest.MonkeyPatch) -> None:
     assert "prediction: triangle" in text
     assert re.search(r"^\s+4\s+1 \|\s+61 x 61 = 3721 positions", text, re.M), text
     assert widget_views(notebook) == 1
+
+
+@pytest.mark.slow
+def test_dataset_debugging_runs(notebook_env: pytest.MonkeyPatch) -> None:
+    notebook = run_notebook("dataset_debugging.ipynb")
+    text = printed(notebook)
+    assert "errors: 0" in text
+    assert re.search(r"^most fragile image: \S+$", text, re.M), text
+    assert widget_views(notebook) == 2  # the sweep's tqdm bar, then the single-image widget
+    if CIFAR_MODEL.exists():
+        assert "20 images of (32, 32, 3), 10 classes" in text
+    else:
+        assert "CIFAR-10 assets not found" in text
+    # Ray is an optional extra, and its start-up gives up after 30 s on an overloaded machine.
+    if "Ray is not installed" not in text and "Ray did not start here" not in text:
+        assert "Ray and local agree within 1e-6: True" in text
 
 
 @pytest.mark.slow

@@ -1,0 +1,11 @@
+"""Occlusion sweeps over a whole image set: a table of surprises, maps in a store, confusion.
+
+Examples
+--------
+>>> from occlusion_widget.dataset import sweep_dataset, open_dataset
+"""
+
+from .api import open_dataset, sweep_dataset
+from .dataset import OcclusionDataset
+
+__all__ = ["OcclusionDataset", "open_dataset", "sweep_dataset"]

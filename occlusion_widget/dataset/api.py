@@ -1,0 +1,233 @@
+"""``sweep_dataset`` and ``open_dataset``: occlusion sweeps over a whole image set."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from .dataset import OcclusionDataset
+from .local import RowWriter, run_local
+from .sources import make_source
+from .store import open_store
+from .sweeper import DatasetParams
+
+__all__ = ["open_dataset", "sweep_dataset"]
+
+BACKENDS = ("local", "ray")
+
+
+def sweep_dataset(
+    model=None,
+    images=None,
+    *,
+    labels=None,
+    store=None,
+    backend="local",
+    patch_size=16,
+    stride=8,
+    baseline="gray",
+    preprocess=None,
+    output="auto",
+    batch_size=None,
+    resize=None,
+    top_k=None,
+    model_factory=None,
+    progress=True,
+    cancel=None,
+    storage_options=None,
+    ray_options=None,
+    **sweep_options,
+) -> OcclusionDataset:
+    """Run an occlusion sweep over every image of a dataset and keep a table of surprises.
+
+    Each image is swept as :func:`occlusion_map` would, with the same parameters. The result
+    is one row per image (prediction, how many positions flip it, the largest drop and where,
+    the class that steals it, margins, entropies) plus every image's map, kept in ``store``.
+
+    Parameters
+    ----------
+    model : keras.Model, callable or path, optional
+        The classifier, or the path of a ``.keras`` file. ``backend="ray"`` needs a path or
+        ``model_factory`` (a live Keras model is not shipped to the workers).
+    images : list, array, folder path, iterable or tf.data.Dataset
+        A list of images (arrays, PIL images or paths); an ``(N, H, W, C)`` array; a folder
+        (searched recursively; class sub-folders give the true labels, as in
+        ``keras.utils.image_dataset_from_directory``); an iterable of ``(image, label)`` pairs;
+        a ``tf.data.Dataset`` of such pairs. Every image must have the same size (or pass
+        ``resize``).
+    labels : sequence of int, optional
+        True labels, one per image, for a list or array.
+    store : str or os.PathLike, optional
+        A folder (local path or fsspec URL) for the Zarr maps and the Parquet table. Re-running
+        with the same store skips the images already done; a store written with other
+        parameters is refused. ``None`` keeps everything in memory.
+    backend : {"local", "ray"}, default "local"
+        ``"local"`` runs here with the streaming engine; ``"ray"`` runs on Ray Data (a local
+        Ray, or the cluster at ``RAY_ADDRESS``), see :mod:`occlusion_widget.dataset.ray_backend`.
+    patch_size, stride, baseline, preprocess, output, batch_size
+        As for :func:`occlusion_map`; shared by every image.
+    resize : int or tuple of int, optional
+        Resize every image to ``(height, width)`` first; without it, an image of another size
+        than the first is recorded as an error and skipped.
+    top_k : int, optional
+        Classes kept per position in the store (float16). Default: all classes up to 100,
+        otherwise the top 10. The table's numbers always come from the full float32 sweep.
+    model_factory : callable, optional
+        ``() -> model``, called once per worker (instead of ``model``).
+    progress : bool or callable, default True
+        A tqdm bar over images with the time left, ``False``, or ``callable(done, total)``
+        (``total`` is None when the dataset's length is unknown).
+    cancel : threading.Event, optional
+        When set, stop after the current image; everything done stays in the store.
+    storage_options : dict, optional
+        fsspec options for a ``store`` URL (credentials, endpoint).
+    ray_options : dict, optional
+        ``num_actors``, ``num_cpus`` / ``num_gpus`` per actor, ``images_per_batch``,
+        ``init`` (keyword arguments for ``ray.init``).
+    **sweep_options
+        Further keyword arguments for :func:`occlusion_map` (e.g. a value range or target
+        groups where the engine supports them); recorded in the store's parameters.
+
+    Returns
+    -------
+    OcclusionDataset
+
+    Raises
+    ------
+    ValueError
+        For an empty dataset, a store written with other parameters, or when the very first
+        image fails in the engine (bad parameters or a broken model). Failures of single
+        images later on (unreadable files, other sizes) are recorded in the table instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import occlusion_widget as ow
+    >>> def model(batch):  # class 1 = brightness of the top-left 4x4 corner
+    ...     p = batch[:, :4, :4].mean(axis=(1, 2, 3))
+    ...     return np.stack([1 - p, p], axis=1)
+    >>> images = np.ones((3, 8, 8, 1), np.float32)
+    >>> ds = ow.sweep_dataset(model, images, labels=[1, 1, 0], patch_size=4, stride=4,
+    ...                       baseline="black", progress=False)
+    >>> ds.table[["id", "predicted", "correct", "flip_fraction"]].values.tolist()
+    [['0', 1, True, 0.25], ['1', 1, True, 0.25], ['2', 1, False, 0.25]]
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be 'local' or 'ray'; got {backend!r}")
+    if model is None and model_factory is None:
+        raise TypeError(
+            "give the model: a keras.Model, a callable, a .keras path or model_factory="
+        )
+    if model is not None and model_factory is not None:
+        raise TypeError("give either model or model_factory, not both")
+    if model_factory is not None and not callable(model_factory):
+        raise TypeError(f"model_factory must be callable; got {type(model_factory).__name__}")
+    source = make_source(images, labels)
+    params = DatasetParams(
+        patch_size,
+        stride,
+        baseline,
+        preprocess,
+        output,
+        batch_size,
+        resize,
+        top_k,
+        dict(sweep_options),
+    )
+    params.describe()  # raises now on a malformed patch size, stride or resize
+    st = open_store(store, storage_options)
+    image_shape = _check_stored_params(st, params)
+    described = params.describe()["baseline"]
+    if isinstance(described, str) and described.startswith("array["):
+        # A whole baseline image is recorded by checksum only: keep it to rebuild results.
+        st.write_arrays("_baseline", {"baseline": np.asarray(baseline, np.float32)})
+    if source.class_names is not None:
+        st.write_meta({"folder_classes": source.class_names})
+    done = st.done_keys()
+    items, total, skipped = _remaining(source, done)
+    with RowWriter(st, total, progress, start=skipped) as writer:
+        if backend == "local":
+            run_local(
+                _load_model(model, model_factory), params, items, st, writer, image_shape, cancel
+            )
+        else:
+            from .ray_backend import run_ray
+
+            run_ray(
+                model,
+                model_factory,
+                params,
+                items,
+                st,
+                writer,
+                image_shape,
+                cancel,
+                ray_options or {},
+            )
+    if writer.done == 0 and not done and not (cancel is not None and cancel.is_set()):
+        raise ValueError("the dataset is empty: no images to sweep")
+    if writer.errors and progress is not False and not callable(progress):
+        _show_errors(writer.errors)
+    return OcclusionDataset(st)
+
+
+def _check_stored_params(st, params):
+    """Refuse at once a store written with other parameters (before any image is swept);
+    returns the image shape the store holds, if any."""
+    meta = st.meta()
+    if not meta or "params" not in meta:
+        return None
+    shape = meta["params"].get("image_shape")
+    st.check_params(params.describe(shape), meta["num_classes"], meta["kept_classes"])
+    return None if shape is None else tuple(shape)
+
+
+def _remaining(source, done):
+    if source.total is not None:
+        items = list(source.items)
+        todo = [item for item in items if item.key not in done]
+        return todo, len(items), len(items) - len(todo)
+    return (item for item in source.items if item.key not in done), None, 0
+
+
+def _load_model(model, model_factory):
+    if model_factory is not None:
+        return model_factory()
+    if isinstance(model, (str, os.PathLike)):
+        import keras
+
+        return keras.saving.load_model(os.fspath(model))
+    return model
+
+
+def _show_errors(errors, limit=10):
+    lines = [f"{len(errors)} image(s) skipped (see .errors):"]
+    lines += [f"  {item_id}: {message}" for item_id, message in errors[:limit]]
+    if len(errors) > limit:
+        lines.append(f"  ... and {len(errors) - limit} more")
+    print("\n".join(lines), file=sys.stderr)
+
+
+def open_dataset(store, storage_options=None) -> OcclusionDataset:
+    """Reopen a dataset sweep from its store; the model is not needed.
+
+    Parameters
+    ----------
+    store : str or os.PathLike
+        The folder (or fsspec URL) given to :func:`sweep_dataset`.
+    storage_options : dict, optional
+        fsspec options for a URL.
+
+    Returns
+    -------
+    OcclusionDataset
+
+    Examples
+    --------
+    >>> import occlusion_widget as ow
+    >>> ds = ow.open_dataset("sweeps/cifar")  # doctest: +SKIP
+    >>> ds.table.sort_values("flip_fraction").tail(3)  # doctest: +SKIP
+    """
+    return OcclusionDataset(open_store(store, storage_options, mode="r"))

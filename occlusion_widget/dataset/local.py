@@ -1,0 +1,103 @@
+"""The local backend: one image after another through the streaming engine, in this process.
+
+Memory stays bounded by one image's sweep plus the rows not yet flushed: each image's arrays
+go to the store as soon as it is done, its row follows in small batches.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .sweeper import ImageSweeper
+
+__all__ = ["RowWriter", "run_local"]
+
+#: Rows are flushed to a new Parquet part after this many images or this many seconds,
+#: whichever comes first (and always on cancel, error or the end of the run).
+FLUSH_EVERY_IMAGES = 64
+FLUSH_EVERY_SECONDS = 30.0
+
+
+class RowWriter:
+    """Buffers table rows and appends them to the store in parts; reports progress.
+
+    Examples
+    --------
+    >>> from occlusion_widget.dataset.store import MemoryStore
+    >>> store = MemoryStore()
+    >>> with RowWriter(store, total=1, progress=False) as rows:
+    ...     rows.add({"id": "0", "key": "k", "status": "done", "error": ""})
+    >>> list(store.table()["id"])
+    ['0']
+    """
+
+    def __init__(self, store, total, progress, start=0):
+        self.store = store
+        self.pending = []
+        self.last_flush = time.monotonic()
+        self.done = start
+        self.total = total
+        self.errors = []
+        self.callback = None
+        self.bar = None
+        if callable(progress) and not isinstance(progress, bool):
+            self.callback = progress
+        elif progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=start, desc="dataset", unit="img")
+
+    def add(self, row):
+        self.pending.append(row)
+        if row.get("status") == "error":
+            self.errors.append((row["id"], row["error"]))
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+        if (
+            len(self.pending) >= FLUSH_EVERY_IMAGES
+            or time.monotonic() - self.last_flush > FLUSH_EVERY_SECONDS
+        ):
+            self.flush()
+
+    def flush(self):
+        if self.pending:
+            self.store.append_rows(self.pending)
+            self.pending = []
+        self.last_flush = time.monotonic()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        # Always, also on cancel, KeyboardInterrupt or an error: what is done stays done.
+        self.flush()
+        if self.bar is not None:
+            self.bar.close()
+        return False
+
+
+def run_local(model, params, items, store, writer, image_shape=None, cancel=None):
+    """Sweep ``items`` one by one into ``store``; returns the sweeper (for its image shape).
+
+    The first image that sweeps fixes the number of classes: the store records the parameters
+    then (or checks them against the ones it holds).
+    """
+    sweeper = ImageSweeper(model, params, image_shape)
+    checked = False
+    for item in items:
+        if cancel is not None and cancel.is_set():
+            break
+        arrays, row = sweeper.run(item, cancel)
+        if row is None:  # cancelled mid-image
+            break
+        if arrays is not None:
+            if not checked:
+                k = len(arrays["base_probabilities"])
+                store.check_params(params.describe(sweeper.image_shape), k, params.kept_classes(k))
+                checked = True
+            store.write_arrays(row["key"], arrays)
+        writer.add(row)
+    return sweeper

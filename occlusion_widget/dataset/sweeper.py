@@ -1,0 +1,207 @@
+"""One image of a dataset: decode it, check its size, sweep it with the engine, summarise it.
+
+The local backend and every Ray actor run this same code with the same parameters, which is
+why the two backends agree.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..engine import occlusion_map
+from ..engine.grid import normalize_pair
+from ..engine.images import load_image
+from ..engine.model import ModelError
+from .store import quantize
+from .summary import error_row, summarize
+
+__all__ = ["DatasetParams", "ImageSweeper"]
+
+#: Up to this many classes every class probability is stored; above it only the top
+#: :data:`TOP_K` per position (1000 ImageNet classes x 729 positions is 1.4 MB per image).
+KEEP_ALL_UP_TO = 100
+TOP_K = 10
+
+
+@dataclass
+class DatasetParams:
+    """The sweep parameters shared by every image of a dataset.
+
+    Examples
+    --------
+    >>> DatasetParams(patch_size=8, stride=4).describe()["patch_size"]
+    [8, 8]
+    """
+
+    patch_size: object = 16
+    stride: object = 8
+    baseline: object = "gray"
+    preprocess: object = None
+    output: str = "auto"
+    batch_size: int | None = None
+    resize: object = None
+    top_k: int | None = None
+    options: dict = field(default_factory=dict)
+
+    def describe(self, image_shape=None) -> dict:
+        """JSON parameters recorded in the store; a resumed sweep must give the same ones."""
+        return {
+            "patch_size": list(normalize_pair(self.patch_size, "patch_size")),
+            "stride": list(normalize_pair(self.stride, "stride")),
+            "baseline": _describe_value(self.baseline),
+            "preprocess": _name(self.preprocess),
+            "output": self.output,
+            "resize": None if self.resize is None else list(normalize_pair(self.resize, "resize")),
+            "image_shape": None if image_shape is None else [int(s) for s in image_shape],
+            "options": {k: _describe_value(v) for k, v in sorted(self.options.items())},
+        }
+
+    def kept_classes(self, num_classes: int) -> int:
+        """How many classes per position the store keeps."""
+        if self.top_k is not None:
+            return min(int(self.top_k), num_classes)
+        return num_classes if num_classes <= KEEP_ALL_UP_TO else TOP_K
+
+
+def _name(fn):
+    if fn is None:
+        return None
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
+
+
+def _describe_value(value):
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, numbers.Number):
+        return float(value)
+    array = np.asarray(value)
+    if array.dtype != object and array.size <= 16:
+        return array.astype(float).tolist()
+    if array.dtype != object:
+        # A whole baseline image: recorded by shape and a checksum, not by value.
+        return f"array{list(array.shape)} sum={float(array.astype(np.float64).sum()):.6g}"
+    return repr(value)
+
+
+class ImageSweeper:
+    """Sweeps items one at a time with fixed parameters; remembers the expected image shape.
+
+    Examples
+    --------
+    >>> from occlusion_widget.dataset.sources import Item
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> sweeper = ImageSweeper(model, DatasetParams(patch_size=4, stride=4))
+    >>> arrays, row = sweeper.run(Item("0", np.ones((8, 8)), "", -1))
+    >>> row["status"], arrays["probabilities"].shape
+    ('done', (2, 2, 2))
+    >>> sweeper.run(Item("1", np.ones((9, 8)), "", -1))[1]["error"][:40]
+    'image is 9x8x1 but the dataset is 8x8x1 '
+    """
+
+    def __init__(self, model, params: DatasetParams, image_shape=None):
+        self.model = model
+        self.params = params
+        self.image_shape = None if image_shape is None else tuple(image_shape)
+        self.swept = 0  # images swept successfully by this sweeper
+
+    def decode(self, item):
+        """``(pixels for the engine, None)`` or ``(None, error message)``."""
+        source = item.path if item.path else item.image
+        try:
+            raw = load_image(source)
+        except Exception as exc:  # any decoding failure is this image's problem, not the run's
+            return None, _decode_error(exc)
+        pixels = raw.pixels
+        if self.params.resize is not None:
+            pixels = _resize(raw, normalize_pair(self.params.resize, "resize"))
+        shape = (*(int(s) for s in np.shape(pixels)[:2]), int(raw.pixels.shape[2]))
+        if self.image_shape is None:
+            self.image_shape = shape
+        elif shape != self.image_shape:
+            got, want = "x".join(map(str, shape)), "x".join(map(str, self.image_shape))
+            return None, (
+                f"image is {got} but the dataset is {want} (H x W x C); pass "
+                f"resize=({self.image_shape[0]}, {self.image_shape[1]}) to resize every image"
+            )
+        if self.params.resize is None:
+            # Integer images stay integers: the engine's value range and gray fill depend on it.
+            pixels = raw.pixels.astype(np.uint8) if _is_byte(raw) else raw.pixels
+        if raw.squeeze_channel:
+            pixels = pixels[..., 0]
+        return pixels, None
+
+    def run(self, item, cancel=None):
+        """``(arrays to store or None, table row)`` for one item, ``(None, None)`` when cancelled.
+
+        An engine error on an image that decoded fine is recorded in its row, except before
+        any image has swept: then it is raised (a broken model or bad parameters must not
+        fill the table with one error per image).
+        """
+        start = time.perf_counter()
+        row = {"id": item.id, "key": item.key, "path": item.path, "label": int(item.label)}
+        pixels, problem = self.decode(item)
+        if problem is not None:
+            row.update(error_row(problem), seconds=time.perf_counter() - start)
+            return None, row
+        p = self.params
+        try:
+            result = occlusion_map(
+                self.model,
+                pixels,
+                patch_size=p.patch_size,
+                stride=p.stride,
+                baseline=p.baseline,
+                preprocess=p.preprocess,
+                output=p.output,
+                batch_size=p.batch_size,
+                progress=False,
+                cancel=cancel,
+                **p.options,
+            )
+        except (ModelError, ValueError, TypeError) as exc:
+            if self.swept == 0:
+                raise
+            row.update(error_row(f"{type(exc).__name__}: {exc}"))
+            row["seconds"] = time.perf_counter() - start
+            return None, row
+        if not result.complete:  # cancelled mid-image: nothing of it is kept
+            return None, None
+        self.swept += 1
+        row.update(summarize(result, int(item.label)), status="done", error="")
+        row["seconds"] = time.perf_counter() - start
+        arrays = quantize(result.probabilities, p.kept_classes(result.num_classes))
+        arrays["base_probabilities"] = result.base_probabilities.astype(np.float32)
+        arrays["image"] = pixels if np.asarray(pixels).dtype == np.uint8 else result.image
+        return arrays, row
+
+
+def _is_byte(raw) -> bool:
+    return raw.integer and raw.value_range == (0.0, 255.0)
+
+
+def _decode_error(exc) -> str:
+    text = str(exc).split("\n")[0]
+    if type(exc).__name__ == "UnidentifiedImageError":
+        return f"not an image file Pillow can read ({text})"
+    return f"{type(exc).__name__}: {text}"
+
+
+def _resize(raw, size):
+    """Bilinear resize to ``(height, width)`` channel by channel (any value range)."""
+    from PIL import Image
+
+    h, w = size
+    if raw.pixels.shape[:2] == (h, w):
+        return raw.pixels.astype(np.uint8) if _is_byte(raw) else raw.pixels
+    channels = [
+        np.asarray(Image.fromarray(raw.pixels[:, :, c], mode="F").resize((w, h), Image.BILINEAR))
+        for c in range(raw.pixels.shape[2])
+    ]
+    out = np.stack(channels, axis=2).astype(np.float32)
+    if _is_byte(raw):
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return out

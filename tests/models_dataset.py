@@ -1,0 +1,40 @@
+"""Tiny models for the dataset-sweep tests (fixed weights: nothing is trained)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def brightness_model(num_classes=3):
+    """Class scores from the means of the image's horizontal bands (numpy, any size).
+
+    Hiding a band (black patch) lowers its class, so predictions flip in known places.
+    """
+
+    def model(batch):
+        batch = np.asarray(batch, np.float32)
+        bands = np.array_split(np.arange(batch.shape[1]), num_classes)
+        scores = np.stack([batch[:, b].mean(axis=(1, 2, 3)) for b in bands], axis=1)
+        e = np.exp(8.0 * (scores - scores.max(axis=1, keepdims=True)))
+        return e / e.sum(axis=1, keepdims=True)
+
+    return model
+
+
+def tiny_keras_model(size=8, channels=3, num_classes=4, seed=0):
+    """A 2-layer Keras CNN with fixed seeded weights, for a .keras file the Ray workers load."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    inputs = keras.Input((size, size, channels))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.set_weights([rng.normal(0, 1, w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
+def images(n, size=8, channels=3, seed=0):
+    """``n`` seeded uint8 images."""
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, channels), dtype=np.uint8)

@@ -1,0 +1,66 @@
+"""The Ray backend against the local one: one small local Ray (2 CPUs) for the whole module,
+since starting Ray takes seconds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from models_dataset import images, tiny_keras_model
+
+import occlusion_widget as ow
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+pytest.importorskip("zarr")
+
+PARAMS = {"patch_size": 4, "stride": 2, "batch_size": 8, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    tiny_keras_model().save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_ray_equals_local_and_writes_the_same_store(local_ray, model_path, tmp_path):
+    data = [*images(5), np.zeros((6, 6, 3), np.uint8)]  # the last one has another size
+    labels = [0, 1, 2, 3, 0, 1]
+    local = ow.sweep_dataset(model_path, data, labels=labels, store=tmp_path / "l", **PARAMS)
+    remote = ow.sweep_dataset(
+        model_path, data, labels=labels, store=tmp_path / "r", backend="ray", **PARAMS
+    )
+    # Ray returns rows in completion order: compare image by image.
+    a = local.table.set_index("id").sort_index()
+    b = ow.open_dataset(tmp_path / "r").table.set_index("id").sort_index()
+    assert list(a.index) == list(b.index) and (a["status"] == b["status"]).all()
+    assert list(b["status"]) == ["done"] * 5 + ["error"]
+    floats = [c for c in a.columns if a[c].dtype == np.float64 and c != "seconds"]
+    # The same engine code with the same batch size runs in both: the issue asks for 1e-6,
+    # and float32 CPU inference with identical batches gives identical numbers here.
+    np.testing.assert_allclose(b[floats].to_numpy(), a[floats].to_numpy(), atol=1e-6)
+    for column in ("predicted", "flip_class", "max_drop_row", "winner_classes", "error"):
+        assert a[column].tolist() == b[column].tolist(), column
+    for image_id in a.index[:5]:
+        np.testing.assert_allclose(
+            remote.result(image_id).probabilities, local.result(image_id).probabilities, atol=1e-6
+        )
+    # Resuming on Ray skips everything already done.
+    again = ow.sweep_dataset(
+        model_path, data, labels=labels, store=tmp_path / "r", backend="ray", **PARAMS
+    )
+    assert len(again.table) == 6
+
+
+@pytest.mark.slow
+def test_ray_refuses_a_live_keras_model(local_ray):
+    with pytest.raises(TypeError, match="model_factory"):
+        ow.sweep_dataset(tiny_keras_model(), images(2), backend="ray", **PARAMS)
