@@ -232,4 +232,6 @@ def test_a_cancelled_sweep_after_a_complete_one_restores_it_with_a_restore_event
     assert events.calls[-1][0] == "restore" and events.calls[-1][2] == "cancelled"
     assert session.result is complete and session.params["stride"] == 8
     assert session.grid.rows == 4 and session.progress["done"] == 16
-    assert session.partial_result is None  # cancelled before its first batch: nothing computed
+    # The first batch always runs to the end: it is the partial sweep kept aside.
+    partial = session.partial_result
+    assert partial.stride == (4, 4) and 0 < partial.done < partial.total

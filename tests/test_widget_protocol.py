@@ -59,7 +59,7 @@ def test_a_cancelled_recompute_goes_back_to_the_finished_map_and_its_parameters(
     assert w.wait(10) == "done" and w.result.rows == 4 and w.partial_result is None
 
 
-def test_cancelling_a_recompute_before_its_first_batch_keeps_the_finished_map() -> None:
+def test_cancelling_a_recompute_in_its_first_batch_keeps_the_finished_map() -> None:
     model = CountingModel()
     w = OcclusionWidget(model, IMAGE, patch_size=8, stride=8)
     assert w.wait(10) == "done"
