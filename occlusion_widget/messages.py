@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .checks import describe_error, reject_unknown
+from .probing import probe as probe_session
 from .probing import probe_reply, region_from_message
 
 __all__ = ["BROWSER_PARAMS", "MESSAGE_TYPES", "handle"]
@@ -73,7 +74,7 @@ def probe(widget: Any, content: dict[str, Any], buffers: Any) -> dict[str, Any]:
     :func:`~occlusion_widget.probing.probe_reply`), with the region echoed."""
     region = content.get("region")
     h, w = widget.session.validated.image.pixels.shape[:2]
-    answer = widget.probe_result(region_from_message(region, buffers, (h, w)))
+    answer = probe_session(widget.session, region_from_message(region, buffers, (h, w)))
     target = widget.target
     if target is None:  # before the first batch: the probed image's own prediction
         target = answer.predicted_class

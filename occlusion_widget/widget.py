@@ -20,7 +20,6 @@ from ._version import __version__
 from .checks import reject_unknown
 from .engine import BASELINE_NAMES, OcclusionResult
 from .engine.params import SWEEP_MODES
-from .engine.probe import ProbeResult
 from .mirror import CUSTOM_BASELINE, Mirror
 from .probing import probe as probe_session
 from .selection import Selection, select
@@ -274,12 +273,10 @@ class OcclusionWidget(anywidget.AnyWidget):
 
     @property
     def partial_result(self) -> OcclusionResult | None:
-        """The result of the latest sweep that ended unfinished (cancelled or failed), or None
-        when the latest one completed.
+        """The latest sweep's result when it ended unfinished (cancelled or failed), else None.
 
-        Cancelling a recompute never replaces a finished map: the widget goes back to the last
-        complete result and its parameters (status ``"cancelled"``) and keeps the partial
-        sweep here. When no sweep has completed yet, the partial result is also :attr:`result`.
+        A cancelled recompute goes back to the last complete :attr:`result` and its
+        parameters; before any sweep completed, the partial result is also :attr:`result`.
 
         Examples
         --------
@@ -416,28 +413,11 @@ class OcclusionWidget(anywidget.AnyWidget):
         >>> w.probe((0, 0, 32, 32)).argmax()  # doctest: +SKIP
         np.int64(3)
         """
-        return self.probe_result(region).probabilities
-
-    def probe_result(self, region: Any) -> ProbeResult:
-        """Like :meth:`probe`, with the probed image and mask too
-        (:class:`~occlusion_widget.engine.probe.ProbeResult`).
-
-        Examples
-        --------
-        >>> w.probe_result((0, 0, 8, 8)).mask.sum()  # doctest: +SKIP
-        np.int64(64)
-        """
-        return probe_session(self._session, region)
+        return probe_session(self._session, region).probabilities
 
     def to_html(self, path: str | Path, **options: Any) -> Path:
-        """Write the widget as one self-contained HTML page (no kernel, no network needed).
-
-        Parameters
-        ----------
-        path : str or Path
-        **options
-            ``target``, ``view``, ``targets``, ``title``, ``max_probability_bytes``: see
-            :func:`occlusion_widget.standalone.export_html`.
+        """Write the widget as one self-contained HTML page (no kernel, no network needed);
+        ``options`` as for :func:`occlusion_widget.standalone.export_html`.
 
         Examples
         --------
