@@ -1,8 +1,10 @@
 """The Jupyter widget: synced traits, their validators and observers, and the messages.
 
 The kernel side of ``docs/protocol.md``. A :class:`~occlusion_widget.session.SweepSession` runs
-the sweeps; the widget only mirrors the session into synced traits (from the session's worker
-thread, throttled) and turns the browser's requests into session calls. The browser draws from
+the sweeps; :mod:`~occlusion_widget.mirror` mirrors it into the synced traits (from the
+session's worker thread, throttled), :mod:`~occlusion_widget.messages` answers the browser's
+requests and :mod:`~occlusion_widget.outputs` holds what is read out (selection, save, probe,
+page). The browser draws from
 the synced traits only, so hovering never waits for the kernel.
 """
 
@@ -12,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-import numpy as np
 import traitlets
 
 from . import messages
@@ -21,8 +22,8 @@ from .checks import reject_unknown
 from .engine import BASELINE_NAMES, OcclusionResult
 from .engine.params import SWEEP_MODES
 from .mirror import CUSTOM_BASELINE, Mirror
-from .probing import probe as probe_session
-from .selection import Selection, select
+from .outputs import Outputs
+from .selection import Selection
 from .session import STATUSES, SWEEP_PARAMS, SweepSession
 from .traits import (
     Array,
@@ -43,7 +44,7 @@ VIEWS = ("sensitivity", "probability", "predicted_class")
 COLOR_SCALES = ("auto", "fixed")
 
 
-class OcclusionWidget(anywidget.AnyWidget):
+class OcclusionWidget(Outputs, anywidget.AnyWidget):
     """Occlusion maps you can hover: what the model saw and said with each patch hidden.
 
     The sweep starts at once in a background thread; the map fills in coarse to fine while the
@@ -288,23 +289,6 @@ class OcclusionWidget(anywidget.AnyWidget):
         return self._session.partial_result
 
     @property
-    def selection(self) -> Selection | None:
-        """The pinned cell's :class:`Selection`, or None when nothing is selected.
-
-        Examples
-        --------
-        >>> w.selected = (0, 0)  # doctest: +SKIP
-        >>> w.selection.top_names[:2]  # doctest: +SKIP
-        ['tabby cat', 'tiger cat']
-        """
-        with self._session.lock:
-            result, selected, target = self._mirror.adopted, self.selected, self.target
-            if result is None or selected is None or target is None:
-                return None
-            names, k = list(self.labels), self.top_k
-            return select(result, *selected, target=target, names=names, top_k=k)
-
-    @property
     def session(self) -> SweepSession:
         """The :class:`~occlusion_widget.session.SweepSession` that runs this widget's sweeps."""
         return self._session
@@ -369,64 +353,6 @@ class OcclusionWidget(anywidget.AnyWidget):
         """
         self._session.wait(timeout)
         return self.status
-
-    def save(self, path: str | Path, dpi: int = 150) -> Path:
-        """Write the current view as a picture drawn with matplotlib in the browser's colours.
-
-        Examples
-        --------
-        >>> w.save("cat_sensitivity.png")  # doctest: +SKIP
-        PosixPath('cat_sensitivity.png')
-        """
-        from .plot import save_view
-
-        with self._session.lock:
-            result, target = self._mirror.adopted, self.target
-            if result is None or target is None:
-                raise RuntimeError("nothing to save yet: no batch has finished; try w.wait()")
-            state = {"view": self.view, "target": target, "labels": list(self.labels)}
-            state.update(opacity=self.opacity, selected=self.selected, top_k=self.top_k)
-        return save_view(path, result=result, dpi=dpi, **state)
-
-    def probe(self, region: Any) -> np.ndarray:
-        """The model's ``(K,)`` probabilities with one region hidden as the sweep hides a patch.
-
-        One forward pass in this thread, with the shown sweep's own fill, mode, preprocess and
-        image (resized, if the sweep was): a probe on a grid cell's box equals that cell of
-        :attr:`result`. In reveal mode only the region is kept. Refused while a sweep runs.
-
-        Parameters
-        ----------
-        region : tuple of int or array-like of bool
-            A ``(top, left, height, width)`` box, or an ``(H, W)`` boolean mask of the swept
-            image.
-
-        Raises
-        ------
-        TypeError, ValueError
-            A bad box or mask (the message says what is wrong).
-        RuntimeError
-            A sweep is running, or the widget shows a saved result and has no model.
-
-        Examples
-        --------
-        >>> w.probe((0, 0, 32, 32)).argmax()  # doctest: +SKIP
-        np.int64(3)
-        """
-        return probe_session(self._session, region).probabilities
-
-    def to_html(self, path: str | Path, **options: Any) -> Path:
-        """Write the widget as one self-contained HTML page (no kernel, no network needed);
-        ``options`` as for :func:`occlusion_widget.standalone.export_html`.
-
-        Examples
-        --------
-        >>> w.to_html("cat.html")  # doctest: +SKIP
-        PosixPath('cat.html')
-        """
-        from .standalone import export_html
-
-        return export_html(self, path, **options)
 
     def close(self) -> None:
         """Stop the sweep and close the widget.
