@@ -4,8 +4,7 @@ The kernel side of ``docs/protocol.md``. A :class:`~occlusion_widget.session.Swe
 the sweeps; :mod:`~occlusion_widget.mirror` mirrors it into the synced traits (from the
 session's worker thread, throttled), :mod:`~occlusion_widget.messages` answers the browser's
 requests and :mod:`~occlusion_widget.outputs` holds what is read out (selection, save, probe,
-page). The browser draws from
-the synced traits only, so hovering never waits for the kernel.
+page). The browser draws from the synced traits only, so hovering never waits for the kernel.
 """
 
 from __future__ import annotations
