@@ -35,7 +35,8 @@ class Selection:
     base_class, base_name
         The unoccluded image's prediction.
     target, target_name
-        The class the map explains.
+        The class the map explains, or a group of classes (a list; the name joins theirs
+        with ``" + "`` and the probabilities below are summed over it).
     target_probability, base_target_probability : float
         P(target) with this patch occluded, and without occlusion.
     target_drop : float
@@ -60,7 +61,7 @@ class Selection:
     predicted_name: str
     base_class: int
     base_name: str
-    target: int
+    target: int | list[int]
     target_name: str
     target_probability: float
     base_target_probability: float
@@ -73,7 +74,13 @@ class Selection:
 
 
 def select(
-    result: OcclusionResult, row: int, col: int, *, target: int, names: list[str], top_k: int
+    result: OcclusionResult,
+    row: int,
+    col: int,
+    *,
+    target: int | list[int],
+    names: list[str],
+    top_k: int,
 ) -> Selection:
     """The :class:`Selection` of cell ``(row, col)`` of ``result``.
 
@@ -86,6 +93,8 @@ def select(
     >>> s = select(result, 0, 0, target=0, names=["bright", "dark"], top_k=2)
     >>> s.top_names, round(s.target_drop, 2)
     (['bright', 'dark'], 0.25)
+    >>> select(result, 0, 0, target=[0, 1], names=["bright", "dark"], top_k=2).target_name
+    'bright + dark'
     """
     computed = bool(result.computed[row, col])
     if computed:
@@ -94,8 +103,9 @@ def select(
         predicted = int(top[0])
     else:
         top, top_p, predicted = np.zeros(0, np.int32), np.zeros(0, np.float32), -1
-    p_target = float(result.probabilities[row, col, target])
-    p_base = float(result.base_probabilities[target])
+    classes = list(result.classes_of(target))
+    p_target = float(result.probabilities[row, col, classes].sum())
+    p_base = result.base_probability(classes)
     return Selection(
         row=row,
         col=col,
@@ -109,8 +119,8 @@ def select(
         predicted_name=names[predicted] if predicted >= 0 else "",
         base_class=result.base_class,
         base_name=names[result.base_class],
-        target=target,
-        target_name=names[target],
+        target=list(target) if isinstance(target, (list, tuple)) else int(target),
+        target_name=result.target_name(classes, names),
         target_probability=p_target,
         base_target_probability=p_base,
         target_drop=p_base - p_target,

@@ -14,55 +14,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from . import labels as _labels
 from .checks import check_top_k, declared_num_classes, describe_error, own_copy, reject_unknown
-from .engine import BASELINE_NAMES, OcclusionResult, iter_occlusion, validate_params
+from .engine import BASELINE_NAMES, OcclusionResult, validate_params
 from .engine.images import to_display_rgba
+from .engine.sweep import run_sweep
+from .runs import STATUSES, SWEEP_PARAMS, OnUpdate, Run
 from .topk import TopK
 
 __all__ = ["STATUSES", "SWEEP_PARAMS", "OnUpdate", "SweepSession"]
-
-#: The sweep parameters, with their defaults: the one list the widget, ``recompute`` and the
-#: session accept (``labels``, ``top_k`` and the display options are not sweep parameters).
-SWEEP_PARAMS: dict[str, Any] = {
-    "patch_size": 16,
-    "stride": 8,
-    "baseline": "gray",
-    "preprocess": None,
-    "output": "auto",
-    "batch_size": None,
-}
-STATUSES = ("idle", "running", "done", "cancelled", "error")
-
-#: ``on_update(event)``: ``"start"`` (a sweep was accepted: new parameters and grid, nothing
-#: computed yet; called in the caller's thread), ``"batch"`` (throttled partial results) and
-#: ``"end"`` (status is final), both called in the worker thread. Always called holding
-#: :attr:`SweepSession.lock`. An exception raised by it on a batch stops that sweep with
-#: status ``"error"``.
-OnUpdate = Callable[[str], None]
-
-
-@dataclass
-class _Run:
-    """One sweep: its parameters, thread, cancel flag, partial result and top-k so far."""
-
-    generation: int
-    params: dict[str, Any]
-    validated: Any
-    cancel: threading.Event = field(default_factory=threading.Event)
-    started: float = field(default_factory=time.monotonic)
-    thread: threading.Thread | None = None
-    result: OcclusionResult | None = None
-    topk: TopK | None = None
-    status: str = "running"
-    error: str = ""
-    last_update: float = float("-inf")
 
 
 class SweepSession:
@@ -85,7 +50,8 @@ class SweepSession:
         Least seconds between two ``"batch"`` updates (the first batch and the end always go).
     **params
         The sweep parameters, keyword only: ``patch_size``, ``stride``, ``baseline``,
-        ``preprocess``, ``output``, ``batch_size`` (:data:`SWEEP_PARAMS`).
+        ``mode``, ``preprocess``, ``output``, ``batch_size``, ``value_range``, ``resize``
+        (:data:`SWEEP_PARAMS`); validated once here, and once per changed recompute.
 
     Raises
     ------
@@ -130,7 +96,7 @@ class SweepSession:
         self._labels = _labels.resolve(labels)
         self._top_k = check_top_k(top_k)
         self._params = {**SWEEP_PARAMS, **params}
-        self._validated = validate_params(self._image, **self._params)
+        self._validated = validate_params(self._image, model=model, **self._params)
         raw = self._validated.image
         self._display: tuple[Any, Any] = (raw.pixels, raw.value_range)
         self.names: list[str] | None = None
@@ -143,7 +109,13 @@ class SweepSession:
             self.names = _labels.as_list(self._labels, declared)
             self.num_classes = declared
         self._generation = 0
-        self._run: _Run | None = None
+        self._run: Run | None = None
+        # The last sweep that finished every position: a cancelled or failed sweep goes back
+        # to it, so cancelling a recompute never loses a finished map.
+        self._complete: Run | None = None
+        #: The result of the latest sweep that ended without finishing (cancelled or failed),
+        #: kept when the session went back to the last complete one; None after a complete one.
+        self.partial_result: OcclusionResult | None = None
 
     @classmethod
     def from_result(
@@ -182,6 +154,8 @@ class SweepSession:
             stride=result.stride,
             # A custom fill is kept as the image it was, so it can be shown and reused.
             baseline=result.baseline_name if named else result.baseline,
+            value_range=result.value_range,
+            mode=result.mode,
         )
         session.names = _labels.as_list(session._labels, result.num_classes)
         session.num_classes = result.num_classes
@@ -194,10 +168,14 @@ class SweepSession:
                     f"height and width {result.image_shape[:2]}"
                 )
             session._display = (own_copy(image), None)
-        run = _Run(generation=0, params=session._params, validated=session._validated)
+        run = Run(generation=0, params=session._params, validated=session._validated)
         run.status = "done" if result.complete else "cancelled"
         run.result, run.topk = result, TopK(result, top_k)
         session._run = run
+        if result.complete:
+            session._complete = run
+        else:
+            session.partial_result = result
         return session
 
     # -- what the owner reads ------------------------------------------------------------------
@@ -213,9 +191,19 @@ class SweepSession:
         return dict(self._run.params if self._run is not None else self._params)
 
     @property
+    def model(self) -> Any:
+        """The model the sweeps run (None for :meth:`from_result` sessions)."""
+        return self._model
+
+    @property
+    def validated(self) -> Any:
+        """The current sweep's validated :class:`~occlusion_widget.engine.params.SweepParams`."""
+        return self._run.validated if self._run is not None else self._validated
+
+    @property
     def grid(self) -> Any:
         """The current sweep's :class:`~occlusion_widget.engine.Grid`."""
-        return (self._run.validated if self._run is not None else self._validated).grid
+        return self.validated.grid
 
     @property
     def result(self) -> OcclusionResult | None:
@@ -250,7 +238,7 @@ class SweepSession:
         if run is None:
             return {"done": 0, "total": total, "elapsed": 0.0, "eta": None}
         done = run.topk.done if run.topk is not None else 0
-        elapsed = time.monotonic() - run.started
+        elapsed = (run.ended if run.ended is not None else time.monotonic()) - run.started
         eta = elapsed / done * (total - done) if done else None
         return {"done": done, "total": total, "elapsed": elapsed, "eta": eta}
 
@@ -303,14 +291,17 @@ class SweepSession:
                 "OcclusionWidget(model, image, ...) to recompute"
             )
         params = {**self._params, **changes}
-        validated = self._validated if not changes else validate_params(self._image, **params)
+        validated = self._validated
+        if changes:
+            validated = validate_params(self._image, model=self._model, **params)
         with self.lock:
             previous = self._run
             if previous is not None:
                 previous.cancel.set()
             self._generation += 1
             self._params, self._validated = params, validated
-            run = _Run(generation=self._generation, params=params, validated=validated)
+            self._display = (validated.image.pixels, validated.image.value_range)
+            run = Run(generation=self._generation, params=params, validated=validated)
             self._run = run
             self._notify("start")
         waits_for = previous.thread if previous is not None else None
@@ -359,7 +350,7 @@ class SweepSession:
 
     # -- the worker thread ---------------------------------------------------------------------
 
-    def _work(self, run: _Run, previous: threading.Thread | None) -> None:
+    def _work(self, run: Run, previous: threading.Thread | None) -> None:
         # The previous sweep was cancelled; it stops after its current batch. Waiting here, not
         # in start(), keeps the caller's thread free and the model used by one sweep at a time.
         if previous is not None:
@@ -368,9 +359,8 @@ class SweepSession:
             self._finish(run, "cancelled", "")
             return
         status, error = "cancelled", ""
-        sweep = iter_occlusion(
-            self._model, self._image, **run.params, progress=False, cancel=run.cancel
-        )
+        # Validated once, in start(): only this run's cancel flag is added.
+        sweep = run_sweep(self._model, replace(run.validated, cancel=run.cancel))
         try:
             for result in sweep:
                 if not self._take_batch(run, result):
@@ -380,12 +370,13 @@ class SweepSession:
                 if run.cancel.is_set():
                     break
         except Exception as exc:  # the owner shows it; the kernel must survive
+            # A ModelError's partial_result is run.result itself: the work done stays there.
             status, error = "error", describe_error(exc)
         finally:
             sweep.close()
         self._finish(run, status, error)
 
-    def _take_batch(self, run: _Run, result: OcclusionResult) -> bool:
+    def _take_batch(self, run: Run, result: OcclusionResult) -> bool:
         """Take what this batch added; False when the run was replaced."""
         # The first batch tells the class count: the names must fit it before anything shows.
         names = _labels.as_list(self._labels, result.num_classes) if run.result is None else None
@@ -405,11 +396,27 @@ class SweepSession:
                 self._notify("batch")
         return True
 
-    def _finish(self, run: _Run, status: str, error: str) -> None:
+    def _finish(self, run: Run, status: str, error: str) -> None:
         with self.lock:
-            run.status, run.error = status, error
-            if run.generation == self._generation:
+            run.status, run.error, run.ended = status, error, time.monotonic()
+            if run.generation != self._generation:
+                return
+            if status == "done":
+                self._complete, self.partial_result = run, None
+            else:
+                self.partial_result = run.result
+            complete = self._complete
+            if status == "done" or complete is None:
                 self._notify("end")
+                return
+            # Go back to the last complete sweep, with this one's status and error: the
+            # finished map, its parameters and grid are never replaced by a partial one.
+            self._params, self._validated = complete.params, complete.validated
+            self._display = (complete.validated.image.pixels, complete.validated.image.value_range)
+            back = replace(complete, status=status, error=error, generation=run.generation)
+            back.thread, back.topk = run.thread, TopK(complete.result, self._top_k)
+            self._run = back
+            self._notify("restore")
 
     def _notify(self, event: str) -> None:
         if self.on_update is not None:

@@ -36,7 +36,8 @@ PAGE_FORMAT = "occlusion-widget-page/1"
 MAX_PROBABILITY_BYTES = 8_000_000
 
 _BUNDLE = Path(__file__).parent / "static" / "standalone.js"
-#: The synced traits the frontend reads (js/state.ts TRAITS), and the version.
+#: The synced traits the frontend reads (js/sync.ts TRAITS), the version, and ``_kernel``
+#: (False on the page: the browser switches off what needs Python and says why).
 _PAGE_TRAITS = (
     "_version",
     "image",
@@ -59,6 +60,10 @@ _PAGE_TRAITS = (
     "status",
     "progress",
     "error",
+    "color_scale",
+    "note",
+    "mode",
+    "_kernel",
 )
 
 _PAGE_CSS = """
@@ -94,7 +99,8 @@ def page_html(
     --------
     >>> import numpy as np, occlusion_widget as ow
     >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
-    >>> result = ow.occlusion_map(model, np.ones((16, 16)), 8, 8, progress=False)
+    >>> result = ow.occlusion_map(model, np.ones((16, 16)), patch_size=8, stride=8,
+    ...                           progress=False)
     >>> page_html(result, labels=["light", "dark"]).startswith("<!DOCTYPE html>")
     True
     """
@@ -260,9 +266,10 @@ def _synced_state(
             raise RuntimeError("the widget has no result yet: wait for the sweep (w.wait())")
         state = dict(source.get_state(key=list(_PAGE_TRAITS)))
         if target is not None:
-            result._target(target)  # the engine's clear out-of-range message
-            state["target"] = int(target)
-            state["target_map"] = _array_json(result.probabilities[:, :, int(target)])
+            classes = result.classes_of(target)  # the engine's clear out-of-range message
+            state["target"] = sorted(classes) if len(classes) > 1 else classes[0]
+            state["target_map"] = _array_json(result.probability(list(classes)))
+            state["note"] = result.flat_note(list(classes), labels=state.get("labels")) or ""
         if view is not None:
             if view not in ("sensitivity", "probability", "predicted_class"):
                 raise ValueError(
@@ -274,6 +281,7 @@ def _synced_state(
             f"export_html needs an OcclusionWidget or an OcclusionResult; got "
             f"{type(source).__name__}"
         )
+    state["_kernel"] = False
     if state.get("grid") is None:
         # OcclusionWidget.from_result leaves the grid unset (a known defect, fixed in the widget
         # rewrite); the page needs it, so it is built here from the result, as the widget does.
@@ -336,12 +344,17 @@ def _page_data(
 def _chosen_targets(targets: Any, current: Any, result: OcclusionResult) -> list[int]:
     if targets is None:
         order = np.argsort(-result.base_probabilities, kind="stable")[:5]
-        picked = ([int(current)] if isinstance(current, int) else []) + [int(c) for c in order]
+        picked = _members(current) + [int(c) for c in order]
     else:
-        picked = [result._target(int(t)) for t in targets]
-        if isinstance(current, int):
-            picked.insert(0, current)
+        picked = _members(current) + [result._target(int(t)) for t in targets]
     return list(dict.fromkeys(picked))
+
+
+def _members(target: Any) -> list[int]:
+    # The classes of the page's opening target: one, a group (a list), or none yet.
+    if isinstance(target, list):
+        return [int(t) for t in target]
+    return [int(target)] if isinstance(target, int) else []
 
 
 def _embedded(array: np.ndarray) -> dict[str, Any]:

@@ -22,6 +22,7 @@ __all__ = [
     "Count",
     "Fraction",
     "Pair",
+    "Target",
     "WidgetValueError",
     "array_from_json",
     "array_serialization",
@@ -282,3 +283,65 @@ class Cell(traitlets.List):
                 f"use (row, col) with 0 <= row < {rows} and 0 <= col < {cols}, or None"
             )
         return [row, col]
+
+
+class Target(traitlets.TraitType):
+    """The class a map explains: an int, a group of classes (a sorted list of ints, their
+    probabilities summed) or None. Names resolve through the object's ``labels`` trait; a
+    one-class group becomes that int. ``count_from`` names the object's attribute holding the
+    class count (None while unknown).
+
+    Examples
+    --------
+    >>> class Holder(traitlets.HasTraits):
+    ...     labels = traitlets.List(["cat", "dog", "car"])
+    ...     classes = 3
+    ...     target = Target(count_from="classes")
+    >>> Holder(target=["dog", 0]).target, Holder(target=[2]).target
+    ([0, 1], 2)
+    """
+
+    info_text = "a class index, a list of them (a group), or None"
+
+    def __init__(self, *, count_from: str = "", **kwargs: Any) -> None:
+        super().__init__(None, allow_none=True, **kwargs)
+        self.count_from = count_from
+
+    def validate(self, obj: Any, value: Any) -> int | list[int] | None:
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+            items = value.ravel().tolist() if isinstance(value, np.ndarray) else list(value)
+            members = [self._one(obj, m) for m in items]
+            if not members:
+                raise WidgetValueError(
+                    f"{self.name} group is empty: give one class or a list of classes"
+                )
+            if len(set(members)) != len(members):
+                raise WidgetValueError(f"{self.name} group lists a class twice: {list(value)!r}")
+            return members[0] if len(members) == 1 else sorted(members)
+        return self._one(obj, value)
+
+    def _one(self, obj: Any, value: Any) -> int:
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, str):
+            names = list(getattr(obj, "labels", None) or [])
+            if value not in names:
+                import difflib
+
+                close = difflib.get_close_matches(value, names, n=3)
+                advice = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+                known = "" if names else " (class names are known once the model has run)"
+                raise WidgetValueError(f"{self.name} {value!r} is not a class name{known}{advice}")
+            return names.index(value)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise WidgetValueError(
+                f"{self.name} must be a class index, a class name or a list of them (a group); "
+                f"got {value!r}"
+            )
+        count = getattr(obj, self.count_from, None) if self.count_from else None
+        if value < 0 or (count is not None and value >= count):
+            known = f"the model has {count} classes (0 to {count - 1})" if count else "must be >= 0"
+            raise WidgetValueError(f"{self.name} {value} is out of range: {known}")
+        return int(value)

@@ -1,9 +1,10 @@
 """The Jupyter widget: synced traits, their validators and observers, and the messages.
 
 The kernel side of ``docs/protocol.md``. A :class:`~occlusion_widget.session.SweepSession` runs
-the sweeps; the widget only mirrors the session into synced traits (from the session's worker
-thread, throttled) and turns the browser's requests into session calls. The browser draws from
-the synced traits only, so hovering never waits for the kernel.
+the sweeps; :mod:`~occlusion_widget.mirror` mirrors it into the synced traits (from the
+session's worker thread, throttled), :mod:`~occlusion_widget.messages` answers the browser's
+requests and :mod:`~occlusion_widget.outputs` holds what is read out (selection, save, probe,
+page). The browser draws from the synced traits only, so hovering never waits for the kernel.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-import numpy as np
 import traitlets
 
+from . import messages
 from ._version import __version__
-from .checks import describe_error, reject_unknown
+from .checks import reject_unknown
 from .engine import BASELINE_NAMES, OcclusionResult
-from .engine.images import to_display_rgba
-from .selection import Selection, select
+from .engine.params import SWEEP_MODES
+from .mirror import CUSTOM_BASELINE, Mirror
+from .outputs import Outputs
+from .selection import Selection
 from .session import STATUSES, SWEEP_PARAMS, SweepSession
 from .traits import (
     Array,
@@ -28,22 +31,19 @@ from .traits import (
     Count,
     Fraction,
     Pair,
+    Target,
     WidgetValueError,
     array_serialization,
     grid_serialization,
-    grid_state,
 )
 
 __all__ = ["OcclusionWidget", "Selection", "WidgetValueError"]
 
 VIEWS = ("sensitivity", "probability", "predicted_class")
-#: The ``baseline`` trait's value when the fill was given from Python as a number, colour or image.
-CUSTOM_BASELINE = "custom"
-#: What a ``recompute`` message from the browser may change.
-BROWSER_PARAMS = ("patch_size", "stride", "baseline")
+COLOR_SCALES = ("auto", "fixed")
 
 
-class OcclusionWidget(anywidget.AnyWidget):
+class OcclusionWidget(Outputs, anywidget.AnyWidget):
     """Occlusion maps you can hover: what the model saw and said with each patch hidden.
 
     The sweep starts at once in a background thread; the map fills in coarse to fine while the
@@ -59,21 +59,29 @@ class OcclusionWidget(anywidget.AnyWidget):
         Copied: changing the array afterwards changes neither the sweep nor the picture.
     labels : list of str, dict or str, optional
         One name per class, ``{index: name}``, ``"imagenet"`` or ``"cifar10"``.
-    target : int, optional
-        The class the map explains; the unoccluded prediction by default.
+    target : int, str or list, optional
+        The class the map explains (an index or a label), or a group of classes whose
+        probabilities are summed (e.g. the three ImageNet elephants); the unoccluded
+        prediction by default.
     top_k : int
         How many classes the inspector lists per position.
     view : {"sensitivity", "probability", "predicted_class"}
     opacity : float
         Map opacity over the image, 0..1.
+    color_scale : {"auto", "fixed"}
+        ``"auto"`` scales the colours to the map; ``"fixed"`` uses -1..1 (or 0..1).
     session : SweepSession, optional
         A session to show instead of ``model`` and ``image`` (what :meth:`from_result` does).
     **params
-        The sweep parameters, keyword only: ``patch_size`` and ``stride`` (int or pair,
-        default 16 and 8), ``baseline`` (``"gray"``, ``"black"``, ``"white"``, ``"mean"``,
-        ``"blur"``, ``"noise"``, or a value, colour or image, shown as ``"custom"``),
-        ``preprocess`` (applied to each occluded batch), ``output`` (``"auto"``,
-        ``"probabilities"``, ``"logits"``) and ``batch_size``.
+        The sweep parameters, keyword only, with the engine's defaults
+        (:data:`~occlusion_widget.engine.params.DEFAULTS`): ``patch_size`` and ``stride``
+        (int or pair, 16 and 8), ``baseline`` (``"gray"``, ``"black"``, ``"white"``,
+        ``"mean"``, ``"blur"``, ``"noise"``, or a value, colour or image, shown as
+        ``"custom"``), ``mode`` (``"occlude"`` or ``"reveal"``), ``preprocess`` (applied to
+        each occluded batch), ``output`` (``"auto"``, ``"probabilities"``, ``"logits"``),
+        ``batch_size``, ``value_range`` (the image's ``(lo, hi)``) and ``resize`` (``True``
+        for the model's input size, or ``(height, width)``; the widget shows the resized
+        image).
 
     Raises
     ------
@@ -122,12 +130,20 @@ class OcclusionWidget(anywidget.AnyWidget):
         choices_from="baseline_options",
         advice=" (pass an array or colour to recompute(baseline=...) for a custom fill)",
     ).tag(sync=True)
+    mode = Choice(SWEEP_MODES, "occlude", advice=" (change it with recompute(mode=...))").tag(
+        sync=True
+    )
+    # Why the map says nothing (e.g. no patch changes the target), or "".
+    note = traitlets.Unicode("").tag(sync=True)
+    # False on the standalone page: kernel-only controls are switched off there.
+    _kernel = traitlets.Bool(True).tag(sync=True)
 
     # -- both ways: what the person chooses ----------------------------------------------------
-    target = traitlets.Int(None, allow_none=True).tag(sync=True)
+    target = Target(count_from="_class_count").tag(sync=True)
     view = Choice(VIEWS, "sensitivity").tag(sync=True)
     selected = Cell().tag(sync=True)
     opacity = Fraction(0.7).tag(sync=True)
+    color_scale = Choice(COLOR_SCALES, "auto").tag(sync=True)
 
     def __init__(
         self,
@@ -135,10 +151,11 @@ class OcclusionWidget(anywidget.AnyWidget):
         image: Any = None,
         *,
         labels: Any = None,
-        target: int | None = None,
+        target: Any = None,
         top_k: int = 5,
         view: str = "sensitivity",
         opacity: float = 0.7,
+        color_scale: str = "auto",
         session: SweepSession | None = None,
         **params: Any,
     ) -> None:
@@ -154,26 +171,24 @@ class OcclusionWidget(anywidget.AnyWidget):
         elif model is not None or image is not None or labels is not None or params:
             raise TypeError("pass either a session, or a model and an image with parameters")
         self._session = session
-        self._custom_baseline: Any = None
-        # The result whose names and base probabilities the traits show; one whose first batch
-        # was refused (a target out of range) is not tried again when its sweep ends.
-        self._adopted: OcclusionResult | None = None
-        self._refused: OcclusionResult | None = None
+        self._mirror = Mirror(self, session)
         super().__init__(
             image=session.display_image(),
+            labels=session.names or [],
             top_k=top_k,
             target=target,
             view=view,
             opacity=opacity,
-            **self._param_state(),
+            color_scale=color_scale,
+            **self._mirror.param_state(),
         )
         self.on_msg(self._on_message)
-        session.on_update = self._on_session_update
+        session.on_update = self._mirror.update
         with session.lock:
             if session.can_run:
                 session.start()
             else:
-                self._on_session_update("end")
+                self._mirror.update("end")
 
     @classmethod
     def from_result(
@@ -197,7 +212,7 @@ class OcclusionWidget(anywidget.AnyWidget):
             Class names, one per class of the result.
         top_k : int
         **display
-            ``target``, ``view``, ``opacity``.
+            ``target``, ``view``, ``opacity``, ``color_scale``.
 
         Returns
         -------
@@ -210,29 +225,24 @@ class OcclusionWidget(anywidget.AnyWidget):
         >>> result = ow.OcclusionResult.load("cat.npz")  # doctest: +SKIP
         >>> ow.OcclusionWidget.from_result(result, labels="imagenet")  # doctest: +SKIP
         """
-        reject_unknown(display, "from_result()", ["target", "view", "opacity"])
+        reject_unknown(display, "from_result()", ["target", "view", "opacity", "color_scale"])
         session = SweepSession.from_result(result, labels=labels, top_k=top_k, image=image)
         return cls(session=session, top_k=top_k, **display)
 
-    # -- trait validation ----------------------------------------------------------------------
-
-    @traitlets.validate("target")
-    def _valid_target(self, proposal: Any) -> int | None:
-        value, count = proposal.value, self._session.num_classes
-        if value is not None and (value < 0 or (count is not None and value >= count)):
-            known = f"the model has {count} classes (0 to {count - 1})" if count else "must be >= 0"
-            raise WidgetValueError(f"target {value} is out of range: {known}")
-        return value
-
     # -- reacting to the browser ---------------------------------------------------------------
+
+    @property
+    def _class_count(self) -> int | None:
+        """The class count once known (the ``target`` trait checks its range against it)."""
+        session = getattr(self, "_session", None)
+        return session.num_classes if session is not None else None
 
     @traitlets.observe("target")
     def _on_target(self, change: Any) -> None:
         # Switching target is instant: every class probability is kept, only one map is sent.
         with self._session.lock:
-            result = self._session.result
-            if result is not None and change["new"] is not None and self._adopted is result:
-                self.target_map = result.probabilities[:, :, change["new"]]
+            if self._mirror.adopted is self._session.result:
+                self._mirror.show_target()
 
     @traitlets.observe("top_k")
     def _on_top_k(self, change: Any) -> None:
@@ -242,98 +252,17 @@ class OcclusionWidget(anywidget.AnyWidget):
             self.topk_probabilities = self._session.topk_probabilities
 
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
-        """Answer ``{type: "recompute" | "cancel", id}`` with ``{type: "reply", id, ok}``."""
-        if not isinstance(content, dict):
-            return
-        kind, msg_id = content.get("type"), content.get("id")
-        reply: dict[str, Any] = {"type": "reply", "id": msg_id, "ok": True}
-        try:
-            if kind == "recompute":
-                params = content.get("params")
-                if params is None:  # a frontend older than the params field wrote the traits
-                    params = {"patch_size": self.patch_size, "stride": self.stride}
-                    params["baseline"] = self.baseline
-                if not isinstance(params, dict):
-                    raise TypeError(f"recompute params must be an object; got {params!r}")
-                reject_unknown(params, "the recompute message", BROWSER_PARAMS)
-                self.recompute(**params)
-            elif kind == "cancel":
-                self.cancel()
-            else:
-                raise ValueError(f"unknown message type {kind!r}; expected 'recompute' or 'cancel'")
-        except Exception as exc:  # the reply is the one place the browser shows it
-            reply.update(ok=False, error=describe_error(exc))
-        self.send(reply)
-
-    # -- mirroring the session -----------------------------------------------------------------
-
-    def _param_state(self) -> dict[str, Any]:
-        """The traits that describe the session's current sweep parameters and grid."""
-        baseline = self._session.params["baseline"]
-        if not isinstance(baseline, str):
-            self._custom_baseline = baseline
-        name = baseline.lower().replace("grey", "gray") if isinstance(baseline, str) else None
-        custom = [CUSTOM_BASELINE] if self._custom_baseline is not None else []
-        grid = self._session.grid
-        return {
-            "grid": grid_state(grid),
-            "patch_size": list(grid.patch_size),
-            "stride": list(grid.stride),
-            "baseline_options": list(BASELINE_NAMES) + custom,
-            "baseline": name or CUSTOM_BASELINE,
-        }
-
-    def _on_session_update(self, event: str) -> None:
-        """Mirror the session into traits (holding the session's lock, often in its thread)."""
-        session = self._session
-        if event == "start":
-            state = self._param_state()
-            self.baseline_options = state.pop("baseline_options")
-            self.grid = state.pop("grid")
-            if self.selected is not None and not (
-                self.selected[0] < self.grid["rows"] and self.selected[1] < self.grid["cols"]
-            ):
-                self.selected = None
-            for name, value in state.items():
-                setattr(self, name, value)
-            rows, cols = self.grid["rows"], self.grid["cols"]
-            self._adopted = None
-            self.target_map = np.full((rows, cols), np.nan, np.float32)
-            self.topk_indices = session.topk_indices
-            self.topk_probabilities = session.topk_probabilities
-        result = session.result
-        if result is not None and result is not self._adopted and result is not self._refused:
-            self._adopt(result)
-        if self._adopted is not None and self.target is not None:
-            self.target_map = result.probabilities[:, :, self.target]
-            self.topk_indices = session.topk_indices
-            self.topk_probabilities = session.topk_probabilities
-        self.progress = session.progress
-        self.error = session.error
-        self.status = session.status
-
-    def _adopt(self, result: OcclusionResult) -> None:
-        """Take what a sweep's first batch tells: class names, base probabilities, target."""
-        self._adopted = None
-        if self.target is not None and self.target >= result.num_classes:
-            self._refused = result
-            raise ValueError(
-                f"target {self.target} is out of range: the model has {result.num_classes} "
-                f"classes (0 to {result.num_classes - 1})"
-            )
-        if self._session.names is not None and self.labels != self._session.names:
-            self.labels = self._session.names
-        self.base_probabilities = result.base_probabilities
-        self.baseline_image = to_display_rgba(result.baseline, result.value_range)
-        self._adopted = result
-        if self.target is None:
-            self.target = result.base_class
+        """Answer the browser's requests (see :mod:`occlusion_widget.messages`)."""
+        messages.handle(self, content, buffers)
 
     # -- public API ----------------------------------------------------------------------------
 
     @property
     def result(self) -> OcclusionResult | None:
-        """The :class:`OcclusionResult`, filled in place while a sweep runs (None before).
+        """The shown :class:`OcclusionResult`, filled in place while a sweep runs (None before).
+
+        After a cancelled or failed recompute this is the last complete result again (see
+        :attr:`partial_result`).
 
         Examples
         --------
@@ -343,21 +272,20 @@ class OcclusionWidget(anywidget.AnyWidget):
         return self._session.result
 
     @property
-    def selection(self) -> Selection | None:
-        """The pinned cell's :class:`Selection`, or None when nothing is selected.
+    def partial_result(self) -> OcclusionResult | None:
+        """The latest sweep's result when it ended unfinished (cancelled or failed), else None.
+
+        A cancelled recompute goes back to the last complete :attr:`result` and its
+        parameters; before any sweep completed, the partial result is also :attr:`result`.
 
         Examples
         --------
-        >>> w.selected = (0, 0)  # doctest: +SKIP
-        >>> w.selection.top_names[:2]  # doctest: +SKIP
-        ['tabby cat', 'tiger cat']
+        >>> w.recompute(stride=4); w.cancel(); w.wait()  # doctest: +SKIP
+        'cancelled'
+        >>> w.partial_result.done < w.partial_result.total, w.result.complete  # doctest: +SKIP
+        (True, True)
         """
-        with self._session.lock:
-            result, selected = self._adopted, self.selected
-            if result is None or selected is None or self.target is None:
-                return None
-            names, k = list(self.labels), self.top_k
-            return select(result, *selected, target=int(self.target), names=names, top_k=k)
+        return self._session.partial_result
 
     @property
     def session(self) -> SweepSession:
@@ -373,9 +301,10 @@ class OcclusionWidget(anywidget.AnyWidget):
         Parameters
         ----------
         **params
-            Any of ``patch_size``, ``stride``, ``baseline``, ``batch_size``, ``preprocess``,
-            ``output``; the others keep their current values. ``baseline="custom"`` reuses the
-            last custom fill given from Python.
+            Any sweep parameter (see the class): ``patch_size``, ``stride``, ``baseline``,
+            ``mode``, ``batch_size``, ``preprocess``, ``output``, ``value_range``, ``resize``;
+            the others keep their current values. ``baseline="custom"`` reuses the last
+            custom fill given from Python.
 
         Raises
         ------
@@ -390,14 +319,18 @@ class OcclusionWidget(anywidget.AnyWidget):
         >>> w.wait()  # doctest: +SKIP
         'done'
         """
-        if params.get("baseline") == CUSTOM_BASELINE:
-            if self._custom_baseline is None:
+        if isinstance(params.get("baseline"), str) and params["baseline"] == CUSTOM_BASELINE:
+            if self._mirror.custom_baseline is None:
                 raise ValueError("no custom baseline was given; pass an array, value or colour")
-            params["baseline"] = self._custom_baseline
+            params["baseline"] = self._mirror.custom_baseline
         self._session.start(**params)
 
     def cancel(self) -> None:
-        """Stop the running sweep after its current batch; what was computed stays.
+        """Stop the running sweep after its current batch.
+
+        A cancelled recompute goes back to the last complete map and its parameters (the
+        partial sweep stays in :attr:`partial_result`); a cancelled first sweep keeps what
+        was computed.
 
         Examples
         --------
@@ -419,24 +352,6 @@ class OcclusionWidget(anywidget.AnyWidget):
         """
         self._session.wait(timeout)
         return self.status
-
-    def save(self, path: str | Path, dpi: int = 150) -> Path:
-        """Write the current view as a picture drawn with matplotlib in the browser's colours.
-
-        Examples
-        --------
-        >>> w.save("cat_sensitivity.png")  # doctest: +SKIP
-        PosixPath('cat_sensitivity.png')
-        """
-        from .plot import save_view
-
-        with self._session.lock:
-            result = self._adopted
-            if result is None or self.target is None:
-                raise RuntimeError("nothing to save yet: no batch has finished; try w.wait()")
-            state = {"view": self.view, "target": int(self.target), "labels": list(self.labels)}
-            state.update(opacity=self.opacity, selected=self.selected, top_k=self.top_k)
-        return save_view(path, result=result, dpi=dpi, **state)
 
     def close(self) -> None:
         """Stop the sweep and close the widget.

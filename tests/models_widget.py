@@ -51,10 +51,17 @@ class CountingModel:
     ``inside`` is set while a call is running, so a test can see that the model is still busy.
     """
 
-    def __init__(self, inner=band_model, block_at: int | None = None, fail: bool = False) -> None:
+    def __init__(
+        self,
+        inner=band_model,
+        block_at: int | None = None,
+        fail: bool = False,
+        fail_at: int | None = None,
+    ) -> None:
         self.inner = inner
         self.block_at = block_at
         self.fail = fail
+        self.fail_at = fail_at  # fail on this call number only
         self.calls = 0
         self.reached = threading.Event()
         self.release = threading.Event()
@@ -64,7 +71,7 @@ class CountingModel:
         self.inside.set()
         try:
             self.calls += 1
-            if self.fail:
+            if self.fail or self.calls == self.fail_at:
                 raise ZeroDivisionError("the model divided by zero")
             if self.block_at is not None and self.calls == self.block_at:
                 self.reached.set()
@@ -72,6 +79,11 @@ class CountingModel:
             return self.inner(batch)
         finally:
             self.inside.clear()
+
+
+def flat_model(batch: np.ndarray) -> np.ndarray:
+    """Three classes whose probabilities no patch changes: every map of it says nothing."""
+    return np.tile(np.array([[0.25, 0.5, 0.25]], np.float32), (len(batch), 1))
 
 
 class Recording:

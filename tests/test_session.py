@@ -215,3 +215,23 @@ def test_set_top_k_reranks_from_the_kept_probabilities() -> None:
     np.testing.assert_array_equal(
         np.sort(session.topk_indices, axis=2), np.broadcast_to(np.arange(6), (7, 7, 6))
     )
+
+
+def test_a_cancelled_sweep_after_a_complete_one_restores_it_with_a_restore_event() -> None:
+    model = CountingModel()
+    session, events = session_with_events(model, patch_size=8, stride=8)
+    session.start()
+    assert session.wait(10) == "done"
+    complete = session.result
+    model.block_at, model.calls = 1, 0
+    session.start(stride=4)
+    assert model.reached.wait(10)
+    session.cancel()
+    model.release.set()
+    assert session.wait(10) == "cancelled"
+    assert events.calls[-1][0] == "restore" and events.calls[-1][2] == "cancelled"
+    assert session.result is complete and session.params["stride"] == 8
+    assert session.grid.rows == 4 and session.progress["done"] == 16
+    # The first batch always runs to the end: it is the partial sweep kept aside.
+    partial = session.partial_result
+    assert partial.stride == (4, 4) and 0 < partial.done < partial.total

@@ -325,7 +325,7 @@ RECORD_PROGRESS_JS = """
 """
 
 
-def test_recompute_shows_progress_and_cancel_keeps_the_partial_map(open_notebook) -> None:
+def test_recompute_shows_progress_and_cancel_goes_back_to_the_finished_map(open_notebook) -> None:
     nb = toy_notebook(
         open_notebook,
         "recompute.ipynb",
@@ -355,7 +355,8 @@ def test_recompute_shows_progress_and_cancel_keeps_the_partial_map(open_notebook
         True,
     ]
 
-    # A long sweep (625 positions, ~40 s): Cancel stops it and what was computed stays.
+    # A long sweep (625 positions, ~40 s): Cancel stops it; the finished 4 x 4 map comes back
+    # (issue 11, item 7: a cancel never loses a finished map) and the partial sweep is kept.
     nb.kernel.execute('delay["s"] = 0.25')
     nb.by_test_id("ow-stride").fill("2")
     nb.by_test_id("ow-recompute").click()
@@ -365,14 +366,14 @@ def test_recompute_shows_progress_and_cancel_keeps_the_partial_map(open_notebook
     nb.by_test_id("ow-cancel").click()
     wait_for_status(nb, "cancelled", timeout_ms=20_000)
     state = nb.py(
-        "[w.status, w.result.done, w.result.total, int(w.result.computed.sum()),"
-        " int(np.isfinite(w.target_map).sum())]"
+        "[w.status, w.stride, w.result.done, w.result.total, int(np.isfinite(w.target_map).sum()),"
+        " w.partial_result.done, w.partial_result.total]"
     )
-    status, done, total, computed, finite = state
-    assert status == "cancelled"
-    assert total == 625 and 0 < done < total, state
-    assert computed == finite == done, "the partial map was not kept"
-    expect(progress).to_contain_text(f"{done}/625 positions")
+    status, stride, done, total, finite, partial_done, partial_total = state
+    assert status == "cancelled" and stride == [16, 16]
+    assert done == total == finite == 16, "the finished map was not restored"
+    assert partial_total == 625 and 0 < partial_done < partial_total, state
+    expect(progress).to_contain_text("16/16 positions")
     nb.screenshot("cancelled")
 
 

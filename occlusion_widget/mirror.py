@@ -1,0 +1,168 @@
+"""The session mirrored into the widget's synced traits: what a sweep's start, batches, end and
+restore change in what the browser draws.
+
+:class:`Mirror` is the widget's ``on_update`` callback (see
+:data:`~occlusion_widget.session.OnUpdate`); it runs holding the session's lock, often in the
+session's worker thread. The widget itself only declares, validates and observes traits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .engine import BASELINE_NAMES, OcclusionResult
+from .engine.images import to_display_rgba
+from .traits import grid_state
+
+__all__ = ["CUSTOM_BASELINE", "Mirror", "note_for", "target_map"]
+
+#: The ``baseline`` trait's value when the fill was given from Python as a number, colour or image.
+CUSTOM_BASELINE = "custom"
+
+
+def target_map(result: OcclusionResult, target: Any) -> np.ndarray:
+    """``(rows, cols)`` float32 probability of ``target`` (a group's summed); NaN where not
+    computed.
+
+    Examples
+    --------
+    >>> import occlusion_widget as ow
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> result = ow.occlusion_map(model, np.ones((8, 8)), patch_size=4, stride=4,
+    ...                           progress=False)
+    >>> target_map(result, [0, 1]).tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
+    return np.asarray(result.probability(target), np.float32)
+
+
+def note_for(result: OcclusionResult, target: Any, labels: Any) -> str:
+    """The ``note`` trait: the engine's sentence when the map says nothing, ``""`` otherwise.
+    While positions are missing it says how many the sentence rests on.
+
+    Examples
+    --------
+    >>> import occlusion_widget as ow
+    >>> flat = lambda b: np.tile([[0.25, 0.75]], (len(b), 1))
+    >>> result = ow.occlusion_map(flat, np.ones((8, 8)), patch_size=4, stride=4,
+    ...                           progress=False)
+    >>> note_for(result, 1, ["a", "b"])
+    'no 4×4 patch changes P(b) by more than 0.001'
+    """
+    text = result.flat_note(target, labels=list(labels) or None)
+    if not text:
+        return ""
+    if not result.complete:
+        text += f" (so far: {result.done} of {result.total} positions computed)"
+    return text
+
+
+class Mirror:
+    """Keeps one widget's traits in step with its session.
+
+    Attributes
+    ----------
+    adopted : OcclusionResult or None
+        The result whose names and base probabilities the traits show.
+    custom_baseline
+        The last fill given from Python as a value, colour or image (``"custom"``).
+
+    Examples
+    --------
+    >>> w.session.on_update is w._mirror.update  # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, widget: Any, session: Any) -> None:
+        self.widget, self.session = widget, session
+        self.custom_baseline: Any = None
+        self.adopted: OcclusionResult | None = None
+        # A result whose first batch was refused (a target out of range) is not tried again
+        # when its sweep ends.
+        self.refused: OcclusionResult | None = None
+
+    def param_state(self) -> dict[str, Any]:
+        """The traits that describe the session's current sweep parameters and grid."""
+        params = self.session.params
+        baseline = params["baseline"]
+        if not isinstance(baseline, str):
+            self.custom_baseline = baseline
+        name = baseline.lower().replace("grey", "gray") if isinstance(baseline, str) else None
+        custom = [CUSTOM_BASELINE] if self.custom_baseline is not None else []
+        grid = self.session.grid
+        return {
+            "grid": grid_state(grid),
+            "patch_size": list(grid.patch_size),
+            "stride": list(grid.stride),
+            "baseline_options": list(BASELINE_NAMES) + custom,
+            "baseline": name or CUSTOM_BASELINE,
+            "mode": self.session.validated.mode,
+        }
+
+    def update(self, event: str) -> None:
+        """The session's ``on_update``: mirror it into traits (holding the session's lock)."""
+        w, session = self.widget, self.session
+        if event in ("start", "restore"):
+            self._show_params()
+            self.adopted = None
+            if event == "start":
+                rows, cols = w.grid["rows"], w.grid["cols"]
+                w.target_map = np.full((rows, cols), np.nan, np.float32)
+                w.note = ""
+                w.topk_indices = session.topk_indices
+                w.topk_probabilities = session.topk_probabilities
+        result = session.result
+        if result is not None and result is not self.adopted and result is not self.refused:
+            self.adopt(result)
+        if self.adopted is not None and w.target is not None:
+            self.show_target()
+            w.topk_indices = session.topk_indices
+            w.topk_probabilities = session.topk_probabilities
+        w.progress = session.progress
+        w.error = session.error
+        w.status = session.status
+
+    def show_target(self) -> None:
+        """Send the target's map and note (switching target never calls the model)."""
+        w, result = self.widget, self.adopted
+        if result is not None and w.target is not None:
+            w.target_map = target_map(result, w.target)
+            w.note = note_for(result, w.target, w.labels)
+
+    def adopt(self, result: OcclusionResult) -> None:
+        """Take what a sweep's first batch tells: class names, base probabilities, target."""
+        w = self.widget
+        self.adopted = None
+        target = w.target
+        classes = target if isinstance(target, list) else [target]
+        if target is not None and max(classes) >= result.num_classes:
+            self.refused = result
+            raise ValueError(
+                f"target {target} is out of range: the model has {result.num_classes} "
+                f"classes (0 to {result.num_classes - 1})"
+            )
+        names = self.session.names
+        if names is not None and w.labels != names:
+            w.labels = names
+        w.base_probabilities = result.base_probabilities
+        w.baseline_image = to_display_rgba(result.baseline, result.value_range)
+        self.adopted = result
+        if w.target is None:
+            w.target = result.base_class
+
+    def _show_params(self) -> None:
+        w = self.widget
+        state = self.param_state()
+        w.baseline_options = state.pop("baseline_options")
+        w.grid = state.pop("grid")
+        if w.selected is not None and not (
+            w.selected[0] < w.grid["rows"] and w.selected[1] < w.grid["cols"]
+        ):
+            w.selected = None
+        for name, value in state.items():
+            setattr(w, name, value)
+        image = self.session.display_image()
+        if image.shape != w.image.shape or not np.array_equal(image, w.image):
+            w.image = image  # a recompute with another resize or value range

@@ -1,0 +1,112 @@
+"""What a person takes out of a widget: the pinned cell, a picture, a probe, a page.
+
+:class:`Outputs` is mixed into :class:`~occlusion_widget.widget.OcclusionWidget`; it reads the
+widget's traits and session and never changes them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .probing import probe as probe_session
+from .selection import Selection, select
+
+__all__ = ["Outputs"]
+
+
+class Outputs:
+    """The widget's read-only outputs (``selection``, ``save``, ``probe``, ``to_html``).
+
+    Examples
+    --------
+    >>> from occlusion_widget import OcclusionWidget
+    >>> issubclass(OcclusionWidget, Outputs)
+    True
+    """
+
+    _session: Any
+    _mirror: Any
+    selected: Any
+    target: Any
+    labels: Any
+    top_k: int
+    view: str
+    opacity: float
+
+    @property
+    def selection(self) -> Selection | None:
+        """The pinned cell's :class:`Selection`, or None when nothing is selected.
+
+        Examples
+        --------
+        >>> w.selected = (0, 0)  # doctest: +SKIP
+        >>> w.selection.top_names[:2]  # doctest: +SKIP
+        ['tabby cat', 'tiger cat']
+        """
+        with self._session.lock:
+            result, selected, target = self._mirror.adopted, self.selected, self.target
+            if result is None or selected is None or target is None:
+                return None
+            names, k = list(self.labels), self.top_k
+            return select(result, *selected, target=target, names=names, top_k=k)
+
+    def save(self, path: str | Path, dpi: int = 150) -> Path:
+        """Write the current view as a picture drawn with matplotlib in the browser's colours.
+
+        Examples
+        --------
+        >>> w.save("cat_sensitivity.png")  # doctest: +SKIP
+        PosixPath('cat_sensitivity.png')
+        """
+        from .plot import save_view
+
+        with self._session.lock:
+            result, target = self._mirror.adopted, self.target
+            if result is None or target is None:
+                raise RuntimeError("nothing to save yet: no batch has finished; try w.wait()")
+            state = {"view": self.view, "target": target, "labels": list(self.labels)}
+            state.update(opacity=self.opacity, selected=self.selected, top_k=self.top_k)
+        return save_view(path, result=result, dpi=dpi, **state)
+
+    def probe(self, region: Any) -> np.ndarray:
+        """The model's ``(K,)`` probabilities with one region hidden as the sweep hides a patch.
+
+        One forward pass in this thread, with the shown sweep's own fill, mode, preprocess and
+        image (resized, if the sweep was): a probe on a grid cell's box equals that cell of
+        :attr:`result`. In reveal mode only the region is kept. Refused while a sweep runs.
+
+        Parameters
+        ----------
+        region : tuple of int or array-like of bool
+            A ``(top, left, height, width)`` box, or an ``(H, W)`` boolean mask of the swept
+            image.
+
+        Raises
+        ------
+        TypeError, ValueError
+            A bad box or mask (the message says what is wrong).
+        RuntimeError
+            A sweep is running, or the widget shows a saved result and has no model.
+
+        Examples
+        --------
+        >>> w.probe((0, 0, 32, 32)).argmax()  # doctest: +SKIP
+        np.int64(3)
+        """
+        return probe_session(self._session, region).probabilities
+
+    def to_html(self, path: str | Path, **options: Any) -> Path:
+        """Write the widget as one self-contained HTML page (no kernel, no network needed);
+        ``options`` as for :func:`occlusion_widget.standalone.export_html`.
+
+        Examples
+        --------
+        >>> w.to_html("cat.html")  # doctest: +SKIP
+        PosixPath('cat.html')
+        """
+        from .standalone import export_html
+
+        return export_html(self, path, **options)

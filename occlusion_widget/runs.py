@@ -1,0 +1,51 @@
+"""One sweep's bookkeeping for :class:`~occlusion_widget.session.SweepSession`, and the lists
+the session and the widget share: the sweep parameters, the statuses, the update events."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import OcclusionResult
+from .engine.params import DEFAULTS
+from .topk import TopK
+
+__all__ = ["STATUSES", "SWEEP_PARAMS", "OnUpdate", "Run"]
+
+#: The sweep parameters with their defaults, read from the engine's one list
+#: (:data:`~occlusion_widget.engine.params.DEFAULTS`): what the widget, ``recompute`` and the
+#: session accept. ``progress`` and ``cancel`` are the session's own business.
+SWEEP_PARAMS: dict[str, Any] = {
+    name: value for name, value in DEFAULTS.as_dict().items() if name not in ("progress", "cancel")
+}
+STATUSES = ("idle", "running", "done", "cancelled", "error")
+
+#: ``on_update(event)``: ``"start"`` (a sweep was accepted: new parameters and grid, nothing
+#: computed yet; called in the caller's thread), ``"batch"`` (throttled partial results),
+#: ``"end"`` (status is final) and ``"restore"`` (a sweep was cancelled or failed after an
+#: earlier one completed: the session went back to that complete sweep, its parameters, grid
+#: and result, with the final status of the one that did not finish). All but ``"start"`` are
+#: called in the worker thread, always holding :attr:`SweepSession.lock`. An exception raised
+#: by it on a batch stops that sweep with status ``"error"``.
+OnUpdate = Callable[[str], None]
+
+
+@dataclass
+class Run:
+    """One sweep: its parameters, thread, cancel flag, partial result and top-k so far."""
+
+    generation: int
+    params: dict[str, Any]
+    validated: Any
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
+    thread: threading.Thread | None = None
+    result: OcclusionResult | None = None
+    topk: TopK | None = None
+    status: str = "running"
+    error: str = ""
+    last_update: float = float("-inf")
