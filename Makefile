@@ -42,10 +42,11 @@ $(VENV)/.backends: $(VENV)/.installed
 
 backends: $(VENV)/.backends
 
-# `npm install`, not `npm ci`: the lock holds only this platform's optional binaries (rollup,
-# esbuild), which `npm ci` rejects as out of sync; install still follows the lock's versions.
+# `npm ci` installs exactly the lock and never rewrites it, so a clone stays clean. The lock
+# lists every platform's optional binaries (rollup, esbuild); regenerate it with
+# `npm install --package-lock-only` after a change to package.json, never from one machine's tree.
 node_modules/.installed: package.json package-lock.json
-	npm install --no-audit --no-fund
+	npm ci --no-audit --no-fund
 	@touch $@
 
 js-deps: node_modules/.installed

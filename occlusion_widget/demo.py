@@ -1,33 +1,26 @@
 """A built-in demo model that needs no download: a small CNN trained on synthetic shapes.
 
 Each image is one coloured shape (circle, square, triangle or cross) on a noisy gradient
-background. The class is decided by the shape alone, so an occlusion map of a well-trained model
-should light up on the shape and stay quiet elsewhere; :func:`make_dataset` returns the shape's
-bounding box so that this can be checked.
+background. The class is decided by the shape alone, so an occlusion map of the model lights up
+on the shape and stays quiet elsewhere; :func:`make_dataset` and :func:`sample_image` return the
+shape's bounding box so that this can be checked (:mod:`occlusion_widget.demo_training` does).
 
-The model trains in about 20 s on two CPU cores the first time :func:`load_model` is called and is
-cached on disk afterwards (see :func:`cache_path`).
+The trained weights ship with the package (``data/demo_shapes.weights.h5``, about 100 KB), so
+:func:`load_model` never trains: every machine loads the same model. They are made by
+``scripts/train_demo_model.py``, which is deterministic.
 
 Examples
 --------
 >>> from occlusion_widget import demo
 >>> model = demo.load_model()  # doctest: +SKIP
 >>> image, box = demo.sample_image("triangle", seed=3)
->>> probabilities = model.predict(image[None].astype("float32"))  # doctest: +SKIP
+>>> probabilities = model.predict(image[None].astype("float32"), verbose=0)  # doctest: +SKIP
 >>> demo.CLASS_NAMES[int(probabilities.argmax())]  # doctest: +SKIP
 'triangle'
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import hashlib
-import json
-import os
-import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +29,15 @@ import numpy as np
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["CLASS_NAMES", "cache_path", "load_model", "make_dataset", "sample_image"]
+__all__ = [
+    "CLASS_NAMES",
+    "IMAGE_SIZE",
+    "WEIGHTS_PATH",
+    "build_model",
+    "load_model",
+    "make_dataset",
+    "sample_image",
+]
 
 CLASS_NAMES: list[str] = ["circle", "square", "triangle", "cross"]
 """Class names, in the order of the demo model's output probabilities."""
@@ -45,24 +46,20 @@ _MIN_IMAGE_SIZE = 24
 # A grey shape would look like the grey patch that occlusion pastes; keeping every shape clearly
 # coloured means the model cannot confuse the two.
 _MIN_SHAPE_SATURATION = 80
+# Nor may a shape be nearly black: a dark cross would look like the black patches the model is
+# trained to ignore. (Saturation already keeps shapes away from white.)
+_MIN_SHAPE_BRIGHTNESS = 120
 _MIN_SHAPE_CONTRAST = 110
 _NOISE_SIGMA = 10.0
 # Sample images come from indices no dataset reaches, so they are never training images.
 _SAMPLE_INDEX_OFFSET = 2**40
 
 
-@dataclasses.dataclass(frozen=True)
-class _Settings:
-    image_size: int = 64
-    train_size: int = 3000
-    epochs: int = 10
-    batch_size: int = 32
-    learning_rate: float = 3e-3
-    data_seed: int = 0
-    weight_seed: int = 0
+IMAGE_SIZE = 64
+"""Height and width of the images the demo model takes."""
 
-
-_DEFAULT_SETTINGS = _Settings()
+WEIGHTS_PATH: Path = Path(__file__).resolve().parent / "data" / "demo_shapes.weights.h5"
+"""The shipped weights of the demo model, written by ``scripts/train_demo_model.py``."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,7 +95,8 @@ def _shape_colour(rng: np.random.Generator, background_mean: np.ndarray) -> np.n
         colour = rng.integers(0, 256, size=3).astype(np.float64)
         saturated = colour.max() - colour.min() >= _MIN_SHAPE_SATURATION
         contrasting = np.abs(colour - background_mean).max() >= _MIN_SHAPE_CONTRAST
-        if saturated and contrasting:
+        bright = colour.max() >= _MIN_SHAPE_BRIGHTNESS
+        if saturated and contrasting and bright:
             return colour
 
 
@@ -237,66 +235,38 @@ def sample_image(
 
 
 # ---------------------------------------------------------------------------------------------
-# Cache
+# Model
 
 
-def _package_version() -> str:
-    from ._version import __version__
+def build_model(weight_seed: int = 0) -> keras.Model:
+    """The demo model's architecture, untrained: a small CNN for 64 x 64 raw RGB images.
 
-    return __version__
+    :func:`load_model` fills it with the shipped weights; ``scripts/train_demo_model.py`` trains
+    it. The initial weights come from seeded initialisers, so the same ``weight_seed`` always
+    starts training from the same point without reseeding the user's global random state.
 
-
-def _cache_key(settings: _Settings) -> str:
-    fields = {
-        "settings": dataclasses.asdict(settings),
-        "class_names": CLASS_NAMES,
-        "version": _package_version(),
-        # Any edit to the generator or the training code must retrain, not reuse a stale model.
-        "source": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
-    }
-    text = json.dumps(fields, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _cache_dir() -> Path:
-    configured = os.environ.get("OCCLUSION_WIDGET_CACHE")
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".cache" / "occlusion_widget"
-
-
-def cache_path() -> Path:
-    """Where the trained demo model is (or will be) stored.
-
-    The folder is ``$OCCLUSION_WIDGET_CACHE`` when that is set, else ``~/.cache/occlusion_widget``.
-    The file name holds a hash of the package version, the generator and training code and their
-    settings, so a new version or a code change trains a fresh model instead of reusing a stale
-    one. Delete the file (or call ``load_model(retrain=True)``) to force retraining.
+    Parameters
+    ----------
+    weight_seed : int, default 0
+        Seed of the initial weights.
 
     Returns
     -------
-    pathlib.Path
-        Path of the ``.keras`` file; it need not exist yet.
+    keras.Model
+        Compiled (Adam, sparse categorical cross-entropy, accuracy), so it can be trained or
+        evaluated directly. It takes raw ``float32`` pixels in ``[0, 255]`` and returns softmax
+        probabilities over :data:`CLASS_NAMES`.
 
     Examples
     --------
     >>> from occlusion_widget import demo
-    >>> demo.cache_path().suffix
-    '.keras'
+    >>> model = demo.build_model()  # doctest: +SKIP
+    >>> model.output_shape  # doctest: +SKIP
+    (None, 4)
     """
-    return _cache_dir() / f"demo-shapes-{_cache_key(_DEFAULT_SETTINGS)}.keras"
-
-
-# ---------------------------------------------------------------------------------------------
-# Model
-
-
-def _build_model(settings: _Settings) -> keras.Model:
     import keras
 
-    # Seeded initialisers instead of keras.utils.set_random_seed: the latter would reseed Python,
-    # NumPy and the backend globally, changing random numbers in the user's own session.
-    seeds = iter(range(settings.weight_seed * 100, settings.weight_seed * 100 + 100))
+    seeds = iter(range(weight_seed * 100, weight_seed * 100 + 100))
 
     def conv(filters: int, strides: int = 1) -> keras.layers.Layer:
         return keras.layers.Conv2D(
@@ -308,10 +278,9 @@ def _build_model(settings: _Settings) -> keras.Model:
             kernel_initializer=keras.initializers.HeNormal(seed=next(seeds)),
         )
 
-    size = settings.image_size
     model = keras.Sequential(
         [
-            keras.Input((size, size, 3), dtype="float32"),
+            keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), dtype="float32"),
             # Inside the model: users feed raw [0, 255] pixels and occlusion stays in pixel space.
             keras.layers.Rescaling(1 / 255),
             conv(16, strides=2),
@@ -330,143 +299,21 @@ def _build_model(settings: _Settings) -> keras.Model:
         name="occlusion_widget_demo_shapes",
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(settings.learning_rate),
+        optimizer=keras.optimizers.Adam(3e-3),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
 
 
-@contextlib.contextmanager
-def _deterministic_ops() -> Iterator[None]:
-    """Turn on TensorFlow's op determinism for the duration only, if it was off.
+def load_model() -> keras.Model:
+    """Load the demo shapes classifier from the weights shipped in the package.
 
-    Left on, it would make some of the user's own TensorFlow ops raise for lack of a
-    deterministic kernel.
-    """
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        yield
-        return
-    try:
-        from tensorflow.python.framework import config as tf_config
-
-        was_enabled = tf_config.is_op_determinism_enabled()
-        tf_config.enable_op_determinism()
-    except (ImportError, AttributeError):
-        yield
-        return
-    try:
-        yield
-    finally:
-        if not was_enabled:
-            tf_config.disable_op_determinism()
-
-
-def _with_patches(images: np.ndarray, boxes: np.ndarray, seed: int) -> np.ndarray:
-    """Paste a flat grey or mean-colour rectangle off the shape into half of the images.
-
-    Such rectangles are what occlusion pastes. A model that never saw one takes a grey patch on
-    the background for a square; one trained with them keeps its answer while the patch is off
-    the shape, so the occlusion map lights up on the shape only.
-    """
-    rng = np.random.default_rng([seed, 1])
-    images = images.copy()
-    size = images.shape[1]
-    for image, (top, left, height, width) in zip(images, boxes, strict=True):
-        if rng.random() < 0.5:
-            continue
-        fill = 127.5 if rng.random() < 0.5 else image.reshape(-1, 3).mean(axis=0)
-        patch_height, patch_width = rng.integers(6, size // 3 + 1, size=2)
-        for _ in range(20):
-            y, x = rng.integers(0, size - patch_height + 1), rng.integers(0, size - patch_width + 1)
-            apart = (
-                y + patch_height <= top
-                or y >= top + height
-                or x + patch_width <= left
-                or x >= left + width
-            )
-            if apart:
-                image[y : y + patch_height, x : x + patch_width] = np.rint(fill)
-                break
-    return images
-
-
-def _train(settings: _Settings, verbose: bool = False) -> keras.Model:
-    """Train a fresh demo model; the same settings always give the same weights."""
-    images, labels, boxes = make_dataset(
-        settings.train_size, seed=settings.data_seed, image_size=settings.image_size
-    )
-    images = _with_patches(images, boxes, settings.data_seed)
-    model = _build_model(settings)
-    with _deterministic_ops():
-        # The samples are already in random order; shuffle=False keeps training free of
-        # backend randomness, which is what makes it reproducible.
-        model.fit(
-            images.astype(np.float32),
-            labels,
-            batch_size=settings.batch_size,
-            epochs=settings.epochs,
-            shuffle=False,
-            verbose=2 if verbose else 0,
-        )
-    return model
-
-
-def _save_atomically(model: keras.Model, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keras insists on the .keras suffix; the temporary file sits in the same folder so that the
-    # rename cannot cross file systems and another process never sees a half-written file.
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".keras", dir=path.parent)
-    os.close(handle)
-    try:
-        model.save(temporary)
-        # mkstemp makes the file private; a cache folder shared by a class must stay readable.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _load_or_train(
-    settings: _Settings, path: Path, retrain: bool, verbose: bool | None
-) -> keras.Model:
-    import keras
-
-    if path.exists() and not retrain:
-        try:
-            return keras.models.load_model(path)
-        except Exception as error:  # a truncated or foreign file: replace it rather than fail
-            if verbose is not False:
-                print(f"Cached demo model at {path} could not be read ({error}); retraining.")
-    if verbose is not False:
-        print("Training the demo model (once, ~20 s)...", flush=True)
-    start = time.perf_counter()
-    model = _train(settings, verbose=bool(verbose))
-    _save_atomically(model, path)
-    if verbose:
-        print(f"Trained in {time.perf_counter() - start:.1f} s; saved to {path}", flush=True)
-    return model
-
-
-def load_model(retrain: bool = False, verbose: bool | None = None) -> keras.Model:
-    """Load the demo shapes classifier, training and caching it on first use.
-
-    The first call trains a small CNN on :func:`make_dataset` images (about 20 s on two CPU cores)
-    and saves it to :func:`cache_path`; later calls, in any process, load that file in well under
-    a second. Training is deterministic: the same package and library versions on the same kind
-    of machine give the same weights (other CPUs may round differently).
-
-    Parameters
-    ----------
-    retrain : bool, default False
-        Train again even if a cached model exists, and overwrite it.
-    verbose : bool or None, default None
-        ``None`` prints one line when training is needed and nothing otherwise; ``True`` also
-        prints Keras' progress per epoch and where the model was saved; ``False`` prints nothing.
+    Nothing is trained or downloaded: the model is :func:`build_model` filled with
+    :data:`WEIGHTS_PATH`, so every machine gets the same model, in well under two seconds once
+    Keras is imported. Its known answer holds: occluding the shape changes the prediction most,
+    and occluding background almost never does (``scripts/train_demo_model.py`` checks this
+    before writing the file, and the test suite checks it again on the shipped file).
 
     Returns
     -------
@@ -475,12 +322,26 @@ def load_model(retrain: bool = False, verbose: bool | None = None) -> keras.Mode
         values in ``[0, 255]`` (no preprocessing needed) and returning softmax probabilities over
         :data:`CLASS_NAMES`.
 
+    Raises
+    ------
+    FileNotFoundError
+        The weights file is missing from the installation.
+
     Examples
     --------
     >>> from occlusion_widget import demo
     >>> model = demo.load_model()  # doctest: +SKIP
-    >>> images, labels, boxes = demo.make_dataset(4, seed=7)
-    >>> model.predict(images.astype("float32"), verbose=0).argmax(axis=1)  # doctest: +SKIP
-    array([...])
+    >>> image, box = demo.sample_image("cross", seed=0)
+    >>> demo.CLASS_NAMES[int(model.predict(image[None].astype("float32"), verbose=0).argmax())]
+    ... # doctest: +SKIP
+    'cross'
     """
-    return _load_or_train(_DEFAULT_SETTINGS, cache_path(), retrain=retrain, verbose=verbose)
+    if not WEIGHTS_PATH.is_file():
+        raise FileNotFoundError(
+            f"The demo model's weights are missing: {WEIGHTS_PATH} does not exist. They ship with "
+            "the package; reinstall it, or in a source checkout run "
+            "`python scripts/train_demo_model.py` to write them."
+        )
+    model = build_model()
+    model.load_weights(WEIGHTS_PATH)
+    return model

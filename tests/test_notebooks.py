@@ -32,20 +32,13 @@ IMAGENET_WEIGHTS = (
 )
 CIFAR_MODEL = ASSETS / "cifar10" / "cifar10_captum_lenet.keras"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-# Generous: a cold kernel imports TensorFlow, and the first notebook may train the demo model.
+# Generous: a cold kernel imports TensorFlow on a shared two-core machine.
 CELL_TIMEOUT_S = 300
 
 
-@pytest.fixture(scope="session")
-def demo_cache() -> Path:
-    # The session-wide cache from conftest.py: the demo model trains once for the whole run.
-    return Path(os.environ["OCCLUSION_WIDGET_CACHE"])
-
-
 @pytest.fixture
-def notebook_env(demo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+def notebook_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """The kernel inherits this process's environment: set what the notebooks read."""
-    monkeypatch.setenv("OCCLUSION_WIDGET_CACHE", str(demo_cache))
     if KERAS_HOME.is_dir():
         monkeypatch.setenv("KERAS_HOME", str(KERAS_HOME))
     if ASSETS.is_dir():
@@ -161,6 +154,11 @@ def test_classroom_runs(notebook_env: pytest.MonkeyPatch) -> None:
     # The toy's answer is known: the most sensitive patch must sit on the shape.
     assert "peak inside the shape's box: True" in text
     assert "prediction: triangle" in text
+    # Section 5's predicted-class map: flips where the patch bites into the shape, none elsewhere.
+    on_shape = re.search(r"flips with the patch on the shape's box: (\d+) of", text)
+    off_shape = re.search(r"flips with the patch off the shape's box: (\d+) of", text)
+    assert on_shape and off_shape, text
+    assert int(on_shape.group(1)) > 0 and int(off_shape.group(1)) == 0, text
     assert re.search(r"^\s+4\s+1 \|\s+61 x 61 = 3721 positions", text, re.M), text
     assert widget_views(notebook) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -65,8 +66,29 @@ def test_bundle_is_ignored_by_git() -> None:
     assert ignored.returncode == 0
 
 
+def _missing_build_tool() -> str | None:
+    """Why ``python -m build`` cannot run here, or None when it can."""
+    if importlib.util.find_spec("build") is None:
+        return (
+            f"python -m build is not installed in {sys.executable}: "
+            "pip install build (it is in the dev extra: pip install -e '.[dev]')"
+        )
+    return None
+
+
+def test_missing_build_tool_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "build" else real_find_spec(name)
+    )
+    assert "pip install build" in (_missing_build_tool() or "")
+
+
 @pytest.mark.slow
 def test_wheel_carries_the_bundle(tmp_path: Path, node: str) -> None:
+    missing = _missing_build_tool()
+    if missing:
+        pytest.fail(missing)
     # Build from a copy without the bundle, so the wheel can only contain it if the hook built it.
     src = tmp_path / "src"
     shutil.copytree(
@@ -77,11 +99,12 @@ def test_wheel_carries_the_bundle(tmp_path: Path, node: str) -> None:
         ),
     )
     (src / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
-    subprocess.run(
+    build = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(src)],
-        check=True,
         capture_output=True,
+        text=True,
     )
+    assert build.returncode == 0, f"building the wheel failed:\n{build.stdout}\n{build.stderr}"
     (wheel,) = (tmp_path / "dist").glob("occlusion_widget-*.whl")
     assert f"occlusion_widget-{ow.__version__}-" in wheel.name
     with zipfile.ZipFile(wheel) as zf:
@@ -90,6 +113,8 @@ def test_wheel_carries_the_bundle(tmp_path: Path, node: str) -> None:
         # Shipped data: class names, and the palettes save() shares with the bundle.
         assert "occlusion_widget/data/imagenet_class_index.json" in names
         assert "occlusion_widget/data/palettes.json" in names
+        # The trained demo model: load_model() never trains, so the wheel must carry it.
+        assert "occlusion_widget/data/demo_shapes.weights.h5" in names
         bundle = tmp_path / "widget.js"
         bundle.write_bytes(zf.read("occlusion_widget/static/widget.js"))
     assert _bundle_version(bundle) == ow.__version__
