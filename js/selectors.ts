@@ -1,5 +1,6 @@
 // Values derived from the decoded traits: class names, rankings, the unoccluded prediction and
 // the sensitivity map. Pure functions of a Snapshot (sync.ts), so each can be tested on numbers.
+import { FLAT_BELOW } from "./colormap";
 import type { Snapshot } from "./sync";
 
 /** The name of class i: its label, or "class i" when there is none. */
@@ -71,7 +72,9 @@ export function sensitivity(snapshot: Snapshot): Float32Array | null {
 }
 
 /** Predicted class per cell (topk_indices[..., 0]); -1 where not computed. */
-export function predictedClasses(snapshot: Snapshot): Int32Array | null {
+export function predictedClasses(
+  snapshot: Pick<Snapshot, "grid" | "topkIndices" | "k">,
+): Int32Array | null {
   const { grid, topkIndices, k } = snapshot;
   if (grid === null || topkIndices === null || k < 1) return null;
   const out = new Int32Array(grid.rows * grid.cols);
@@ -143,4 +146,26 @@ export function estimateSources(snapshot: Snapshot): Int32Array | null {
   const out = mask === null ? null : nearestComputed(mask, grid.rows, grid.cols);
   estimateCache.set(key, out);
   return out;
+}
+
+/**
+ * The sentence to show when the map says nothing (result.flat_note in Python): no computed patch
+ * changes P(target) by more than FLAT_BELOW. "" otherwise or before any cell is computed. The
+ * kernel's `note` says the same; this is the fallback when it says nothing.
+ */
+export function flatNote(snapshot: Snapshot): string {
+  const values = sensitivity(snapshot);
+  if (values === null) return "";
+  let m = -1;
+  let computed = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? Number.NaN;
+    if (!Number.isFinite(v)) continue;
+    computed++;
+    m = Math.max(m, Math.abs(v));
+  }
+  if (m < 0 || m > FLAT_BELOW) return "";
+  const [ph, pw] = snapshot.grid?.patch ?? snapshot.patchSize;
+  const soFar = computed < values.length ? " (so far)" : "";
+  return `no ${ph}×${pw} patch changes P(${targetLabel(snapshot)}) by more than ${FLAT_BELOW}${soFar}`;
 }

@@ -12,7 +12,7 @@ import { HeatmapView } from "./heatmap";
 import { InspectorView } from "./inspector";
 import { LegendView } from "./legend";
 import { cellColors } from "./scales";
-import { targetLabel } from "./selectors";
+import { flatNote, targetLabel } from "./selectors";
 import {
   readSnapshot,
   readTargets,
@@ -278,8 +278,9 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
     const titleText = mapTitle(s);
     setText(title, titleText);
     if (title.title !== titleText) title.title = titleText;
-    setText(note, s.note);
-    note.hidden = s.note === "";
+    const noteText = s.note !== "" ? s.note : flatNote(s);
+    setText(note, noteText);
+    note.hidden = noteText === "";
     colorbar.update(paint.scale, targetLabel(s), width);
     legend.update(s, highlight, s.view === "predicted_class");
     inspector.update(s, s.selected ?? hover, s.selected !== null);
