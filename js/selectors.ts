@@ -60,14 +60,31 @@ export function targetBase(snapshot: Pick<Snapshot, "base" | "targets">): number
 }
 
 /**
- * Sensitivity per cell: P_base(target) - P_occluded(target), with a group's probabilities summed
- * on both sides (the kernel sends the group's summed target_map); NaN where not computed.
+ * What each position's P(target) is compared with: the unoccluded image's in occlude mode; in
+ * reveal mode the all-baseline image's (`baseline_probabilities`, NaN until the kernel sends it).
+ */
+export function targetReference(
+  snapshot: Pick<Snapshot, "base" | "targets" | "mode" | "baselineProbabilities">,
+): number {
+  if (snapshot.mode !== "reveal") return targetBase(snapshot);
+  return targetBase({ base: snapshot.baselineProbabilities, targets: snapshot.targets });
+}
+
+/**
+ * Sensitivity per cell, with a group's probabilities summed on both sides (the kernel sends the
+ * group's summed target_map); NaN where not computed. Occlude mode: P_base(target) -
+ * P_occluded(target), how much hiding the patch lowers it. Reveal mode: P_patch_only(target) -
+ * P_baseline(target), how much showing only the patch raises it; null until the kernel sends
+ * `baseline_probabilities`. Positive (red) means "this patch matters for the target" either way.
  */
 export function sensitivity(snapshot: Snapshot): Float32Array | null {
-  if (snapshot.targetMap === null) return null;
-  const p0 = targetBase(snapshot);
-  const out = new Float32Array(snapshot.targetMap.length);
-  for (let i = 0; i < out.length; i++) out[i] = p0 - (snapshot.targetMap[i] ?? Number.NaN);
+  const map = snapshot.targetMap;
+  if (map === null) return null;
+  const reference = targetReference(snapshot);
+  if (snapshot.mode === "reveal" && snapshot.baselineProbabilities === null) return null;
+  const sign = snapshot.mode === "reveal" ? -1 : 1;
+  const out = new Float32Array(map.length);
+  for (let i = 0; i < out.length; i++) out[i] = sign * (reference - (map[i] ?? Number.NaN));
   return out;
 }
 
@@ -167,5 +184,7 @@ export function flatNote(snapshot: Snapshot): string {
   if (m < 0 || m > FLAT_BELOW) return "";
   const [ph, pw] = snapshot.grid?.patch ?? snapshot.patchSize;
   const soFar = computed < values.length ? " (so far)" : "";
-  return `no ${ph}×${pw} patch changes P(${targetLabel(snapshot)}) by more than ${FLAT_BELOW}${soFar}`;
+  const what = snapshot.mode === "reveal" ? "patch shown alone" : "patch";
+  const name = targetLabel(snapshot);
+  return `no ${ph}×${pw} ${what} changes P(${name}) by more than ${FLAT_BELOW}${soFar}`;
 }
