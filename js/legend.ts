@@ -27,7 +27,7 @@ export interface LegendSummary {
 
 /**
  * Count the predicted class topk[..., 0] over positions; most frequent first, ties by index. The
- * classes in `merged` become one last entry (their counts summed), whatever their counts.
+ * classes in `merged` become one last entry (their counts summed, in `merged`'s order).
  */
 export function computeLegend(
   topkIndices: ArrayLike<number>,
@@ -49,10 +49,10 @@ export function computeLegend(
   const entries: LegendEntry[] = sorted
     .filter(([cls]) => !others.has(cls))
     .map(([cls, count]) => ({ cls, classes: [cls], count, percent: percent(count) }));
-  const rest = sorted.filter(([cls]) => others.has(cls));
-  if (rest.length > 0) {
-    const count = rest.reduce((sum, [, n]) => sum + n, 0);
-    const classes = rest.map(([cls]) => cls);
+  // In the order given (classColorRule's: by count, then base probability, then index).
+  const classes = merged.filter((cls) => counts.has(cls));
+  if (classes.length > 0) {
+    const count = classes.reduce((sum, cls) => sum + (counts.get(cls) ?? 0), 0);
     entries.push({ cls: OTHER_HIGHLIGHT, classes, count, percent: percent(count) });
   }
   return { entries, computed, total: cells };

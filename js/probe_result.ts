@@ -39,17 +39,17 @@ export function readProbeReply(reply: Reply): ProbeAnswer | { error: string } {
 export class ProbeResultView {
   readonly element: HTMLElement;
   readonly canvas = h("canvas", {
-    className: "ow-inspector-image",
+    className: "ow-probe-image",
     testid: "probe-image",
     attrs: { role: "img" },
   });
   private readonly title = h("div", { className: "ow-probe-title" });
-  private readonly status = h("div", { className: "ow-caption" });
-  private readonly predicted = h("div", { className: "ow-predicted" });
+  private readonly status = h("div", { className: "ow-probe-caption" });
+  private readonly predicted = h("div", { className: "ow-probe-predicted" });
   private readonly swatch = h("span", { className: "ow-swatch", attrs: { "aria-hidden": "true" } });
   private readonly predictedName = h("strong");
-  private readonly drop = h("div", { className: "ow-drop" });
-  private readonly probs = h("div", { className: "ow-probs", attrs: { role: "list" } });
+  private readonly drop = h("div", { className: "ow-probe-drop" });
+  private readonly probs = h("div", { className: "ow-probe-probs", attrs: { role: "list" } });
   private readonly rows: ProbRow[] = [];
 
   constructor() {

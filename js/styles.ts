@@ -191,17 +191,22 @@ export const CSS = `
 .ow-root .ow-probe-result { display: flex; flex-direction: column; gap: 6px; width: 320px; max-width: 100%; }
 .ow-root .ow-inspector-title,
 .ow-root .ow-probe-title { font-weight: 600; font-size: 14px; }
-.ow-root .ow-inspector-image { display: block; height: auto; max-width: 100%; border-radius: 2px; border: 1px solid var(--ow-border); }
-.ow-root .ow-caption { font-size: 12px; color: var(--ow-fg-muted); overflow-wrap: anywhere; }
-.ow-root .ow-predicted { padding: 4px 8px; border-radius: 4px; border: 1px solid var(--ow-border); overflow-wrap: anywhere; }
+.ow-root .ow-inspector-image,
+.ow-root .ow-probe-image { display: block; height: auto; max-width: 100%; border-radius: 2px; border: 1px solid var(--ow-border); }
+.ow-root .ow-caption,
+.ow-root .ow-probe-caption { font-size: 12px; color: var(--ow-fg-muted); overflow-wrap: anywhere; }
+.ow-root .ow-predicted,
+.ow-root .ow-probe-predicted { padding: 4px 8px; border-radius: 4px; border: 1px solid var(--ow-border); overflow-wrap: anywhere; }
 .ow-root .ow-predicted.ow-changed { border-color: var(--ow-warn); border-left-width: 4px; }
 .ow-root .ow-changed-note { color: var(--ow-warn); font-weight: 600; }
-.ow-root .ow-drop { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+.ow-root .ow-drop,
+.ow-root .ow-probe-drop { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 .ow-root .ow-probs-key { display: flex; gap: 12px; font-size: 11px; color: var(--ow-fg-muted); }
 .ow-root .ow-key::before { content: ""; display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; vertical-align: -1px; }
 .ow-root .ow-key-occluded::before { background: var(--ow-accent); }
 .ow-root .ow-key-base::before { background: var(--ow-fg-muted); opacity: 0.6; }
-.ow-root .ow-probs { display: flex; flex-direction: column; gap: 4px; }
+.ow-root .ow-probs,
+.ow-root .ow-probe-probs { display: flex; flex-direction: column; gap: 4px; }
 .ow-root .ow-prob-row {
   display: grid;
   grid-template-columns: minmax(0, 1fr) 90px;
