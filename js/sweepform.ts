@@ -10,7 +10,8 @@ export interface RecomputeParams {
   patch_size: [number, number];
   stride: [number, number];
   baseline: string;
-  mode: SweepMode;
+  /** Sent when not "occlude" (or when leaving reveal mode); missing means occlude. */
+  mode?: SweepMode;
 }
 
 export interface SweepHandlers {
@@ -139,12 +140,16 @@ export class SweepForm {
       (this.dirty.has(input) ? input.value : (trait ?? input.value)) as T;
     this.submitted = this.dirty.size > 0;
     this.updatePending();
-    this.handlers.recompute({
+    const params: RecomputeParams = {
       patch_size: typed(this.patch, last?.patchSize ?? [16, 16]),
       stride: typed(this.stride, last?.stride ?? [8, 8]),
       baseline: chosen(this.baseline, last?.baseline),
-      mode: chosen<SweepMode>(this.mode, last?.mode),
-    });
+    };
+    // `mode` is optional in the protocol and a kernel from before reveal mode refuses unknown
+    // keys: it goes only when it is not the default, so occlude-only recomputes work with both.
+    const mode = chosen<SweepMode>(this.mode, last?.mode);
+    if (mode !== "occlude" || last?.mode === "reveal") params.mode = mode;
+    this.handlers.recompute(params);
   }
 
   /** The kernel refused: the edits are back to waiting for a Recompute. */

@@ -125,12 +125,7 @@ describe("render", () => {
     expect(msg.type).toBe("recompute");
     expect(typeof msg.id).toBe("string");
     // The untouched stride keeps the trait's pair; the edited patch sets both sides.
-    expect(msg.params).toEqual({
-      patch_size: [4, 4],
-      stride: [2, 2],
-      baseline: "gray",
-      mode: "occlude",
-    });
+    expect(msg.params).toEqual({ patch_size: [4, 4], stride: [2, 2], baseline: "gray" });
     (byTestId(el, "ow-cancel") as HTMLButtonElement).click();
     expect((model.sent[1] as { type: string }).type).toBe("cancel");
   });

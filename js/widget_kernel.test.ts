@@ -133,6 +133,15 @@ describe("Occlude / Reveal", () => {
     model.set("mode", "reveal");
     await nextFrame();
     expect(mode.value).toBe("reveal");
+    // Leaving reveal mode says so; an occlude-only recompute leaves `mode` out, so a kernel from
+    // before reveal mode (which refuses unknown keys) still accepts it.
+    mode.value = "occlude";
+    mode.dispatchEvent(new Event("change"));
+    expect((model.sent[1] as { params: { mode?: string } }).params.mode).toBe("occlude");
+    model.set("mode", "occlude");
+    await nextFrame();
+    (byId(el, "ow-recompute") as HTMLButtonElement).click();
+    expect((model.sent[2] as { params: object }).params).not.toHaveProperty("mode");
   });
 
   it("words titles and the inspector for reveal mode", async () => {
