@@ -143,7 +143,9 @@ export class ProbeView {
     const p = this.point(e);
     const image = this.image;
     if (!this.on || p === null || image === null) return;
-    e.preventDefault();
+    e.preventDefault(); // no text selection while dragging...
+    // ...and the keys (Escape clears the probe, arrows move the pin) go to the map under us.
+    this.layer.parentElement?.querySelector<HTMLElement>(".ow-map")?.focus({ preventScroll: true });
     this.start = p;
     this.last = p;
     if (this.brushOn) {

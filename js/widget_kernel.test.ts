@@ -219,7 +219,8 @@ describe("probe", () => {
     expect(result.textContent).toContain("Probe predicts: dog");
     expect(result.textContent).toContain("P(cat): 0.700 → 0.150 (drop +0.550)");
     expect(result.querySelectorAll('[data-testid="probe-row"]')).toHaveLength(2);
-    // Escape clears the probe before it unpins anything.
+    // Escape clears the probe before it unpins anything; the drag gave the map the keys.
+    expect(document.activeElement).toBe(byId(el, "ow-map"));
     model.set("selected", [0, 0]);
     byId(el, "ow-map").dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }));
     expect(result.hidden).toBe(true);
