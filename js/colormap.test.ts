@@ -101,7 +101,7 @@ describe("normalisation", () => {
 
   it("builds a symmetric range around zero from finite values only", () => {
     expect(symmetricRange([0.1, -0.437, NaN, 0.2])).toEqual([-0.44, 0.44]);
-    expect(symmetricRange([NaN, NaN])).toEqual([-0.01, 0.01]);
+    expect(symmetricRange([NaN, NaN])).toEqual([-0.05, 0.05]);
   });
 
   it("rounds magnitudes up to two significant digits", () => {
@@ -113,5 +113,14 @@ describe("normalisation", () => {
   it("draws NaN as the not-computed grey", () => {
     const [r, g, b] = sampleRamp(SEQUENTIAL, NaN);
     expect(r === g && g === b).toBe(true);
+  });
+});
+
+describe("the sensitivity range, as palette.symmetric_max", () => {
+  it("has a floor of min_range and rounds like Python", () => {
+    expect(symmetricRange([0.003, -0.001])).toEqual([-0.05, 0.05]);
+    expect(symmetricRange([])).toEqual([-0.05, 0.05]);
+    expect(niceCeil(0.07)).toBe(0.07); // not 0.07000000000000001
+    expect(symmetricRange([0.0691])).toEqual([-0.07, 0.07]);
   });
 });

@@ -48,8 +48,13 @@ export const SENSITIVITY_ALPHA_FLOOR: number = palettes.sensitivity_alpha_floor;
  * largest drop is 0.001 is drawn pale on a ±0.05 scale, not stretched to full colour. Read from
  * the palette file ("scale": {"min_range": ...}) so matplotlib uses the same number.
  */
-export const MIN_RANGE: number =
-  (palettes as { scale?: { min_range?: number } }).scale?.min_range ?? 0.05;
+export const MIN_RANGE: number = palettes.scale.min_range;
+
+/**
+ * A map whose every change is at most this (probability units) says nothing; the widget says so
+ * above it (the kernel's `note`, or selectors.flatNote when the kernel sends none).
+ */
+export const FLAT_BELOW: number = palettes.scale.flat_below;
 
 /** Sample a ramp at t in 0..1 (clamped); NaN gives the not-computed grey. */
 export function sampleRamp(ramp: Ramp, t: number): RGB {
@@ -75,21 +80,28 @@ export function normalize(value: number, lo: number, hi: number): number {
   return Math.min(1, Math.max(0, (value - lo) / (hi - lo)));
 }
 
-/** Round a positive magnitude up to two significant digits, so colour bar ends read cleanly. */
+/**
+ * Round a positive magnitude up to two significant digits, so colour bar ends read cleanly.
+ * Rounded to 12 decimals like palette.nice_ceil, so 0.07 is 0.07 on both sides (not
+ * 0.07000000000000001) and a cell's colour cannot differ between the widget and a figure.
+ */
 export function niceCeil(value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) return 1;
   const step = 10 ** (Math.floor(Math.log10(value)) - 1);
-  return Math.ceil(value / step - 1e-9) * step;
+  return Number((Math.ceil(value / step - 1e-9) * step).toFixed(12));
 }
 
-/** Symmetric range [-m, m] covering every finite value (NaN ignored), never empty. */
+/**
+ * Symmetric range [-m, m] of the sensitivity scale (palette.symmetric_max): m is the largest
+ * finite |value| (NaN ignored) rounded up, never below MIN_RANGE, so noise is drawn pale.
+ */
 export function symmetricRange(values: ArrayLike<number>): [number, number] {
   let m = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] ?? Number.NaN;
     if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
   }
-  const top = m > 0 ? niceCeil(m) : 0.01;
+  const top = niceCeil(Math.max(m, MIN_RANGE));
   return [-top, top];
 }
 
@@ -103,7 +115,7 @@ export function sequentialColor(p: number): RGB {
   return sampleRamp(SEQUENTIAL, p);
 }
 
-/** Colour of the rank-th class (rank 0 = most probable unoccluded class). */
+/** The i-th colour of the categorical palette; past its end (or negative), the "other" grey. */
 export function categoricalColor(rank: number): RGB {
   if (rank < 0 || !Number.isInteger(rank)) return OTHER_CLASS;
   return CATEGORICAL[rank] ?? OTHER_CLASS;

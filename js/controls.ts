@@ -1,29 +1,24 @@
-// The controls above the map: view, target (searchable), opacity, and the sweep parameters with
-// Recompute / Cancel, the progress bar and the error box.
+// The controls above the map: view, target (searchable), opacity, colour scale and exports, then
+// the sweep form (sweepform.ts), the progress bar and the error box.
 import { h, setText } from "./dom";
+import { NEEDS_PYTHON, SweepForm, type RecomputeParams, type SweepHandlers } from "./sweepform";
 import type { ColorScaleMode, Snapshot, ViewName } from "./sync";
 import { TargetMenu } from "./targetmenu";
 
-export interface ControlHandlers {
+export interface ControlHandlers extends Omit<SweepHandlers, "edited"> {
   view(view: ViewName): void;
   /** One class, or several whose probabilities the map sums. */
   target(classes: number[]): void;
   colorScale(mode: ColorScaleMode): void;
   /** Download the current view (and the pinned cell's inspector) as a PNG. */
   exportPng(): void;
+  /** Ask the kernel for the whole widget as one HTML page and download it. */
+  exportPage(): void;
   /** `commit` is false while the slider is dragged, true when it is released. */
   opacity(value: number, commit: boolean): void;
-  /** The sweep parameters in the form (the traits where the user changed nothing). */
-  recompute(params: RecomputeParams): void;
-  cancel(): void;
 }
 
-/** What a recompute request asks for (docs/protocol.md); the traits follow once the kernel agrees. */
-export interface RecomputeParams {
-  patch_size: [number, number];
-  stride: [number, number];
-  baseline: string;
-}
+export type { RecomputeParams };
 
 export const VIEW_LABELS: Record<ViewName, string> = {
   sensitivity: "Sensitivity (drop in P)",
@@ -70,11 +65,6 @@ function field(label: string, control: HTMLElement, className = ""): HTMLLabelEl
   ]);
 }
 
-/** A number input sets both sides of a [h, w] pair; it shows h (the title tells a non-square). */
-function pairText([h]: [number, number]): string {
-  return String(h);
-}
-
 export class ControlsView {
   readonly element: HTMLDivElement;
   readonly view = h("select", { testid: "ow-view" });
@@ -95,28 +85,17 @@ export class ControlsView {
     text: "Export PNG",
     attrs: { type: "button", title: "Download the map as shown, with the pinned cell's details" },
   });
-  readonly opacityValue = h("span", { className: "ow-opacity-value" });
-  readonly patch = h("input", {
-    testid: "ow-patch-size",
-    attrs: { type: "number", min: "1", step: "1", inputmode: "numeric" },
-  });
-  readonly stride = h("input", {
-    testid: "ow-stride",
-    attrs: { type: "number", min: "1", step: "1", inputmode: "numeric" },
-  });
-  readonly baseline = h("select", { testid: "ow-baseline" });
-  readonly recompute = h("button", {
-    className: "ow-button ow-primary",
-    testid: "ow-recompute",
-    text: "Recompute",
-    attrs: { type: "submit" },
-  });
-  readonly cancel = h("button", {
+  readonly exportPage = h("button", {
     className: "ow-button",
-    testid: "ow-cancel",
-    text: "Cancel",
-    attrs: { type: "button" },
+    testid: "export-page",
+    text: "Export page",
+    attrs: {
+      type: "button",
+      title: "Download the widget as one HTML file that works without Python",
+    },
   });
+  readonly opacityValue = h("span", { className: "ow-opacity-value" });
+  readonly sweep: SweepForm;
   readonly progress = h("div", {
     className: "ow-progress",
     testid: "ow-progress",
@@ -124,20 +103,14 @@ export class ControlsView {
   });
   private readonly progressFill = h("div", { className: "ow-progress-fill" });
   private readonly progressLabel = h("span", { className: "ow-progress-text" });
-  readonly pendingNote = h("span", { className: "ow-pending", text: "changed: press Recompute" });
   readonly error = h("div", {
     className: "ow-error",
     testid: "ow-error",
     attrs: { role: "alert" },
   });
 
-  private baselineKey = "";
-  /** Inputs the user edited since the traits last changed; they are not overwritten. */
-  private readonly dirty = new Set<HTMLElement>();
   private last: Snapshot | null = null;
   private localError = "";
-  /** The form's edits were sent and the kernel has not answered yet. */
-  private submitted = false;
 
   constructor(handlers: ControlHandlers, signal: AbortSignal) {
     const opts = { signal };
@@ -174,52 +147,19 @@ export class ControlsView {
       () => handlers.opacity(Number(this.opacity.value), true),
       opts,
     );
-    for (const input of [this.patch, this.stride, this.baseline]) {
-      const mark = (): void => {
-        this.dirty.add(input);
-        this.submitted = false;
-        this.updatePending();
-        // The user is fixing what the kernel refused: the refusal is no longer news.
-        this.setLocalError("");
-      };
-      input.addEventListener("input", mark, opts);
-      input.addEventListener("change", mark, opts);
-    }
-    const form = h("form", { className: "ow-row ow-sweep", attrs: { "aria-label": "Sweep" } }, [
-      field("Patch", this.patch, "ow-number"),
-      field("Stride", this.stride, "ow-number"),
-      field("Baseline", this.baseline),
-      this.recompute,
-      this.cancel,
-      this.pendingNote,
-    ]);
-    form.addEventListener(
-      "submit",
-      (e) => {
-        e.preventDefault();
-        const last = this.last;
-        // An edited number input sets both sides; an untouched one keeps the trait's pair, so a
-        // non-square patch set from Python survives a recompute that changes only the baseline.
-        // The kernel validates: whatever was typed is sent as typed (rounded), and refused there.
-        const typed = (input: HTMLInputElement, trait: [number, number]): [number, number] => {
-          if (!this.dirty.has(input)) return trait;
-          const v = Math.round(Number(input.value));
-          return [v, v];
-        };
-        this.submitted = this.dirty.size > 0;
-        this.updatePending();
-        handlers.recompute({
-          patch_size: typed(this.patch, last?.patchSize ?? [16, 16]),
-          stride: typed(this.stride, last?.stride ?? [8, 8]),
-          baseline: this.dirty.has(this.baseline)
-            ? this.baseline.value
-            : (last?.baseline ?? this.baseline.value),
-        });
+    this.sweep = new SweepForm(
+      {
+        recompute: (params) => handlers.recompute(params),
+        cancel: () => handlers.cancel(),
+        edited: () => {
+          // The user is fixing what the kernel refused: the refusal is no longer news.
+          this.setLocalError("");
+        },
       },
-      opts,
+      signal,
     );
-    this.cancel.addEventListener("click", () => handlers.cancel(), opts);
     this.exportPng.addEventListener("click", () => handlers.exportPng(), opts);
+    this.exportPage.addEventListener("click", () => handlers.exportPage(), opts);
 
     this.progress.append(this.progressFill, this.progressLabel);
     const top = h("div", { className: "ow-row ow-view-row" }, [
@@ -229,8 +169,14 @@ export class ControlsView {
       this.opacityValue,
       this.colorScale,
       this.exportPng,
+      this.exportPage,
     ]);
-    this.element = h("div", { className: "ow-controls" }, [top, form, this.progress, this.error]);
+    this.element = h("div", { className: "ow-controls" }, [
+      top,
+      this.sweep.element,
+      this.progress,
+      this.error,
+    ]);
   }
 
   /**
@@ -239,20 +185,14 @@ export class ControlsView {
    */
   setLocalError(message: string): void {
     this.localError = message;
-    if (message !== "" && this.submitted) {
-      this.submitted = false; // refused: the edits are back to waiting for a Recompute
-      this.updatePending();
-    }
+    if (message !== "") this.sweep.refused();
     this.updateError();
   }
 
   /** The kernel accepted a recompute: the form's edits are now the traits' business. */
   recomputeAccepted(): void {
-    this.submitted = false;
-    this.dirty.clear();
-    this.updatePending();
+    this.sweep.accepted();
     this.setLocalError("");
-    if (this.last !== null) this.update(this.last);
   }
 
   private updateError(): void {
@@ -263,17 +203,7 @@ export class ControlsView {
     setText(this.error, message);
   }
 
-  private updatePending(): void {
-    this.pendingNote.hidden = this.dirty.size === 0;
-    setText(
-      this.pendingNote,
-      this.submitted ? "sent: waiting for the kernel…" : "changed: press Recompute",
-    );
-    this.recompute.classList.toggle("ow-attention", this.dirty.size > 0);
-  }
-
   update(s: Snapshot): void {
-    const previous = this.last;
     this.last = s;
     if (this.view.value !== s.view) this.view.value = s.view;
     this.target.update(s);
@@ -281,45 +211,11 @@ export class ControlsView {
     if (document.activeElement !== this.opacity) this.opacity.value = String(s.opacity);
     setText(this.opacityValue, `${Math.round(s.opacity * 100)}%`);
 
-    // Traits changed from elsewhere (Python, another view, a new sweep) win over stale edits.
-    const traitsChanged =
-      previous === null ||
-      previous.patchSize.join() !== s.patchSize.join() ||
-      previous.stride.join() !== s.stride.join() ||
-      previous.baseline !== s.baseline;
-    if (traitsChanged) {
-      this.dirty.clear();
-      this.submitted = false;
-    }
-    if (!this.dirty.has(this.patch)) this.patch.value = pairText(s.patchSize);
-    if (!this.dirty.has(this.stride)) this.stride.value = pairText(s.stride);
-    this.patch.title =
-      s.patchSize[0] === s.patchSize[1] ? "" : `patch is ${s.patchSize[0]}×${s.patchSize[1]} (h×w)`;
-    this.stride.title =
-      s.stride[0] === s.stride[1] ? "" : `stride is ${s.stride[0]}×${s.stride[1]} (h×w)`;
-    const names = s.baselineOptions.includes(s.baseline)
-      ? s.baselineOptions
-      : [...s.baselineOptions, s.baseline];
-    const baselineKey = JSON.stringify(names);
-    if (baselineKey !== this.baselineKey) {
-      this.baselineKey = baselineKey;
-      this.baseline.replaceChildren(
-        ...names.map((name) => {
-          const option = document.createElement("option");
-          option.value = name;
-          option.text = name;
-          return option;
-        }),
-      );
-      this.baseline.value = s.baseline;
-    }
-    if (!this.dirty.has(this.baseline) && this.baseline.value !== s.baseline) {
-      this.baseline.value = s.baseline;
-    }
-    this.updatePending();
-
-    const running = s.status === "running";
-    this.cancel.disabled = !running;
+    this.sweep.update(s);
+    this.exportPage.hidden = !s.kernel;
+    this.exportPage.title = s.kernel
+      ? "Download the widget as one HTML file that works without Python"
+      : NEEDS_PYTHON;
     const done = Number(s.progress.done ?? 0);
     const total = Number(s.progress.total ?? 0);
     this.progress.setAttribute("aria-valuemax", String(Math.max(1, total)));

@@ -9,9 +9,9 @@ import { css, DIVERGING, SEQUENTIAL, type Ramp, type RGB } from "./colormap";
 import { context2d } from "./dom";
 import { displaySize } from "./geometry";
 import type { InspectorView } from "./inspector";
-import { computeLegend } from "./legend";
-import { classColor, type ColorScale } from "./scales";
-import { labelOf, targetLabel } from "./selectors";
+import { entryColor, entryName, snapshotLegend } from "./legend";
+import type { ColorScale } from "./scales";
+import { targetLabel } from "./selectors";
 import type { Snapshot } from "./sync";
 
 export interface ExportParts {
@@ -64,10 +64,7 @@ export function viewParts(
   const image = s.image;
   if (image === null) return null;
   const size = displaySize(image.width, image.height);
-  const legend =
-    s.view === "predicted_class" && s.grid !== null && s.topkIndices !== null
-      ? computeLegend(s.topkIndices, s.grid.rows * s.grid.cols, s.k).entries
-      : [];
+  const legend = s.view === "predicted_class" ? snapshotLegend(s).entries : [];
   const text = (selector: string): string =>
     inspector.element.querySelector(selector)?.textContent ?? "";
   return {
@@ -83,8 +80,8 @@ export function viewParts(
             caption: colorbarCaption(scale, targetLabel(s)),
           },
     legend: legend.map((e) => ({
-      color: classColor(s, e.cls),
-      text: `${labelOf(s, e.cls)}  ${e.count} · ${e.percent.toFixed(1)}%`,
+      color: entryColor(s, e),
+      text: `${entryName(s, e)}  ${e.count} · ${e.percent.toFixed(1)}%`,
     })),
     inspector:
       s.selected === null

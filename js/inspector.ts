@@ -12,8 +12,9 @@ import {
   labelOf,
   targetBase as targetBaseOf,
   targetLabel,
+  targetReference,
 } from "./selectors";
-import type { Cell, RGBAImage, Snapshot } from "./sync";
+import type { Cell, RGBAImage, Snapshot, SweepMode } from "./sync";
 
 /**
  * The image with the box's pixels replaced by the baseline's: what the model saw at that
@@ -63,7 +64,8 @@ export interface PositionDetails {
 export function positionDetails(snapshot: Snapshot, cell: Cell | null): PositionDetails {
   const base = snapshot.base;
   const basePredicted = basePrediction(snapshot);
-  const targetBase = targetBaseOf(snapshot);
+  // Occlude: the unoccluded image's P(target); reveal: the all-baseline image's.
+  const targetBase = targetReference(snapshot);
   const baseOf = (cls: number): number => base?.[cls] ?? NaN;
   const { grid, topkIndices, topkProbabilities, k } = snapshot;
   if (cell !== null && grid !== null && topkIndices !== null && k > 0) {
@@ -109,8 +111,34 @@ export function positionDetails(snapshot: Snapshot, cell: Cell | null): Position
   };
 }
 
+/**
+ * What the model saw with a box swept: occlude mode hides the box under the baseline; reveal mode
+ * shows only the box, on the baseline (the same copy with the two images swapped).
+ */
+export function composeSeen(
+  image: RGBAImage,
+  baseline: RGBAImage,
+  box: Box,
+  mode: SweepMode,
+): Uint8ClampedArray {
+  return mode === "reveal"
+    ? composeOccluded(baseline, image, box)
+    : composeOccluded(image, baseline, box);
+}
+
+/**
+ * "P(t): 0.900 → 0.300 (drop +0.600)"; in reveal mode the reference is the all-baseline image
+ * and the change is a gain: "P(t): baseline 0.100 → 0.300 with only the patch (gain +0.200)".
+ */
+export function dropText(name: string, reference: number, p: number, mode: SweepMode): string {
+  const [from, to] = [formatProbability(reference), formatProbability(p)];
+  return mode === "reveal"
+    ? `P(${name}): baseline ${from} → ${to} with only the patch (gain ${formatSigned(p - reference)})`
+    : `P(${name}): ${from} → ${to} (drop ${formatSigned(reference - p)})`;
+}
+
 /** One probability row; its elements are kept and updated in place while hovering. */
-class ProbRow {
+export class ProbRow {
   readonly element: HTMLDivElement;
   private readonly name = h("span", { className: "ow-prob-name" });
   private readonly value = h("span", { className: "ow-prob-value" });
@@ -118,19 +146,15 @@ class ProbRow {
   private readonly base = h("div", { className: "ow-bar-fill" });
   private readonly baseBar: HTMLDivElement;
 
-  constructor() {
+  constructor(testid = "ow-prob-row") {
     const bar = (className: string, fill: HTMLDivElement): HTMLDivElement =>
       h("div", { className: `ow-bar ${className}`, attrs: { "aria-hidden": "true" } }, [fill]);
     this.baseBar = bar("ow-bar-base", this.base);
-    this.element = h(
-      "div",
-      { className: "ow-prob-row", testid: "ow-prob-row", attrs: { role: "listitem" } },
-      [
-        this.name,
-        h("div", { className: "ow-bars" }, [bar("ow-bar-occluded", this.occluded), this.baseBar]),
-        this.value,
-      ],
-    );
+    this.element = h("div", { className: "ow-prob-row", testid, attrs: { role: "listitem" } }, [
+      this.name,
+      h("div", { className: "ow-bars" }, [bar("ow-bar-occluded", this.occluded), this.baseBar]),
+      this.value,
+    ]);
   }
 
   update(row: ClassRow, shown: boolean, isTarget: boolean): void {
@@ -168,6 +192,7 @@ export class InspectorView {
   private readonly drop = h("div", { className: "ow-drop" });
   private readonly probs = h("div", { className: "ow-probs", attrs: { role: "list" } });
   private readonly legendKey = h("div", { className: "ow-probs-key" });
+  private readonly occludedKey = h("span", { className: "ow-key ow-key-occluded" });
   private readonly rows: ProbRow[] = [];
   private drawn: unknown[] = [];
 
@@ -178,7 +203,7 @@ export class InspectorView {
       attrs: { role: "img" },
     });
     this.legendKey.append(
-      h("span", { className: "ow-key ow-key-occluded", text: "occluded" }),
+      this.occludedKey,
       h("span", { className: "ow-key ow-key-base", text: "unoccluded" }),
     );
     this.predicted.append(this.predictedLabel, this.swatch, this.predictedName, this.changedNote);
@@ -210,13 +235,14 @@ export class InspectorView {
     const targetName = targetLabel(snapshot);
 
     // The image only changes with the cell and the buffers; avoid recomposing on every frame.
-    const drawn = [image, baselineImage, grid, cell?.[0], cell?.[1]];
+    const reveal = snapshot.mode === "reveal";
+    const drawn = [image, baselineImage, grid, cell?.[0], cell?.[1], reveal];
     if (image !== null && drawn.some((v, i) => v !== this.drawn[i])) {
       this.drawn = drawn;
       const box = cell !== null && grid !== null ? patchBox(grid, cell) : null;
       const pixels =
         box !== null && baselineImage !== null
-          ? composeOccluded(image, baselineImage, box)
+          ? composeSeen(image, baselineImage, box, snapshot.mode)
           : image.data;
       putPixels(this.canvas, pixels, image.width, image.height);
       const size = displaySize(image.width, image.height, 200, 240);
@@ -225,7 +251,11 @@ export class InspectorView {
       this.canvas.classList.toggle("ow-pixelated", size.pixelated);
       this.canvas.setAttribute(
         "aria-label",
-        box === null ? "The unoccluded image" : "The occluded image the model received",
+        box === null
+          ? "The unoccluded image"
+          : reveal
+            ? "What the model saw (only the patch shown)"
+            : "The occluded image the model received",
       );
     }
 
@@ -238,10 +268,13 @@ export class InspectorView {
     } else {
       const box = patchBox(grid, cell);
       setText(this.title, `Row ${cell[0]}, column ${cell[1]}${pinned ? " · pinned" : ""}`);
+      const where = `${box.height}×${box.width} patch at y=${box.top}, x=${box.left}`;
       setText(
         this.caption,
-        `As fed to the model: ${box.height}×${box.width} patch at y=${box.top}, x=${box.left} ` +
-          `replaced by the "${snapshot.baseline}" baseline` +
+        (reveal
+          ? `What the model saw (only the patch shown): the ${where} on the ` +
+            `"${snapshot.baseline}" baseline`
+          : `As fed to the model: ${where} replaced by the "${snapshot.baseline}" baseline`) +
           (baselineImage === null ? " (baseline image not available)" : ""),
       );
     }
@@ -275,19 +308,21 @@ export class InspectorView {
     );
 
     if (cell === null) {
-      setText(this.drop, `P(${targetName}) = ${formatProbability(details.targetBase)} unoccluded`);
-    } else if (Number.isFinite(details.targetP)) {
-      const d = details.targetBase - details.targetP;
+      const unoccluded = `P(${targetName}) = ${formatProbability(targetBaseOf(snapshot))} unoccluded`;
       setText(
         this.drop,
-        `P(${targetName}): ${formatProbability(details.targetBase)} → ` +
-          `${formatProbability(details.targetP)} (drop ${formatSigned(d)})`,
+        reveal
+          ? `${unoccluded}, ${formatProbability(details.targetBase)} on the baseline`
+          : unoccluded,
       );
+    } else if (Number.isFinite(details.targetP)) {
+      setText(this.drop, dropText(targetName, details.targetBase, details.targetP, snapshot.mode));
     } else {
       setText(this.drop, `P(${targetName}): ${missing} at this position`);
     }
     this.drop.classList.toggle("ow-drop-up", details.targetBase - details.targetP < 0);
 
+    setText(this.occludedKey, reveal ? "patch only" : "occluded");
     this.legendKey.hidden = cell === null || !details.computed;
     const shown = cell !== null && details.computed;
     while (this.rows.length < details.rows.length) {

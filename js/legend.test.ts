@@ -47,3 +47,50 @@ describe("LegendView", () => {
     expect(pressed?.textContent).toContain("dog");
   });
 });
+
+describe("the 'other classes' entry", () => {
+  it("gathers the classes past the palette into one grey entry that lights them all", async () => {
+    const { encode } = await import("./testutil");
+    const { OTHER_CLASS, css } = await import("./colormap");
+    // 14 classes on a 2 x 7 grid, one cell each: classes 12 and 13 (lowest base) are merged.
+    const labels = Array.from({ length: 14 }, (_, i) => `c${i}`);
+    const base = Float32Array.from({ length: 14 }, (_, i) => 1 - i / 20);
+    const topk = Int32Array.from({ length: 14 }, (_, i) => i);
+    const snapshot = readSnapshot(
+      new FakeModel({
+        ...sampleState(labels),
+        grid: {
+          rows: 2,
+          cols: 7,
+          patch: [1, 1],
+          stride: [1, 1],
+          tops: [0, 1],
+          lefts: [0, 1, 2, 3, 4, 5, 6],
+        },
+        base_probabilities: encode(base, [14]),
+        topk_indices: encode(topk, [2, 7, 1]),
+        topk_probabilities: encode(new Float32Array(14).fill(0.5), [2, 7, 1]),
+        target_map: encode(new Float32Array(14).fill(0.5), [2, 7]),
+      }),
+    );
+    const toggle = vi.fn();
+    const view = new LegendView(toggle);
+    view.update(snapshot, null, true);
+    const entries = view.element.querySelectorAll<HTMLButtonElement>(
+      '[data-testid="ow-legend-entry"]',
+    );
+    expect(entries).toHaveLength(13);
+    const last = entries[12];
+    expect(last?.textContent).toContain("other classes (2)");
+    expect(last?.textContent).toContain("2 · ");
+    expect(last?.title).toBe("c12, c13");
+    const swatch = last?.querySelector<HTMLElement>(".ow-swatch");
+    expect(swatch?.style.background).toBe(css(OTHER_CLASS));
+    last?.click();
+    const { OTHER_HIGHLIGHT, cellColors } = await import("./scales");
+    expect(toggle).toHaveBeenCalledWith(OTHER_HIGHLIGHT);
+    const lit = cellColors({ ...snapshot, view: "predicted_class" }, OTHER_HIGHLIGHT);
+    expect(lit.colors?.[12 * 4 + 3]).toBe(255); // class 12: merged, lit
+    expect(lit.colors?.[0 * 4 + 3]).toBeLessThan(128); // class 0: dimmed
+  });
+});

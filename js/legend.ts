@@ -1,13 +1,18 @@
 // The predicted-class legend: which classes the model predicts across the positions, how often,
-// sorted by count. Each entry is a button that highlights its cells on the map.
-import { css } from "./colormap";
+// sorted by count, then one "other classes (n)" entry for the classes past the palette's size
+// (scales.ts classColorRule, the twin of palette.py ClassColors.legend). Each entry is a button
+// that highlights its cells on the map.
+import { css, OTHER_CLASS, type RGB } from "./colormap";
 import { h } from "./dom";
-import { classColor } from "./scales";
+import { classColor, OTHER_HIGHLIGHT, snapshotClassRule } from "./scales";
 import { basePrediction, labelOf } from "./selectors";
 import type { Snapshot } from "./sync";
 
 export interface LegendEntry {
+  /** The class, or OTHER_HIGHLIGHT for the entry that gathers the merged classes. */
   cls: number;
+  /** The classes the entry stands for: [cls], or the merged ones, most frequent first. */
+  classes: number[];
   count: number;
   /** Share of the computed positions, 0..100. */
   percent: number;
@@ -20,11 +25,15 @@ export interface LegendSummary {
   total: number;
 }
 
-/** Count the predicted class topk[..., 0] over positions; most frequent first, ties by index. */
+/**
+ * Count the predicted class topk[..., 0] over positions; most frequent first, ties by index. The
+ * classes in `merged` become one last entry (their counts summed, in `merged`'s order).
+ */
 export function computeLegend(
   topkIndices: ArrayLike<number>,
   cells: number,
   k: number,
+  merged: readonly number[] = [],
 ): LegendSummary {
   const counts = new Map<number, number>();
   let computed = 0;
@@ -34,10 +43,40 @@ export function computeLegend(
     computed++;
     counts.set(cls, (counts.get(cls) ?? 0) + 1);
   }
-  const entries = [...counts.entries()]
-    .map(([cls, count]) => ({ cls, count, percent: (100 * count) / computed }))
-    .sort((a, b) => b.count - a.count || a.cls - b.cls);
+  const percent = (count: number): number => (100 * count) / computed;
+  const others = new Set(merged);
+  const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const entries: LegendEntry[] = sorted
+    .filter(([cls]) => !others.has(cls))
+    .map(([cls, count]) => ({ cls, classes: [cls], count, percent: percent(count) }));
+  // In the order given (classColorRule's: by count, then base probability, then index).
+  const classes = merged.filter((cls) => counts.has(cls));
+  if (classes.length > 0) {
+    const count = classes.reduce((sum, cls) => sum + (counts.get(cls) ?? 0), 0);
+    entries.push({ cls: OTHER_HIGHLIGHT, classes, count, percent: percent(count) });
+  }
   return { entries, computed, total: cells };
+}
+
+/** The legend of the snapshot's predicted-class map, merged as its colours are. */
+export function snapshotLegend(snapshot: Snapshot): LegendSummary {
+  const { grid, topkIndices, k } = snapshot;
+  if (grid === null || topkIndices === null) {
+    return { entries: [], computed: 0, total: grid === null ? 0 : grid.rows * grid.cols };
+  }
+  return computeLegend(topkIndices, grid.rows * grid.cols, k, snapshotClassRule(snapshot).other);
+}
+
+/** An entry's name: the class's label, or "other classes (n)". */
+export function entryName(snapshot: Pick<Snapshot, "labels">, entry: LegendEntry): string {
+  return entry.cls === OTHER_HIGHLIGHT
+    ? `other classes (${entry.classes.length})`
+    : labelOf(snapshot, entry.cls);
+}
+
+/** An entry's swatch colour: the class's colour, or the "other" grey. */
+export function entryColor(snapshot: Snapshot, entry: LegendEntry): RGB {
+  return entry.cls === OTHER_HIGHLIGHT ? OTHER_CLASS : classColor(snapshot, entry.cls);
 }
 
 export class LegendView {
@@ -57,11 +96,7 @@ export class LegendView {
   update(snapshot: Snapshot, highlight: number | null, visible: boolean): void {
     this.element.hidden = !visible;
     if (!visible) return;
-    const { grid, topkIndices, k } = snapshot;
-    const summary =
-      grid === null || topkIndices === null
-        ? { entries: [], computed: 0, total: grid === null ? 0 : grid.rows * grid.cols }
-        : computeLegend(topkIndices, grid.rows * grid.cols, k);
+    const summary = snapshotLegend(snapshot);
     const basePredicted = basePrediction(snapshot);
     const key = JSON.stringify([summary, highlight, basePredicted, snapshot.labels.length]);
     if (key === this.key) return; // rebuilding would drop keyboard focus from the buttons
@@ -77,9 +112,9 @@ export class LegendView {
       : undefined;
     this.list.replaceChildren(
       ...summary.entries.map((entry) => {
-        const name = labelOf(snapshot, entry.cls);
+        const name = entryName(snapshot, entry);
         const swatch = h("span", { className: "ow-swatch", attrs: { "aria-hidden": "true" } });
-        swatch.style.background = css(classColor(snapshot, entry.cls));
+        swatch.style.background = css(entryColor(snapshot, entry));
         const children: Node[] = [
           swatch,
           h("span", { className: "ow-legend-name", text: name }),
@@ -107,6 +142,9 @@ export class LegendView {
           children,
         );
         button.dataset.class = String(entry.cls);
+        if (entry.cls === OTHER_HIGHLIGHT) {
+          button.title = entry.classes.map((cls) => labelOf(snapshot, cls)).join(", ");
+        }
         button.classList.toggle("ow-dimmed", highlight !== null && highlight !== entry.cls);
         button.addEventListener("click", () => this.onToggle(entry.cls));
         return button;

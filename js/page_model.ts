@@ -115,6 +115,8 @@ export class PageModel {
       throw new Error(`this page's data is in format "${page.format}"; expected "${PAGE_FORMAT}"`);
     }
     this.state = decodeTraits(page.traits) as Record<string, unknown>;
+    // No kernel answers here, whatever the exporter wrote: the widget switches off what needs one.
+    this.state._kernel = false;
     this.note = page.note;
     if (page.probabilities !== null) {
       const shape = page.probabilities.shape;

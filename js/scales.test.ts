@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { CATEGORICAL, MIN_RANGE } from "./colormap";
-import { alphaOf, cellColors, classRanks, divergingMax, ESTIMATE_ALPHA } from "./scales";
+import { CATEGORICAL, MIN_RANGE, OTHER_CLASS } from "./colormap";
+import { computeLegend } from "./legend";
+import {
+  alphaOf,
+  cellColors,
+  classColor,
+  classColorRule,
+  divergingMax,
+  ESTIMATE_ALPHA,
+  OTHER_HIGHLIGHT,
+} from "./scales";
 import { predictedClasses } from "./selectors";
 import { readSnapshot } from "./sync";
 import { encode, FakeModel, sampleState } from "./testutil";
@@ -91,15 +100,72 @@ describe("cellColors", () => {
     const wrong = snapshotWith({ topk_indices: sampleState().target_map, view: "predicted_class" });
     expect(predictedClasses(wrong)).toBeNull();
   });
+});
 
-  it("ranks classes by unoccluded probability", () => {
-    const snapshot = readSnapshot(
-      new FakeModel({ ...sampleState(), base_probabilities: sampleState().base_probabilities }),
-    );
-    expect([...classRanks(snapshot).entries()]).toEqual([
-      [0, 0],
-      [1, 1],
-      [2, 2],
+// The cases of occlusion_widget/palette.py class_colors (tests/test_palette.py), so the widget,
+// save() and the figures give one class one colour.
+describe("classColorRule", () => {
+  const linspace = (n: number): Float32Array =>
+    Float32Array.from({ length: n }, (_, i) => 1 - i / (n - 1));
+
+  it("gives the shown classes the first colours, whatever their rank among all classes", () => {
+    // Classes 15 and 20 rank 15th and 20th of 1000: the old rule drew both in the "other" grey.
+    const rule = classColorRule([20, 0, 15, 15, -1, 20], linspace(1000));
+    expect(rule.named).toEqual([0, 15, 20]);
+    expect(rule.other).toEqual([]);
+  });
+
+  it("orders colours by base probability and the legend by count", () => {
+    const base = new Float32Array(10);
+    base[3] = 0.6;
+    base[8] = 0.3;
+    const classes = [8, 8, 8, 3];
+    const rule = classColorRule(classes, base);
+    expect(rule.named).toEqual([3, 8]); // class 3 gets colour 0
+    expect(rule.counts).toEqual([
+      [8, 3],
+      [3, 1],
     ]);
+    expect(computeLegend(classes, 4, 1, rule.other).entries.map((e) => e.cls)).toEqual([8, 3]);
+  });
+
+  it("merges the rarest classes past 12 into one grey 'other' entry", () => {
+    const classes: number[] = [];
+    for (let cls = 0; cls < 15; cls++) for (let n = 0; n < 15 - cls; n++) classes.push(cls);
+    const rule = classColorRule(classes, new Float32Array(15).fill(0.05));
+    expect(rule.named).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(rule.other).toEqual([12, 13, 14]);
+    const legend = computeLegend(classes, classes.length, 1, rule.other).entries;
+    expect(legend).toHaveLength(13);
+    expect(legend[12]).toMatchObject({ cls: OTHER_HIGHLIGHT, classes: [12, 13, 14], count: 6 });
+  });
+
+  it("breaks count ties by base probability, then index, when choosing who keeps a colour", () => {
+    // 13 classes seen once each: the one with the lowest base probability is merged.
+    const base = new Float32Array(13).fill(0.5);
+    base[4] = 0.1;
+    expect(classColorRule([...Array(13).keys()], base).other).toEqual([4]);
+    expect(classColorRule([...Array(13).keys()], new Float32Array(13)).other).toEqual([12]);
+  });
+
+  it("colours the snapshot's classes: shown ones distinct, the rest grey", () => {
+    const snapshot = snapshotWith({ view: "predicted_class" });
+    expect(classColor(snapshot, 0)).toEqual(CATEGORICAL[0]);
+    expect(classColor(snapshot, 1)).toEqual(CATEGORICAL[1]);
+    expect(classColor(snapshot, 2)).toEqual(OTHER_CLASS); // never predicted: not shown
+  });
+});
+
+describe("flatNote", () => {
+  it("says when no computed patch changes P(target) by more than 0.001", async () => {
+    const { flatNote } = await import("./selectors");
+    const flat = new Float32Array(12).fill(0.6995); // every drop is 0.0005
+    expect(flatNote(snapshotWith({ target_map: encode(flat, [3, 4]) }))).toBe(
+      "no 2×3 patch changes P(cat) by more than 0.001",
+    );
+    flat.fill(NaN, 8);
+    expect(flatNote(snapshotWith({ target_map: encode(flat, [3, 4]), target: [0, 1] }))).toBe(""); // the group's base is 0.9: a drop of 0.2
+    expect(flatNote(snapshotWith({ target_map: encode(flat, [3, 4]) }))).toContain("(so far)");
+    expect(flatNote(snapshotWith({}))).toBe("");
   });
 });

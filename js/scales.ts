@@ -1,20 +1,15 @@
 // What colour each cell of the map gets in each view, and the scale the colour bar shows.
 import {
-  categoricalColor,
+  CATEGORICAL,
   divergingColor,
-  MIN_RANGE,
   NOT_COMPUTED,
+  OTHER_CLASS,
   SENSITIVITY_ALPHA_FLOOR,
   sequentialColor,
   symmetricRange,
   type RGB,
 } from "./colormap";
-import {
-  classesByBaseProbability,
-  estimateSources,
-  predictedClasses,
-  sensitivity,
-} from "./selectors";
+import { estimateSources, predictedClasses, sensitivity } from "./selectors";
 import type { ColorScaleMode, Snapshot } from "./sync";
 
 export type ColorScale =
@@ -32,30 +27,85 @@ export interface CellColors {
   values: Float32Array | null;
 }
 
-const rankCache = new WeakMap<object, Map<number, number>>();
+/** How the classes shown in one predicted-class map are coloured (palette.py `class_colors`). */
+export interface ClassColorRule {
+  /** Every shown class and its number of cells, most frequent first (ties by index). */
+  counts: [number, number][];
+  /** The classes with a colour of their own: CATEGORICAL[i] is named[i]'s colour. */
+  named: number[];
+  /** The classes merged into one "other classes (n)" entry (OTHER_CLASS), most frequent first. */
+  other: number[];
+}
 
 /**
- * Colour rank of each class: its place in the unoccluded ranking, so the colours stay put while
- * the sweep fills in and the unoccluded prediction always gets the first colour.
+ * The colour rule shared with `occlusion_widget/palette.py` (`class_colors`), so a class has the
+ * same colour in the widget, in `save()` and in every figure of the same map:
+ * 1. the shown classes are the distinct predicted classes (-1, not computed, is left out);
+ * 2. past `slots` (the palette's 12 colours) the most frequent keep a colour (ties: higher base
+ *    probability, then lower index) and the rest merge into one grey "other" entry;
+ * 3. the kept classes are ordered by base probability (ties: lower index); the i-th gets
+ *    CATEGORICAL[i], so no two shown classes share a colour.
  */
-export function classRanks(snapshot: Pick<Snapshot, "labels" | "base">): Map<number, number> {
-  const key = snapshot.base ?? snapshot.labels;
-  const hit = rankCache.get(key);
-  if (hit !== undefined) return hit;
-  const ranks = new Map<number, number>();
-  classesByBaseProbability(snapshot).forEach((cls, rank) => ranks.set(cls, rank));
-  rankCache.set(key, ranks);
-  return ranks;
+export function classColorRule(
+  classes: ArrayLike<number>,
+  base: ArrayLike<number> | null,
+  slots: number = CATEGORICAL.length,
+): ClassColorRule {
+  const tally = new Map<number, number>();
+  for (let i = 0; i < classes.length; i++) {
+    const cls = classes[i] ?? -1;
+    if (cls >= 0) tally.set(cls, (tally.get(cls) ?? 0) + 1);
+  }
+  // A missing probability counts as the lowest, like a class the base ranking never saw.
+  const p = (cls: number): number => {
+    const v = base?.[cls];
+    return v === undefined || Number.isNaN(v) ? -Infinity : Math.fround(v);
+  };
+  const values = [...tally.keys()];
+  const byCount = [...values].sort(
+    (a, b) => (tally.get(b) ?? 0) - (tally.get(a) ?? 0) || p(b) - p(a) || a - b,
+  );
+  const named = byCount.slice(0, slots).sort((a, b) => p(b) - p(a) || a - b);
+  const other = byCount.slice(slots);
+  const counts = values
+    .map((cls): [number, number] => [cls, tally.get(cls) ?? 0])
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  return { counts, named, other };
 }
 
-export function classColor(snapshot: Pick<Snapshot, "labels" | "base">, cls: number): RGB {
-  return categoricalColor(classRanks(snapshot).get(cls) ?? -1);
+/** The map's classes per top-k array; the base probabilities are checked on each hit. */
+const ruleCache = new WeakMap<object, { base: unknown; rule: ClassColorRule }>();
+
+/** The colour rule of the snapshot's predicted-class map (cached per result and base arrays). */
+export function snapshotClassRule(
+  snapshot: Pick<Snapshot, "grid" | "topkIndices" | "k" | "base">,
+): ClassColorRule {
+  const key = snapshot.topkIndices;
+  if (key === null) return { counts: [], named: [], other: [] };
+  const hit = ruleCache.get(key);
+  if (hit !== undefined && hit.base === snapshot.base) return hit.rule;
+  const predicted = predictedClasses(snapshot) ?? [];
+  const rule = classColorRule(predicted, snapshot.base);
+  ruleCache.set(key, { base: snapshot.base, rule });
+  return rule;
 }
+
+/** The colour of a class in the current map; a class not among its named ones is grey. */
+export function classColor(
+  snapshot: Pick<Snapshot, "grid" | "topkIndices" | "k" | "base">,
+  cls: number,
+): RGB {
+  const named = snapshotClassRule(snapshot).named.indexOf(cls);
+  return named < 0 ? OTHER_CLASS : (CATEGORICAL[named] ?? OTHER_CLASS);
+}
+
+/** `highlight` value that lights every class merged into the "other classes" entry. */
+export const OTHER_HIGHLIGHT = -2;
 
 /**
  * Opacity of a computed cell (0..255). On the sensitivity map a cell is as opaque as its drop is
  * large, so the image stays visible where occluding changes nothing; the floor keeps the sign of
- * small drops readable. The figures in `occlusion_widget/plot/` use the same rule.
+ * small drops readable. Twin: `palette.sensitivity_alpha` (python), which figures use.
  */
 export function alphaOf(scale: ColorScale, value: number): number {
   if (scale.kind !== "diverging") return 255;
@@ -68,12 +118,12 @@ export const ESTIMATE_ALPHA = 0.45;
 
 /**
  * The largest |sensitivity| the diverging scale reaches. "auto": the data's largest drop,
- * rounded up, but never below MIN_RANGE, so a map where nothing matters looks pale instead of
+ * rounded up, but never below MIN_RANGE (colormap.ts), so a map where nothing matters looks pale instead of
  * stretching noise to full colour; "fixed": 1 (the whole probability range).
  */
 export function divergingMax(values: ArrayLike<number>, mode: ColorScaleMode): number {
   if (mode === "fixed") return 1;
-  return Math.max(symmetricRange(values)[1], MIN_RANGE);
+  return symmetricRange(values)[1];
 }
 
 /**
@@ -90,11 +140,17 @@ export function cellColors(snapshot: Snapshot, highlight: number | null = null):
   let values: Float32Array | null = null;
   let scale: ColorScale;
   let colorOf: (v: number) => RGB;
+  let isLit = (v: number): boolean => v === highlight;
   if (snapshot.view === "predicted_class") {
     const predicted = predictedClasses(snapshot);
     values = predicted === null ? null : Float32Array.from(predicted, (c) => (c < 0 ? NaN : c));
     scale = { kind: "categorical" };
+    const rule = snapshotClassRule(snapshot);
     colorOf = (cls) => classColor(snapshot, cls);
+    if (highlight === OTHER_HIGHLIGHT) {
+      const lit = new Set(rule.other);
+      isLit = (cls) => lit.has(cls);
+    }
   } else if (snapshot.view === "probability") {
     values = snapshot.targetMap;
     scale = { kind: "sequential" };
@@ -123,7 +179,7 @@ export function cellColors(snapshot: Snapshot, highlight: number | null = null):
       }
     }
     const shown = Number.isFinite(v);
-    const dimmed = shown && highlight !== null && scale.kind === "categorical" && v !== highlight;
+    const dimmed = shown && highlight !== null && scale.kind === "categorical" && !isLit(v);
     const [r, g, b] = shown ? colorOf(v) : NOT_COMPUTED;
     colors[i * 4] = r;
     colors[i * 4 + 1] = g;

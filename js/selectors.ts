@@ -1,5 +1,6 @@
 // Values derived from the decoded traits: class names, rankings, the unoccluded prediction and
 // the sensitivity map. Pure functions of a Snapshot (sync.ts), so each can be tested on numbers.
+import { FLAT_BELOW } from "./colormap";
 import type { Snapshot } from "./sync";
 
 /** The name of class i: its label, or "class i" when there is none. */
@@ -59,19 +60,38 @@ export function targetBase(snapshot: Pick<Snapshot, "base" | "targets">): number
 }
 
 /**
- * Sensitivity per cell: P_base(target) - P_occluded(target), with a group's probabilities summed
- * on both sides (the kernel sends the group's summed target_map); NaN where not computed.
+ * What each position's P(target) is compared with: the unoccluded image's in occlude mode; in
+ * reveal mode the all-baseline image's (`baseline_probabilities`, NaN until the kernel sends it).
+ */
+export function targetReference(
+  snapshot: Pick<Snapshot, "base" | "targets" | "mode" | "baselineProbabilities">,
+): number {
+  if (snapshot.mode !== "reveal") return targetBase(snapshot);
+  return targetBase({ base: snapshot.baselineProbabilities, targets: snapshot.targets });
+}
+
+/**
+ * Sensitivity per cell, with a group's probabilities summed on both sides (the kernel sends the
+ * group's summed target_map); NaN where not computed. Occlude mode: P_base(target) -
+ * P_occluded(target), how much hiding the patch lowers it. Reveal mode: P_patch_only(target) -
+ * P_baseline(target), how much showing only the patch raises it; null until the kernel sends
+ * `baseline_probabilities`. Positive (red) means "this patch matters for the target" either way.
  */
 export function sensitivity(snapshot: Snapshot): Float32Array | null {
-  if (snapshot.targetMap === null) return null;
-  const p0 = targetBase(snapshot);
-  const out = new Float32Array(snapshot.targetMap.length);
-  for (let i = 0; i < out.length; i++) out[i] = p0 - (snapshot.targetMap[i] ?? Number.NaN);
+  const map = snapshot.targetMap;
+  if (map === null) return null;
+  const reference = targetReference(snapshot);
+  if (snapshot.mode === "reveal" && snapshot.baselineProbabilities === null) return null;
+  const sign = snapshot.mode === "reveal" ? -1 : 1;
+  const out = new Float32Array(map.length);
+  for (let i = 0; i < out.length; i++) out[i] = sign * (reference - (map[i] ?? Number.NaN));
   return out;
 }
 
 /** Predicted class per cell (topk_indices[..., 0]); -1 where not computed. */
-export function predictedClasses(snapshot: Snapshot): Int32Array | null {
+export function predictedClasses(
+  snapshot: Pick<Snapshot, "grid" | "topkIndices" | "k">,
+): Int32Array | null {
   const { grid, topkIndices, k } = snapshot;
   if (grid === null || topkIndices === null || k < 1) return null;
   const out = new Int32Array(grid.rows * grid.cols);
@@ -143,4 +163,28 @@ export function estimateSources(snapshot: Snapshot): Int32Array | null {
   const out = mask === null ? null : nearestComputed(mask, grid.rows, grid.cols);
   estimateCache.set(key, out);
   return out;
+}
+
+/**
+ * The sentence to show when the map says nothing (result.flat_note in Python): no computed patch
+ * changes P(target) by more than FLAT_BELOW. "" otherwise or before any cell is computed. The
+ * kernel's `note` says the same; this is the fallback when it says nothing.
+ */
+export function flatNote(snapshot: Snapshot): string {
+  const values = sensitivity(snapshot);
+  if (values === null) return "";
+  let m = -1;
+  let computed = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? Number.NaN;
+    if (!Number.isFinite(v)) continue;
+    computed++;
+    m = Math.max(m, Math.abs(v));
+  }
+  if (m < 0 || m > FLAT_BELOW) return "";
+  const [ph, pw] = snapshot.grid?.patch ?? snapshot.patchSize;
+  const soFar = computed < values.length ? " (so far)" : "";
+  const what = snapshot.mode === "reveal" ? "patch shown alone" : "patch";
+  const name = targetLabel(snapshot);
+  return `no ${ph}×${pw} ${what} changes P(${name}) by more than ${FLAT_BELOW}${soFar}`;
 }

@@ -2,26 +2,14 @@
 // from state embedded in the HTML file, with no kernel and no network.
 //
 // Hover, pin, arrow keys, Escape, view, legend and target all work: they only read the state.
-// What needs Python (Recompute, Cancel, the sweep parameters) is switched off with a reason.
+// What needs Python (Recompute, Cancel, the sweep parameters, the probe, Export page) is switched
+// off by the widget itself, with a reason, because the page's model says `_kernel: false`.
 import type { AnyModel } from "@anywidget/types";
 import { PageModel, type PageState } from "./page_model";
 import widget from "./widget";
 
 export const KERNEL_OFF =
   "Standalone page: hover, pin and switch targets; recomputing needs Python.";
-
-/** Test ids of the controls that need a kernel (js/controls.ts). */
-const KERNEL_CONTROLS = ["ow-recompute", "ow-cancel", "ow-patch-size", "ow-stride", "ow-baseline"];
-
-function switchOffKernelControls(root: HTMLElement): void {
-  for (const id of KERNEL_CONTROLS) {
-    const el = root.querySelector<HTMLInputElement>(`[data-testid="${id}"]`);
-    if (el === null) continue;
-    el.disabled = true;
-    el.title = "Recomputing needs Python: open the notebook to change the sweep";
-    if (id === "ow-recompute" || id === "ow-cancel") el.hidden = true;
-  }
-}
 
 export function mountPage(doc: Document): PageModel {
   const data = doc.getElementById("ow-state");
@@ -46,7 +34,6 @@ export function mountPage(doc: Document): PageModel {
     el,
     experimental: undefined as never,
   } as never);
-  switchOffKernelControls(el);
   return model;
 }
 

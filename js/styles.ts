@@ -127,6 +127,12 @@ export const CSS = `
 .ow-root .ow-left { display: flex; flex-direction: column; gap: 8px; min-width: 0; max-width: 100%; flex: none; }
 .ow-root .ow-map-frame { position: relative; line-height: 0; align-self: flex-start; }
 .ow-root .ow-map-hover { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+.ow-root .ow-probe-layer { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+.ow-root .ow-probe-layer.ow-probe-on { pointer-events: auto; cursor: crosshair; }
+.ow-root .ow-probe-tools { gap: 6px; align-items: center; margin: 2px 0 4px; }
+.ow-root .ow-probe-tools [aria-pressed="true"] { outline: 2px solid currentColor; }
+.ow-root .ow-probe-hint { font-size: 12px; opacity: 0.75; }
+.ow-root .ow-right { display: flex; flex-direction: column; gap: 12px; }
 .ow-root .ow-map { display: block; max-width: 100%; height: auto; border-radius: 2px; cursor: crosshair; }
 .ow-root canvas.ow-pixelated { image-rendering: pixelated; image-rendering: crisp-edges; }
 .ow-root .ow-map-badge {
@@ -181,19 +187,26 @@ export const CSS = `
 .ow-root .ow-legend-count { color: var(--ow-fg-muted); font-variant-numeric: tabular-nums; }
 .ow-root .ow-legend-base { color: var(--ow-accent); font-weight: 600; }
 .ow-root .ow-swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; flex: none; border: 1px solid rgba(127, 127, 127, 0.6); vertical-align: -1px; margin: 0 4px 0 2px; }
-.ow-root .ow-inspector { display: flex; flex-direction: column; gap: 6px; width: 320px; max-width: 100%; }
-.ow-root .ow-inspector-title { font-weight: 600; font-size: 14px; }
-.ow-root .ow-inspector-image { display: block; height: auto; max-width: 100%; border-radius: 2px; border: 1px solid var(--ow-border); }
-.ow-root .ow-caption { font-size: 12px; color: var(--ow-fg-muted); overflow-wrap: anywhere; }
-.ow-root .ow-predicted { padding: 4px 8px; border-radius: 4px; border: 1px solid var(--ow-border); overflow-wrap: anywhere; }
+.ow-root .ow-inspector,
+.ow-root .ow-probe-result { display: flex; flex-direction: column; gap: 6px; width: 320px; max-width: 100%; }
+.ow-root .ow-inspector-title,
+.ow-root .ow-probe-title { font-weight: 600; font-size: 14px; }
+.ow-root .ow-inspector-image,
+.ow-root .ow-probe-image { display: block; height: auto; max-width: 100%; border-radius: 2px; border: 1px solid var(--ow-border); }
+.ow-root .ow-caption,
+.ow-root .ow-probe-caption { font-size: 12px; color: var(--ow-fg-muted); overflow-wrap: anywhere; }
+.ow-root .ow-predicted,
+.ow-root .ow-probe-predicted { padding: 4px 8px; border-radius: 4px; border: 1px solid var(--ow-border); overflow-wrap: anywhere; }
 .ow-root .ow-predicted.ow-changed { border-color: var(--ow-warn); border-left-width: 4px; }
 .ow-root .ow-changed-note { color: var(--ow-warn); font-weight: 600; }
-.ow-root .ow-drop { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+.ow-root .ow-drop,
+.ow-root .ow-probe-drop { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 .ow-root .ow-probs-key { display: flex; gap: 12px; font-size: 11px; color: var(--ow-fg-muted); }
 .ow-root .ow-key::before { content: ""; display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; vertical-align: -1px; }
 .ow-root .ow-key-occluded::before { background: var(--ow-accent); }
 .ow-root .ow-key-base::before { background: var(--ow-fg-muted); opacity: 0.6; }
-.ow-root .ow-probs { display: flex; flex-direction: column; gap: 4px; }
+.ow-root .ow-probs,
+.ow-root .ow-probe-probs { display: flex; flex-direction: column; gap: 4px; }
 .ow-root .ow-prob-row {
   display: grid;
   grid-template-columns: minmax(0, 1fr) 90px;

@@ -10,6 +10,8 @@ export type Status = "idle" | "running" | "done" | "cancelled" | "error";
 /** "auto": the colour scale follows the data (with an honest floor); "fixed": -1..1 / 0..1. */
 export type ColorScaleMode = "auto" | "fixed";
 export type Cell = readonly [number, number];
+/** "occlude": each patch hidden under the baseline; "reveal": only each patch shown. */
+export type SweepMode = "occlude" | "reveal";
 
 /** The traits as they arrive from the kernel (binary arrays still encoded). */
 export interface ModelTraits {
@@ -37,6 +39,11 @@ export interface ModelTraits {
   error: string | null;
   color_scale: string | null;
   note: string | null;
+  mode: string | null;
+  /** [K] probabilities of the all-baseline image (reveal mode's reference), null otherwise. */
+  baseline_probabilities: EncodedArray | null;
+  /** False where no kernel answers (the standalone page); missing means true. */
+  _kernel: boolean | null;
 }
 
 export const TRAITS: readonly (keyof ModelTraits)[] = [
@@ -62,6 +69,9 @@ export const TRAITS: readonly (keyof ModelTraits)[] = [
   "error",
   "color_scale",
   "note",
+  "mode",
+  "baseline_probabilities",
+  "_kernel",
 ];
 
 export interface RawGrid {
@@ -122,6 +132,11 @@ export interface Snapshot {
   colorScale: ColorScaleMode;
   /** What the kernel wants said above the map (e.g. that the map says nothing), or "". */
   note: string;
+  mode: SweepMode;
+  /** The all-baseline image's probabilities: the reference of reveal mode; null if not sent. */
+  baselineProbabilities: Float32Array | null;
+  /** A kernel answers requests (false on the standalone page). */
+  kernel: boolean;
 }
 
 /** Anything with a get(name) like anywidget's model. */
@@ -173,6 +188,11 @@ export function toRGBA(array: NDArray | null): RGBAImage | null {
   }
   rgbaCache.set(array, image);
   return image;
+}
+
+function toFloat32(array: NDArray | null): Float32Array | null {
+  if (array === null) return null;
+  return array.data instanceof Float32Array ? array.data : Float32Array.from(array.data);
 }
 
 function toInt32(value: EncodedArray | number[] | undefined): Int32Array | null {
@@ -290,13 +310,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     targetMap = map.data;
   }
 
-  const baseArray = decode(model.get("base_probabilities"));
-  const base =
-    baseArray === null
-      ? null
-      : baseArray.data instanceof Float32Array
-        ? baseArray.data
-        : Float32Array.from(baseArray.data);
+  const base = toFloat32(decode(model.get("base_probabilities")));
 
   const rawLabels = model.get("labels");
   const labels = Array.isArray(rawLabels) ? rawLabels.map((s) => String(s)) : [];
@@ -336,5 +350,8 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     error: typeof error === "string" ? error : "",
     colorScale: model.get("color_scale") === "fixed" ? "fixed" : "auto",
     note: typeof note === "string" ? note : "",
+    mode: model.get("mode") === "reveal" ? "reveal" : "occlude",
+    baselineProbabilities: toFloat32(decode(model.get("baseline_probabilities"))),
+    kernel: model.get("_kernel") !== false,
   };
 }

@@ -38,13 +38,17 @@ export class FakeModel {
     this.saves++;
   }
 
-  send(content: unknown): void {
+  /** The buffers sent with each message (same index as `sent`). */
+  readonly sentBuffers: unknown[][] = [];
+
+  send(content: unknown, _callbacks?: unknown, buffers?: unknown[]): void {
     this.sent.push(content);
+    this.sentBuffers.push(buffers ?? []);
   }
 
-  /** A message from the kernel. */
-  receive(content: unknown): void {
-    for (const handler of [...(this.handlers.get("msg:custom") ?? [])]) handler(content, []);
+  /** A message from the kernel, with its binary buffers. */
+  receive(content: unknown, buffers: unknown[] = []): void {
+    for (const handler of [...(this.handlers.get("msg:custom") ?? [])]) handler(content, buffers);
   }
 
   listenerCount(): number {

@@ -7,12 +7,15 @@ import { ColorbarView } from "./colorbar";
 import { ControlsView } from "./controls";
 import { h, setText } from "./dom";
 import { downloadPng, viewParts } from "./export";
+import { downloadBlob, pageFromReply } from "./export_page";
 import { displaySize } from "./geometry";
 import { HeatmapView } from "./heatmap";
 import { InspectorView } from "./inspector";
 import { LegendView } from "./legend";
+import { ProbeController } from "./probe_controller";
+import { Requests, type Reply, type Sender } from "./requests";
 import { cellColors } from "./scales";
-import { targetLabel } from "./selectors";
+import { flatNote, targetLabel } from "./selectors";
 import {
   readSnapshot,
   readTargets,
@@ -22,6 +25,7 @@ import {
   type Snapshot,
 } from "./sync";
 import { injectStyles, ROOT_CLASS } from "./styles";
+import { badgeText, frameScheduler, mapTitle } from "./titles";
 
 export const version: string = __OW_VERSION__;
 
@@ -35,72 +39,23 @@ const pendingTarget = new WeakMap<object, string>();
 
 let views = 0;
 
-function frameScheduler(callback: () => void): { schedule(): void; cancel(): void } {
-  let handle: number | null = null;
-  const raf =
-    typeof globalThis.requestAnimationFrame === "function"
-      ? (cb: () => void): number => globalThis.requestAnimationFrame(cb)
-      : (cb: () => void): number => Number(setTimeout(cb, 16));
-  const caf =
-    typeof globalThis.cancelAnimationFrame === "function"
-      ? (id: number): void => globalThis.cancelAnimationFrame(id)
-      : (id: number): void => clearTimeout(id);
-  return {
-    schedule() {
-      if (handle !== null) return;
-      handle = raf(() => {
-        handle = null;
-        callback();
-      });
-    },
-    cancel() {
-      if (handle !== null) caf(handle);
-      handle = null;
-    },
-  };
-}
-
-function mapTitle(s: Snapshot): string {
-  const target = targetLabel(s);
-  switch (s.view) {
-    case "probability":
-      return `P(${target}) with each patch occluded`;
-    case "predicted_class":
-      return "Predicted class with each patch occluded";
-    default:
-      return `Where occlusion lowers P(${target})`;
-  }
-}
-
-function badgeText(s: Snapshot, stale: boolean): string {
-  if (s.image === null) return "waiting for the image…";
-  if (stale) return `loading the map for ${targetLabel(s)}…`;
-  if (s.status === "running") {
-    const { done, total } = s.progress;
-    return total ? `computing… ${done ?? 0}/${total}` : "computing…";
-  }
-  if (s.grid === null || (s.targetMap === null && s.topkIndices === null)) {
-    return s.status === "error" ? "no result (see the error above)" : "computing…";
-  }
-  return "";
-}
-
 function render({ model, el }: RenderProps<ModelTraits>): () => void {
   const abort = new AbortController();
   const { signal } = abort;
   const viewId = `ow${Date.now().toString(36)}v${++views}`;
-  let requests = 0;
   let hover: Cell | null = null;
   let highlight: number | null = null;
 
   const save = (): void => model.save_changes();
-  // Requests in flight from this view, by id, so a reply is matched to what it answers.
-  const inFlight = new Map<string, "recompute" | "cancel">();
-  const send = (type: "recompute" | "cancel", extra: Record<string, unknown> = {}): void => {
-    const id = `${viewId}-${++requests}`;
-    inFlight.set(id, type);
-    model.send({ type, id, ...extra });
-  };
+  // Requests from this view, by id, so a reply is matched to what it answers.
+  const requests = new Requests(model as unknown as Sender, viewId);
+  const refused =
+    (request: string) =>
+    (reply: Reply): boolean => {
+      if (reply.ok) return false;
+      controls.setLocalError(String(reply.error ?? `the kernel refused the ${request} request`));
+      return true;
+    };
   const setSelected = (cell: Cell | null): void => {
     model.set("selected", cell === null ? null : [cell[0], cell[1]]);
     save();
@@ -132,12 +87,23 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
         if (commit) save();
       },
       recompute(params) {
-        // The kernel validates and then sets patch_size / stride / baseline itself: writing the
-        // traits from here would show values it may refuse as if they were the map's.
-        send("recompute", { params });
+        // The kernel validates and then sets patch_size / stride / baseline / mode itself:
+        // writing the traits from here would show values it may refuse as if they were the map's.
+        requests.send("recompute", { params }, (reply) => {
+          if (!refused("recompute")(reply)) controls.recomputeAccepted();
+        });
       },
       cancel() {
-        send("cancel");
+        requests.send("cancel", {}, (reply) => {
+          if (!refused("cancel")(reply)) controls.setLocalError("");
+        });
+      },
+      exportPage() {
+        requests.send("export_html", {}, (reply, buffers) => {
+          const page = pageFromReply(reply, buffers);
+          if ("error" in page) controls.setLocalError(page.error);
+          else downloadBlob(page.blob, page.filename);
+        });
       },
     },
     signal,
@@ -169,7 +135,9 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
         setSelected([r, c]);
       },
       unpin() {
-        setSelected(null);
+        // Escape clears a probe first; the next Escape unpins.
+        if (probe.active) probe.clear();
+        else setSelected(null);
       },
     },
     signal,
@@ -180,6 +148,7 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
     onChange();
   });
   const inspector = new InspectorView();
+  const probe = new ProbeController(requests, () => last, heatmap.element, signal);
   const title = h("div", { className: "ow-map-title" });
   // What the kernel wants said about the map (e.g. that no patch changes anything), above it.
   const note = h("div", { className: "ow-note", testid: "note", attrs: { role: "status" } });
@@ -194,11 +163,13 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
   const left = h("div", { className: "ow-left" }, [
     note,
     title,
+    probe.view.toolbar,
     heatmap.element,
     colorbar.element,
     legend.element,
   ]);
-  const body = h("div", { className: "ow-body" }, [left, inspector.element]);
+  const right = h("div", { className: "ow-right" }, [probe.result.element, inspector.element]);
+  const body = h("div", { className: "ow-body" }, [left, right]);
   root.append(controls.element, body, announcer);
   el.appendChild(root);
 
@@ -242,6 +213,7 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
       hover = null;
     }
     controls.update(s);
+    probe.update(s);
     // Hover redraws reuse the cell colours; they change only with the data, view or highlight.
     const key = [
       s.grid,
@@ -278,8 +250,9 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
     const titleText = mapTitle(s);
     setText(title, titleText);
     if (title.title !== titleText) title.title = titleText;
-    setText(note, s.note);
-    note.hidden = s.note === "";
+    const noteText = s.note !== "" ? s.note : flatNote(s);
+    setText(note, noteText);
+    note.hidden = noteText === "";
     colorbar.update(paint.scale, targetLabel(s), width);
     legend.update(s, highlight, s.view === "predicted_class");
     inspector.update(s, s.selected ?? hover, s.selected !== null);
@@ -303,20 +276,8 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
     pendingTarget.delete(model);
     onChange();
   };
-  const onMessage = (msg: unknown): void => {
-    if (msg === null || typeof msg !== "object") return;
-    const { type, id, ok, error } = msg as Record<string, unknown>;
-    if (type !== "reply" || typeof id !== "string") return;
-    const request = inFlight.get(id);
-    if (request === undefined) return; // another view's request, or answered already
-    inFlight.delete(id);
-    if (ok === false) {
-      controls.setLocalError(String(error ?? `the kernel refused the ${request} request`));
-    } else if (request === "recompute") {
-      controls.recomputeAccepted();
-    } else {
-      controls.setLocalError("");
-    }
+  const onMessage = (msg: unknown, buffers?: unknown): void => {
+    requests.receive(msg, buffers);
   };
   for (const name of TRAITS) model.on(`change:${name}`, onChange);
   model.on("change:target_map", onMap);

@@ -1,0 +1,80 @@
+// Wires the probe together: the tool on the map (probe_view.ts) draws regions, the queue
+// (probe.ts) sends them one at a time as `{type: "probe", id, region}` requests, and the answer
+// is shown beside the map (probe_result.ts).
+import { ProbeQueue, probeMessage, type ProbeRegion } from "./probe";
+import { readProbeReply, ProbeResultView, type ProbeAnswer } from "./probe_result";
+import { ProbeView } from "./probe_view";
+import type { Requests } from "./requests";
+import type { Snapshot, SweepMode } from "./sync";
+
+type Answer = ProbeAnswer | { error: string };
+
+export class ProbeController {
+  readonly view: ProbeView;
+  readonly result = new ProbeResultView();
+  private readonly queue: ProbeQueue<Answer>;
+  /** The mode the probe was asked in, and what is shown (kept for redraws on new traits). */
+  private mode: SweepMode = "occlude";
+  private shown: { region: ProbeRegion; answer: Answer | null } | null = null;
+  private image: unknown = null;
+
+  constructor(
+    requests: Requests,
+    private readonly snapshot: () => Snapshot | null,
+    frame: HTMLElement,
+    signal: AbortSignal,
+  ) {
+    this.queue = new ProbeQueue<Answer>(
+      (region, done) => {
+        const { region: body, buffers } = probeMessage(region);
+        requests.send("probe", { region: body }, (reply) => done(readProbeReply(reply)), buffers);
+      },
+      (region, answer) => this.display(region, answer),
+    );
+    this.view = new ProbeView(
+      {
+        region: (region) => {
+          const s = this.snapshot();
+          if (s === null || !s.kernel) return;
+          this.mode = s.mode;
+          // The panel keeps the last answered region and its numbers (they belong together)
+          // and says a newer one is on its way.
+          if (this.shown === null) this.display(region, null);
+          else this.result.setPending();
+          this.queue.request(region);
+        },
+        off: () => this.clear(),
+      },
+      signal,
+    );
+    frame.append(this.view.layer);
+  }
+
+  /** A probe is drawn or shown: Escape clears it before it unpins anything. */
+  get active(): boolean {
+    return this.shown !== null;
+  }
+
+  clear(): void {
+    this.queue.clear();
+    this.view.clear();
+    this.shown = null;
+    this.result.hide();
+  }
+
+  /** New traits: a new image or mode makes the probe meaningless; else redraw its panel. */
+  update(s: Snapshot): void {
+    this.view.update(s.image, s.kernel);
+    if (s.image !== this.image || (this.shown !== null && s.mode !== this.mode) || !s.kernel) {
+      this.image = s.image;
+      if (this.shown !== null) this.clear();
+    }
+  }
+
+  private display(region: ProbeRegion, answer: Answer | null): void {
+    const s = this.snapshot();
+    if (s === null) return;
+    this.shown = { region, answer };
+    this.result.show(s, region, this.mode, answer);
+  }
+}
