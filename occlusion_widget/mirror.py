@@ -130,6 +130,15 @@ class Mirror:
         if result is not None and w.target is not None:
             w.target_map = target_map(result, w.target)
             w.note = note_for(result, w.target, w.labels)
+        if result is not None:
+            empty = result.baseline_probabilities
+            if empty is None and w.baseline_probabilities is not None:
+                w.baseline_probabilities = None
+            elif empty is not None and (
+                w.baseline_probabilities is None
+                or not np.array_equal(empty, w.baseline_probabilities, equal_nan=True)
+            ):
+                w.baseline_probabilities = empty.copy()
 
     def adopt(self, result: OcclusionResult) -> None:
         """Take what a sweep's first batch tells: class names, base probabilities, target."""

@@ -45,6 +45,7 @@ _PAGE_TRAITS = (
     "grid",
     "labels",
     "base_probabilities",
+    "baseline_probabilities",
     "topk_indices",
     "topk_probabilities",
     "target_map",

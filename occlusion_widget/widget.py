@@ -114,6 +114,9 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
     # Names come from labels.as_list, all str: no per-element check (21,843 of them for some).
     labels = traitlets.List().tag(sync=True)
     base_probabilities = Array("float32", 1).tag(sync=True, **array_serialization)
+    # Reveal mode: the all-baseline image's probabilities (what a patch's gain is measured
+    # against); None in occlude mode.
+    baseline_probabilities = Array("float32", 1).tag(sync=True, **array_serialization)
     topk_indices = Array("int32", 3).tag(sync=True, **array_serialization)
     topk_probabilities = Array("float32", 3).tag(sync=True, **array_serialization)
     target_map = Array("float32", 2).tag(sync=True, **array_serialization)

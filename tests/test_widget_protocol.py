@@ -148,6 +148,8 @@ def test_resize_value_range_and_mode_reach_the_engine_and_the_traits() -> None:
     assert w.image.shape == (16, 16, 4) and w.result.image.shape == (16, 16, 3)
     assert w.result.value_range == (-1.0, 1.0) and w.result.mode == "reveal"
     assert (w.mode, w.color_scale, w.grid["rows"]) == ("reveal", "fixed", 2)
+    # The browser measures a revealed patch's gain against the all-baseline image.
+    np.testing.assert_array_equal(w.baseline_probabilities, w.result.baseline_probabilities)
     with pytest.raises(traitlets.TraitError, match="color_scale must be one of 'auto', 'fixed'"):
         w.color_scale = "log"
     with pytest.raises(ValueError, match="mode must be 'occlude'"):
@@ -157,6 +159,7 @@ def test_resize_value_range_and_mode_reach_the_engine_and_the_traits() -> None:
     w._on_message(w, {"type": "recompute", "id": 1, "params": params}, [])
     assert sent[-1][0] == {"type": "reply", "id": 1, "ok": True}
     assert w.wait(10) == "done" and w.mode == "occlude" and w.result.mode == "occlude"
+    assert w.baseline_probabilities is None
     assert w.image.shape == (16, 16, 4)  # still the resized image
 
 
