@@ -41,18 +41,33 @@ def display_rgb(image, value_range=None) -> np.ndarray:
 
 
 def new_figure(figsize):
-    """A Figure that pyplot no longer manages, so a notebook shows it once (as the cell's value).
+    """A pyplot figure that a notebook shows exactly once.
 
-    It is made through pyplot, which loads the backend and with it Jupyter's inline integration
-    (without that a notebook shows a bare Figure as text), then closed from pyplot's list at once:
-    the inline backend would otherwise draw a second copy at the end of the cell. The figure
-    itself stays usable (``savefig``, display); no global setting changes.
+    Jupyter's inline backend draws every figure pyplot holds at the end of a cell, and IPython
+    drew the returned figure a second time as the cell's value (the seed notebook showed each
+    figure twice). The figure stays in pyplot, as ``plt.subplots`` would leave it, so a figure
+    made in a loop or followed by ``plt.show()`` still shows; its own ``_ipython_display_``
+    draws it and takes it out of pyplot, so whichever comes first (the cell's value, the
+    inline backend's end-of-cell drawing, or ``display(fig)``) is the only one that draws it.
+    No global setting changes.
     """
     import matplotlib.pyplot as plt
 
     fig = plt.figure(figsize=figsize)
-    plt.close(fig)
+    fig._ipython_display_ = lambda: _display_once(fig)
     return fig
+
+
+def _display_once(fig) -> None:
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)  # drawn now: not again when the cell ends
+    display(Image(buffer.getvalue()))
 
 
 def resolve_target(result, target, names) -> tuple[tuple[int, ...], str]:

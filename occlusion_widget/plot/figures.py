@@ -1,7 +1,7 @@
 """The notebook figures: the seed notebook's three panels and the predicted-class map.
 
 Colours come from :mod:`occlusion_widget.palette`, so a figure matches the widget beside it.
-Figures are not registered with pyplot (see :func:`~occlusion_widget.plot._common.new_figure`):
+Figures stay in pyplot but show once in a notebook (see ``_common.new_figure``):
 in Jupyter a figure shows once, as the cell's value; ``save_path`` or ``fig.savefig`` write it.
 """
 
@@ -88,7 +88,7 @@ def visualize(
     Returns
     -------
     matplotlib.figure.Figure
-        Not registered with pyplot: a notebook shows it once when it is the cell's value.
+        A pyplot figure that a notebook shows once, also when it is the cell's value.
 
     Examples
     --------
@@ -186,7 +186,7 @@ def plot_class_map(
     Returns
     -------
     matplotlib.figure.Figure
-        Not registered with pyplot: a notebook shows it once when it is the cell's value.
+        A pyplot figure that a notebook shows once, also when it is the cell's value.
 
     Examples
     --------
