@@ -276,7 +276,8 @@ class GalleryWidget(ipywidgets.VBox):
         --------
         >>> g.close()  # doctest: +SKIP
         """
-        if self.opened is not None:
-            self.opened.close()
-        self.grid.close()
+        # getattr: ipywidgets calls close() from __del__, even when __init__ raised early.
+        for part in (getattr(self, "opened", None), getattr(self, "grid", None)):
+            if part is not None:
+                part.close()
         super().close()
