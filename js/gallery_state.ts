@@ -105,13 +105,26 @@ function count(value: unknown, fallback: number): number {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }
 
-/** Decode the model's traits once. */
+// Decoded once per array the kernel sent: the same page is not redrawn when only the selection
+// or a control changes.
+const decoded = new WeakMap<object, NDArray | null>();
+
+function decodeOnce(encoded: EncodedArray | null): NDArray | null {
+  if (encoded === null || typeof encoded !== "object") return null;
+  if (!decoded.has(encoded)) decoded.set(encoded, decodeArray(encoded));
+  return decoded.get(encoded) ?? null;
+}
+
+const EMPTY: GalleryItem[] = [];
+const NO_LABELS: string[] = [];
+
+/** Read the model's traits (each array decoded once). */
 export function readGallery(model: Readable): GallerySnapshot {
   const sortBy = model.get("sort_by");
   return {
-    labels: (model.get("labels") as string[] | null) ?? [],
-    items: (model.get("items") as GalleryItem[] | null) ?? [],
-    thumbnails: decodeArray(model.get("thumbnails") as EncodedArray | null),
+    labels: (model.get("labels") as string[] | null) ?? NO_LABELS,
+    items: (model.get("items") as GalleryItem[] | null) ?? EMPTY,
+    thumbnails: decodeOnce(model.get("thumbnails") as EncodedArray | null),
     total: count(model.get("total"), 0),
     totalMatching: count(model.get("total_matching"), 0),
     page: count(model.get("page"), 0),
