@@ -13,6 +13,7 @@ from .compat import OcclusionSensitivity, vizualize
 from .dataset import OcclusionDataset, open_dataset, sweep_dataset
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
 from .engine.fidelity import FidelityCurves, fidelity
+from .gallery import GalleryWidget
 from .plot import plot_class_map, visualize
 from .plot.compare import compare
 from .standalone import export_html
@@ -20,6 +21,7 @@ from .widget import OcclusionWidget
 
 __all__ = [
     "FidelityCurves",
+    "GalleryWidget",
     "ModelError",
     "OcclusionDataset",
     "OcclusionResult",

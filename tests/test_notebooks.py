@@ -169,7 +169,11 @@ def test_dataset_debugging_runs(notebook_env: pytest.MonkeyPatch) -> None:
     text = printed(notebook)
     assert "errors: 0" in text
     assert re.search(r"^most fragile image: \S+$", text, re.M), text
-    assert widget_views(notebook) == 2  # the sweep's tqdm bar, then the single-image widget
+    # The sweep's tqdm bar, the single-image widget, then the gallery with the same image opened.
+    assert widget_views(notebook) == 3
+    fragile = re.search(r"^most fragile image: (\S+)$", text, re.M)
+    opened = re.search(r"^gallery: \d+ images, opened: (\S+)$", text, re.M)
+    assert fragile and opened and opened.group(1) == fragile.group(1), text
     if CIFAR_MODEL.exists():
         assert "20 images of (32, 32, 3), 10 classes" in text
     else:

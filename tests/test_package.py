@@ -110,6 +110,7 @@ def test_wheel_carries_the_bundle(tmp_path: Path, node: str) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         assert "occlusion_widget/static/widget.js" in names
+        assert "occlusion_widget/static/gallery.js" in names
         # Shipped data: class names, and the palettes save() shares with the bundle.
         assert "occlusion_widget/data/imagenet_class_index.json" in names
         assert "occlusion_widget/data/palettes.json" in names

@@ -1,0 +1,140 @@
+"""Small pictures of a dataset sweep's images with their sensitivity map laid over them.
+
+A thumbnail is what the single-image widget shows at first, shrunk: the image, and over it the
+sensitivity of the unoccluded prediction in the palette's diverging ramp, each pixel coloured
+by the nearest patch centre (``plot/cells.py``, the browser's geometry). Each is made once, from
+the store, and kept: paging back and forth never redraws one.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+__all__ = ["DEFAULT_MAX_SIDE", "ThumbnailCache", "stack", "thumbnail"]
+
+#: Longest side of a thumbnail in pixels; smaller images keep their size (the browser scales up).
+DEFAULT_MAX_SIDE = 64
+#: Opacity of the map over the image: the widget's default.
+OPACITY = 0.7
+
+
+def thumbnail(result, max_side: int = DEFAULT_MAX_SIDE, opacity: float = OPACITY) -> np.ndarray:
+    """``(h, w, 4)`` uint8 RGBA: the image under the sensitivity map of its predicted class.
+
+    Parameters
+    ----------
+    result : OcclusionResult
+        One image's complete result (e.g. ``dataset.result(i)``).
+    max_side : int
+        The longest side after shrinking (area-averaged); smaller images are not enlarged.
+    opacity : float
+        Opacity of the map over the image, 0..1.
+
+    Examples
+    --------
+    >>> import occlusion_widget as ow
+    >>> def model(batch):  # class 1 = brightness of the top-left 4x4 corner
+    ...     p = batch[:, :4, :4].mean(axis=(1, 2, 3))
+    ...     return np.stack([1 - p, p], axis=1)
+    >>> r = ow.occlusion_map(model, np.ones((8, 8)), patch_size=4, stride=4,
+    ...                      baseline="black", progress=False)
+    >>> t = thumbnail(r)
+    >>> t.shape, t.dtype.name
+    ((8, 8, 4), 'uint8')
+    >>> bool((t[0, 0, :3] != t[7, 7, :3]).any())  # the corner that matters is coloured
+    True
+    """
+    from PIL import Image
+
+    from ..engine.images import to_display_rgba
+    from ..plot.cells import cell_colors, compose
+
+    colours = cell_colors("sensitivity", result, (result.base_class,))
+    shown = to_display_rgba(result.image, result.value_range)
+    rgb = compose(shown, result, colours["rgb"], opacity, colours["alpha"])
+    h, w = rgb.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+    alpha = np.full((*rgb.shape[:2], 1), 255, np.uint8)
+    return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))
+
+
+def stack(pictures: list) -> np.ndarray:
+    """One ``(n, H, W, 4)`` uint8 array of ``n`` thumbnails, each at the top-left of its slot.
+
+    The slots are as large as the largest thumbnail; the rest of a slot is transparent, and each
+    item tells the browser its own width and height.
+
+    Examples
+    --------
+    >>> stack([np.zeros((2, 3, 4), np.uint8), np.zeros((4, 1, 4), np.uint8)]).shape
+    (2, 4, 3, 4)
+    >>> stack([]).shape
+    (0, 0, 0, 4)
+    """
+    if not pictures:
+        return np.zeros((0, 0, 0, 4), np.uint8)
+    height = max(p.shape[0] for p in pictures)
+    width = max(p.shape[1] for p in pictures)
+    out = np.zeros((len(pictures), height, width, 4), np.uint8)
+    for slot, picture in zip(out, pictures, strict=True):
+        slot[: picture.shape[0], : picture.shape[1]] = picture
+    return out
+
+
+class ThumbnailCache:
+    """Thumbnails of one dataset, made on first request and kept in memory.
+
+    At most ``max_side**2 * 4`` bytes per image (16 KB at 64 px): 160 MB only if someone pages
+    through all of 10,000 images; a gallery that shows ten pages keeps a few MB.
+
+    Parameters
+    ----------
+    dataset : OcclusionDataset
+    max_side : int
+    make : callable, optional
+        ``result -> (h, w, 4)`` uint8; :func:`thumbnail` by default.
+
+    Attributes
+    ----------
+    made : int
+        How many thumbnails were drawn (each image at most once).
+
+    Examples
+    --------
+    >>> cache = ThumbnailCache(ds)  # doctest: +SKIP
+    >>> cache.get("3").shape, cache.get("3") is cache.get("3"), cache.made  # doctest: +SKIP
+    ((32, 32, 4), True, 1)
+    """
+
+    def __init__(self, dataset, max_side: int = DEFAULT_MAX_SIDE, make=None):
+        if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
+            raise ValueError(f"max_side must be a positive number of pixels; got {max_side!r}")
+        self.dataset = dataset
+        self.max_side = max_side
+        self._make = make or (lambda result: thumbnail(result, self.max_side))
+        self._pictures: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self.made = 0
+
+    def __len__(self) -> int:
+        return len(self._pictures)
+
+    def __contains__(self, image_id) -> bool:
+        return str(image_id) in self._pictures
+
+    def get(self, image_id) -> np.ndarray:
+        """The thumbnail of one image id, drawn from the store the first time only."""
+        image_id = str(image_id)
+        with self._lock:
+            picture = self._pictures.get(image_id)
+            if picture is None:
+                picture = np.asarray(self._make(self.dataset.result(image_id)), np.uint8)
+                picture.setflags(write=False)
+                self._pictures[image_id] = picture
+                self.made += 1
+            return picture

@@ -1,0 +1,283 @@
+"""The gallery of a dataset sweep: a page of thumbnails to sort and filter, and the image you
+click opened in the single-image widget, from the store, with nothing recomputed.
+
+Sorting and filtering happen here, over the dataset's table (``dataset/query.py``); only the
+current page travels to the browser: its rows as JSON and its thumbnails as one binary uint8
+array. Thumbnails are drawn once per image and kept (``dataset/thumbnails.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import ipywidgets
+import numpy as np
+import traitlets
+
+from . import labels as label_names
+from ._version import __version__
+from .checks import describe_error
+from .dataset.query import SORT_KEYS, check_filters, item, page_bounds, query
+from .dataset.thumbnails import DEFAULT_MAX_SIDE, ThumbnailCache, stack
+from .traits import Array, Choice, Count, WidgetValueError, array_serialization
+from .widget import OcclusionWidget
+
+__all__ = ["GalleryGrid", "GalleryWidget"]
+
+#: Most thumbnails on one page: the payload of a page stays under 200 x 16 KB at 64 px.
+MAX_PAGE_SIZE = 200
+
+
+class GalleryGrid(anywidget.AnyWidget):
+    """The browser half of :class:`GalleryWidget`: one page of thumbnails and the controls.
+
+    Trait declarations and their checks only; :class:`GalleryWidget` fills the page.
+    """
+
+    _esm = Path(__file__).parent / "static" / "gallery.js"
+    _version = traitlets.Unicode(__version__).tag(sync=True)
+
+    # -- py -> js: the page --------------------------------------------------------------------
+    labels = traitlets.List().tag(sync=True)
+    items = traitlets.List().tag(sync=True)
+    thumbnails = Array("uint8", 4).tag(sync=True, **array_serialization)
+    total_matching = traitlets.Int(0).tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    # -- both ways: what the person chooses ----------------------------------------------------
+    page = traitlets.Int(0).tag(sync=True)
+    page_size = Count(24).tag(sync=True)
+    sort_by = Choice(tuple(SORT_KEYS), "flip_fraction").tag(sync=True)
+    descending = traitlets.Bool(True).tag(sync=True)
+    filters = traitlets.Dict().tag(sync=True)
+    selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+    @traitlets.validate("page")
+    def _valid_page(self, proposal: Any) -> int:
+        if proposal.value < 0:
+            raise WidgetValueError(
+                f"page must be 0 or more (the first page is 0); got {proposal.value}"
+            )
+        return proposal.value
+
+    @traitlets.validate("page_size")
+    def _valid_page_size(self, proposal: Any) -> int:
+        if proposal.value > MAX_PAGE_SIZE:
+            raise WidgetValueError(
+                f"page_size must be at most {MAX_PAGE_SIZE} (only one page travels to the "
+                f"browser); got {proposal.value}"
+            )
+        return proposal.value
+
+    @traitlets.validate("filters")
+    def _valid_filters(self, proposal: Any) -> dict:
+        try:
+            return check_filters(proposal.value, len(self.labels))
+        except (TypeError, ValueError) as exc:
+            raise WidgetValueError(str(exc)) from None
+
+
+def _forward(name: str, doc: str) -> property:
+    def get(self: GalleryWidget) -> Any:
+        return getattr(self.grid, name)
+
+    def set_(self: GalleryWidget, value: Any) -> None:
+        setattr(self.grid, name, value)
+
+    return property(get, set_, doc=doc)
+
+
+class GalleryWidget(ipywidgets.VBox):
+    """Browse a dataset sweep: thumbnails with their maps, sorted and filtered; click one to
+    open it in :class:`OcclusionWidget`, rebuilt from the store (the model is never called).
+
+    Parameters
+    ----------
+    dataset : OcclusionDataset
+        From :func:`sweep_dataset` or :func:`open_dataset`.
+    labels : list of str, dict or str, optional
+        Class names; the dataset's folder classes, else ``"class i"``.
+    page_size : int, default 24
+        Thumbnails per page (at most 200).
+    sort_by : {"flip_fraction", "max_drop", "confidence", "order"}
+    descending : bool, default True
+    filters : dict, optional
+        ``true``, ``predicted``, ``flips_to`` (class indices or None) and ``misclassified``
+        (bool); see ``occlusion_widget.dataset.query.FILTERS``.
+    max_side : int, default 64
+        Longest side of a thumbnail in pixels.
+
+    Attributes
+    ----------
+    grid : GalleryGrid
+        The page of thumbnails and its controls (the synced traits).
+    detail : ipywidgets.Box
+        Where the clicked image's widget appears.
+    opened : OcclusionWidget or None
+        That widget.
+    thumbnails : ThumbnailCache
+        The thumbnails made so far (``thumbnails.made`` counts them).
+
+    Examples
+    --------
+    >>> import occlusion_widget as ow
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> ds = ow.sweep_dataset(model, [np.eye(8), np.ones((8, 8))], patch_size=4, stride=4,
+    ...                       progress=False)
+    >>> g = ow.GalleryWidget(ds, labels=["bright", "dark"], sort_by="confidence")
+    >>> [i["id"] for i in g.items], g.grid.thumbnails.shape
+    (['1', '0'], (2, 8, 8, 4))
+    >>> g.open_image("0").result.rows
+    2
+    """
+
+    page = _forward("page", "The page shown, from 0.")
+    page_size = _forward("page_size", "Thumbnails per page.")
+    sort_by = _forward("sort_by", "What the images are sorted by.")
+    descending = _forward("descending", "Largest first.")
+    filters = _forward("filters", "Which images are shown (see the class docstring).")
+    selected = _forward("selected", "The id of the opened image, or None.")
+    items = _forward("items", "The current page's rows (plain dicts).")
+    total_matching = _forward("total_matching", "How many images pass the filters.")
+
+    def __init__(
+        self,
+        dataset: Any,
+        *,
+        labels: Any = None,
+        page_size: int = 24,
+        sort_by: str = "flip_fraction",
+        descending: bool = True,
+        filters: dict | None = None,
+        max_side: int = DEFAULT_MAX_SIDE,
+    ) -> None:
+        if not (hasattr(dataset, "table") and hasattr(dataset, "result")):
+            advice = (
+                "; to show one result use ow.OcclusionWidget.from_result(result)"
+                if hasattr(dataset, "probabilities")
+                else ""
+            )
+            raise TypeError(
+                "GalleryWidget shows a dataset sweep: pass ow.sweep_dataset(...) or "
+                f"ow.open_dataset(store); got {type(dataset).__name__}{advice}"
+            )
+        self.dataset = dataset
+        self.thumbnails = ThumbnailCache(dataset, max_side)
+        self.opened: OcclusionWidget | None = None
+        self._rows: np.ndarray | None = None
+        names = labels if labels is not None else getattr(dataset, "folder_classes", None)
+        table = dataset.table
+        self.grid = GalleryGrid(
+            labels=label_names.as_list(names, int(dataset.num_classes)),
+            page_size=page_size,
+            sort_by=sort_by,
+            descending=descending,
+            total=int((table["status"] == "done").sum()),
+        )
+        self.grid.filters = filters or {}
+        self.detail = ipywidgets.Box(layout=ipywidgets.Layout(width="100%"))
+        super().__init__(children=[self.grid, self.detail])
+        self._refresh()
+        self.grid.observe(self._on_query, names=["sort_by", "descending", "filters"])
+        self.grid.observe(self._on_page, names=["page", "page_size"])
+        self.grid.observe(self._on_selected, names=["selected"])
+
+    # -- reacting to the grid ------------------------------------------------------------------
+
+    def _on_query(self, change: Any) -> None:
+        self._rows = None
+        if self.grid.page != 0:
+            self.grid.page = 0  # the page observer refreshes
+        else:
+            self._refresh()
+
+    def _on_page(self, change: Any) -> None:
+        self._refresh()
+
+    def _on_selected(self, change: Any) -> None:
+        self._show(change["new"])
+
+    def _refresh(self) -> None:
+        """Send the current page: its rows and its thumbnails, nothing else."""
+        grid = self.grid
+        try:
+            if self._rows is None:
+                self._rows = query(self.dataset.table, grid.sort_by, grid.descending, grid.filters)
+            page, start, stop = page_bounds(len(self._rows), grid.page, grid.page_size)
+            table = self.dataset.table
+            items, pictures = [], []
+            for position in self._rows[start:stop]:
+                entry = item(table.iloc[int(position)])
+                picture = self.thumbnails.get(entry["id"])
+                entry.update(height=int(picture.shape[0]), width=int(picture.shape[1]))
+                items.append(entry)
+                pictures.append(picture)
+            with grid.hold_sync():
+                grid.items = items
+                grid.thumbnails = stack(pictures)
+                grid.total_matching = len(self._rows)
+                grid.error = ""
+                if page != grid.page:
+                    grid.page = page  # past the last page: show the last (refreshes once more)
+        except Exception as exc:  # the grid is the one place the browser can show it
+            grid.error = describe_error(exc)
+
+    def _show(self, image_id: str | None) -> None:
+        previous, self.opened = self.opened, None
+        if previous is not None:
+            previous.close()
+        self.detail.children = ()
+        if image_id is None:
+            return
+        try:
+            result = self.dataset.result(image_id)
+            self.opened = OcclusionWidget.from_result(result, labels=list(self.grid.labels))
+        except Exception as exc:
+            self.grid.error = f"could not open image {image_id!r}: {describe_error(exc)}"
+            return
+        self.grid.error = ""
+        self.detail.children = (self.opened,)
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def open_image(self, image_id: str) -> OcclusionWidget:
+        """Open one image in the single-image widget below the grid (as clicking it does).
+
+        Parameters
+        ----------
+        image_id : str
+            An id of ``dataset.table`` (an image swept without error).
+
+        Returns
+        -------
+        OcclusionWidget
+            Built with :meth:`OcclusionWidget.from_result` from ``dataset.result(image_id)``.
+
+        Examples
+        --------
+        >>> g.open_image(ds.fragile(1)["id"].iloc[0])  # doctest: +SKIP
+        """
+        image_id = str(image_id)
+        self.dataset.result(image_id)  # raises KeyError / ValueError with the reason
+        if self.grid.selected == image_id and self.opened is not None:
+            return self.opened
+        self.grid.selected = image_id
+        if self.opened is None:
+            raise RuntimeError(self.grid.error or f"could not open image {image_id!r}")
+        return self.opened
+
+    def close(self) -> None:
+        """Close the grid, the opened widget and this box.
+
+        Examples
+        --------
+        >>> g.close()  # doctest: +SKIP
+        """
+        # getattr: ipywidgets calls close() from __del__, even when __init__ raised early.
+        for part in (getattr(self, "opened", None), getattr(self, "grid", None)):
+            if part is not None:
+                part.close()
+        super().close()
