@@ -9,35 +9,14 @@ import numbers
 import numpy as np
 
 from .. import palette
-from ..engine.images import value_range_of
+from ..engine.images import to_display_rgba
 
 
 def display_rgb(image, value_range=None) -> np.ndarray:
-    """``(H, W, 3)`` uint8 of a raw image, ``value_range`` mapped linearly to 0..255.
-
-    The same rule as the widget's canvas (``widget._as_rgba_uint8``; the widget branch moves it to
-    ``engine.images.to_display_rgba``, which this becomes at merge).
-    """
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = array[..., None]
-    if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
-        raise ValueError(
-            f"image must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) to be shown; "
-            f"got {array.shape}"
-        )
-    if value_range is None and array.dtype == np.uint8:
-        shown = array
-    else:
-        lo, hi = value_range if value_range is not None else value_range_of(array)
-        lo, hi = float(lo), float(hi)
-        values = array.astype(np.float64)
-        # A constant image has no range to stretch: show it mid-grey rather than divide by 0.
-        scaled = (values - lo) / (hi - lo) * 255.0 if hi > lo else np.full_like(values, 127.5)
-        shown = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    if shown.shape[-1] == 1:
-        shown = np.repeat(shown, 3, axis=-1)
-    return np.ascontiguousarray(shown[..., :3])
+    """``(H, W, 3)`` uint8 of a raw image: the engine's one display function
+    (:func:`~occlusion_widget.engine.images.to_display_rgba`, which the browser's canvas gets
+    too) without its alpha channel."""
+    return np.ascontiguousarray(to_display_rgba(image, value_range)[..., :3])
 
 
 def new_figure(figsize):
