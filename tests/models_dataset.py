@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from models import softmax
 
 
 def brightness_model(num_classes=3):
@@ -15,8 +16,7 @@ def brightness_model(num_classes=3):
         batch = np.asarray(batch, np.float32)
         bands = np.array_split(np.arange(batch.shape[1]), num_classes)
         scores = np.stack([batch[:, b].mean(axis=(1, 2, 3)) for b in bands], axis=1)
-        e = np.exp(8.0 * (scores - scores.max(axis=1, keepdims=True)))
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(8.0 * scores, axis=1)
 
     return model
 
