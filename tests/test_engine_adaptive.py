@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from engine_helpers import region_model
@@ -132,3 +134,25 @@ def test_the_first_level_is_the_full_sweeps_first_cells():
         ow.iter_occlusion(model, image, patch_size=8, stride=1, method="full", batch_size=n + 1)
     ).computed
     assert np.array_equal(full, first)
+
+
+def test_info_survives_save_and_load_and_old_files_load_with_none(tmp_path):
+    model = region_model(8, 8, 16, 16)
+    kw = dict(patch_size=8, stride=2, baseline="black", progress=False, method="adaptive")
+    result = ow.occlusion_map(model, _smooth_image(32), **kw)
+    path = tmp_path / "adaptive.occ"
+    result.save(path)
+    loaded = ow.OcclusionResult.load(path)
+    assert loaded.info["method"] == "adaptive"
+    assert loaded.info["error_estimate"] == result.info["error_estimate"]
+    np.testing.assert_array_equal(loaded.info["estimated"], result.info["estimated"])
+    # A file written before info was saved: no info in its metadata, no info arrays.
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if not k.startswith("info__")}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["info"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    old = tmp_path / "old.occ"
+    with open(old, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    assert ow.OcclusionResult.load(old).info == {}
