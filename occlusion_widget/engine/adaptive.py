@@ -1,14 +1,18 @@
 """method="adaptive": score a coarse grid, refine only where the map changes, measure the error.
 
-A quadtree drill-down over the grid's coarse-to-fine lattices (every ``2**k``-th row and column
-plus the last, as in :meth:`Grid.order`). Every block of the coarsest lattice is refined once;
-from then on a block is filled by bilinear interpolation when its corners predict one class and
-the interpolation of its parent block missed the cells it computed by at most ``tolerance`` of
-the coarse map's range (the unoccluded image's class probability); otherwise it is refined.
-Blocks whose corners predict different classes are always refined, and at the end every
-interpolated cell next to a cell of another predicted class is computed too, until none is
-left: the class map's boundaries are never guessed. Last, a seeded sample of the interpolated
-cells is computed, and the difference there is the result's own error estimate.
+A quadtree drill-down over the lattices of :meth:`Grid.order` (every ``2**k``-th row and column
+plus the last), so that a full sweep's preview and the adaptive sweep show the same coarse map
+first. The coarse levels, whose spacing is wider than half the patch (in cells), are refined
+everywhere: a feature of the map is at least a patch wide, and a coarser lattice can step over
+it. From then on a block of the lattice is refined when its corners predict different classes
+(a boundary of the predicted-class map runs through it, so it is computed down to every cell),
+or when the cells computed at its corners missed the parent block's bilinear interpolation by
+more than ``tolerance`` of the largest sensitivity seen so far (the map's own scale, so that a
+faint map is refined as carefully as a strong one); any other block is filled by bilinear
+interpolation. At the end, an interpolated cell next to a computed cell of another predicted
+class is computed, again until none is left, so the class map's boundaries are never guessed.
+Last, a seeded sample of the interpolated cells is computed: the error there, scaled to the
+share of interpolated cells, is the result's own error estimate.
 """
 
 from __future__ import annotations
@@ -17,44 +21,28 @@ import itertools
 
 import numpy as np
 
+from .grid import lattice, levels
 from .methods import select_forward
 from .model import make_forward, to_probabilities
 from .result import OcclusionResult
 
 __all__ = ["lattice", "refine", "ssim"]
 
-#: Corners closer than this share of the coarse map's probability range count as agreeing.
-TOLERANCE = 0.1
-#: Share of the interpolated cells computed at the end to measure the error (at least 4).
+#: A block is interpolated when its corners missed their parent's interpolation by at most
+#: this share of the largest absolute sensitivity seen so far.
+TOLERANCE = 0.15
+#: Share of the interpolated cells computed at the end to measure the error (at least 8).
 CHECK_SHARE = 0.03
 
 
-def lattice(n: int, step: int) -> np.ndarray:
-    """Indices ``0, step, 2 * step, ...`` and the last one, ``n - 1``.
-
-    Examples
-    --------
-    >>> lattice(10, 4).tolist()
-    [0, 4, 8, 9]
-    """
-    idx = np.arange(0, n, step)
-    return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
-
-
-def _first_step(rows, cols):
-    step = 1
-    while step * 2 <= max(rows, cols) // 2:
-        step *= 2
-    return step
-
-
-def refine(probabilities, known, step, error, limit):
+def refine(probabilities, known, step, miss, limit, forced=False):
     """One drill-down level: which cells to compute next and which blocks to interpolate.
 
-    The refinement order of ``method="adaptive"`` as a function, for a preview that wants to
-    visit cells in the same order. A block of the ``step`` lattice is interpolated when its
-    four corners predict the same class and the interpolation error measured one level up
-    (``error``) is within ``limit``; otherwise the next lattice's cells inside it are computed.
+    The refinement order of ``method="adaptive"`` as a function. A block of the ``step``
+    lattice is refined (the next lattice's cells inside it are computed) when ``forced``,
+    when its four corners predict different classes, or when the largest ``miss`` measured at
+    its corners exceeds ``limit`` (a block with no measured corner is refined); otherwise it is
+    interpolated.
 
     Parameters
     ----------
@@ -65,10 +53,13 @@ def refine(probabilities, known, step, error, limit):
         ``step`` lattice must be known.
     step : int
         The current lattice spacing (the next level has ``step // 2``).
-    error : numpy.ndarray
-        ``(rows, cols)`` interpolation error measured around each cell (``inf``: not measured).
+    miss : numpy.ndarray
+        ``(rows, cols)``: how far each computed cell was from the interpolation of the block
+        it was computed in (NaN: not measured).
     limit : float
-        The largest error that lets a block be interpolated.
+        The largest miss that lets a block be interpolated.
+    forced : bool
+        Refine every block (the coarse levels).
 
     Returns
     -------
@@ -96,9 +87,10 @@ def refine(probabilities, known, step, error, limit):
             if known[r0 : r1 + 1, c0 : c1 + 1].all():
                 continue
             block = (int(r0), int(r1), int(c0), int(c1))
-            corners = probabilities[[r0, r0, r1, r1], [c0, c1, c0, c1]]
-            same_class = len(set(np.argmax(corners, axis=1).tolist())) == 1
-            if same_class and error[r0 : r1 + 1, c0 : c1 + 1].max() <= limit:
+            rr, cc = [r0, r0, r1, r1], [c0, c1, c0, c1]
+            same_class = len(set(np.argmax(probabilities[rr, cc], axis=1).tolist())) == 1
+            measured = miss[rr, cc][~np.isnan(miss[rr, cc])]
+            if not forced and same_class and len(measured) and measured.max() <= limit:
                 interpolate.append(block)
                 continue
             refined.append(block)
@@ -160,133 +152,190 @@ def iter_adaptive(model, params, preprocess, progress=False, cancel=None, tolera
     """The adaptive sweep behind ``iter_occlusion(..., method="adaptive")``; yields the result
     after every level (NaN where nothing is known yet), the last one complete.
 
-    ``result.info`` holds ``positions_computed``, ``passes_saved`` (full sweep's passes over
-    these), ``estimated`` (the interpolated cells), and ``error_estimate``: the mean and max
-    absolute probability error and the predicted-class disagreement, measured on a seeded
-    sample of interpolated cells that were computed at the end.
+    ``result.info`` holds ``positions_computed``, ``passes_saved`` (the full sweep's passes
+    over these, the unoccluded image included in both), ``estimated`` (the interpolated cells)
+    and ``error_estimate`` (see :func:`_measure_error`).
     """
-    if tolerance is None:
-        tolerance = TOLERANCE
     grid = params.grid
     pixels = params.image.pixels
     h, w, c = pixels.shape
     bsz = params.batch_size
     forward = make_forward(model, preprocess, batch_shape=(bsz, h, w, c))
-    forward, info = select_forward("auto", model, forward, pixels, grid)
-    info = {"method": "adaptive", "inner": info.get("method", "full")}
+    forward, inner = select_forward("auto", model, forward, pixels, grid)
+    info = {"method": "adaptive", "inner": inner.get("method", "full")}
     score = _Scorer(forward, params)
+    result = None
+    for probabilities, base, known, _exact in drill(score, grid, tolerance, cancel, info):
+        if result is None:
+            result = OcclusionResult(
+                probabilities=probabilities,
+                base_probabilities=base,
+                computed=np.zeros((grid.rows, grid.cols), bool),
+                image=pixels,
+                baseline=params.baseline,
+                value_range=params.image.value_range,
+                patch_size=grid.patch_size,
+                stride=grid.stride,
+                tops=grid.tops,
+                lefts=grid.lefts,
+                baseline_name=params.baseline_name,
+                output_kind=score.kind,
+            )
+            result.info = info
+        result.probabilities = probabilities
+        result.computed[...] = known
+        if callable(progress) and not isinstance(progress, bool):
+            progress(int(known.sum()), grid.total)
+        yield result
+
+
+def trusted_step(grid) -> int:
+    """The widest lattice spacing whose blocks may be interpolated: the patch, in cells (a
+    map's features are about a patch wide), at least 1.
+
+    Examples
+    --------
+    >>> from occlusion_widget.engine.grid import make_grid
+    >>> trusted_step(make_grid((224, 224), 16, 4)), trusted_step(make_grid((32, 32), 8, 1))
+    (4, 8)
+    """
+    cells = min(p // s for p, s in zip(grid.patch_size, grid.stride, strict=True))
+    return max(1, int(cells))
+
+
+def drill(score, grid, tolerance=None, cancel=None, info=None):
+    """The drill-down itself, on any ``score(cells, with_base=False) -> (n, K)`` that counts
+    its ``passes``; yields ``(probabilities, base, known, exact)`` after every level (the
+    arrays are updated in place), and fills ``info``.
+
+    The exact map is never looked at: only the cells it chooses are scored.
+    """
+    tolerance = TOLERANCE if tolerance is None else tolerance
+    info = {} if info is None else info
     rows, cols = grid.rows, grid.cols
-    step = _first_step(rows, cols)
-    lr, lc = np.meshgrid(lattice(rows, step), lattice(cols, step), indexing="ij")
-    cells = np.sort(np.ravel_multi_index((lr.ravel(), lc.ravel()), (rows, cols)))
-    probs = score(cells, with_base=True)
-    base, probs = probs[0], probs[1:]
-    result = OcclusionResult(
-        probabilities=np.full((rows, cols, probs.shape[1]), np.nan, np.float32),
-        base_probabilities=base,
-        computed=np.zeros((rows, cols), bool),
-        image=pixels,
-        baseline=params.baseline,
-        value_range=params.image.value_range,
-        patch_size=grid.patch_size,
-        stride=grid.stride,
-        tops=grid.tops,
-        lefts=grid.lefts,
-        baseline_name=params.baseline_name,
-        output_kind=score.kind,
-    )
-    result.info = info
-    flat_p = result.probabilities.reshape(-1, result.num_classes)
-    flat_p[cells] = probs
-    exact = np.zeros((rows, cols), bool)
-    exact.ravel()[cells] = True
-    known = exact.copy()
-    # Watch the unoccluded image's class: its sensitivity is the map people read.
-    target = int(np.argmax(base))
-    scale = float(np.ptp(probs[:, target]))
-    _report(progress, result, known, exact, score, info)
-    yield result
-    limit = tolerance * max(scale, 1e-6)
-    error = np.full((rows, cols), np.inf)  # nothing measured yet: the first level refines all
-    while step >= 2 and not known.all():
+    steps = levels(rows, cols)
+    trust = trusted_step(grid)
+    first = np.zeros((rows, cols), bool)
+    first[np.ix_(lattice(rows, steps[0]), lattice(cols, steps[0]))] = True
+    cells = np.flatnonzero(first)
+    got = score(cells, with_base=True)
+    base = got[0]
+    probabilities = np.full((rows, cols, got.shape[1]), np.nan, np.float32)
+    flat = probabilities.reshape(rows * cols, -1)
+    flat[cells] = got[1:]
+    exact, known = first.copy(), first.copy()
+    target = int(np.argmax(base))  # the unoccluded image's class: its map is the one people read
+    miss = np.full((rows, cols), np.nan)
+    _report(info, known, exact, score)
+    yield probabilities, base, known, exact
+    for step in steps[:-1]:
         if cancel is not None and cancel.is_set():
             return
-        compute, interpolate, refined = refine(result.probabilities, known, step, error, limit)
-        for r0, r1, c0, c1 in interpolate:
+        # The map's own scale: the largest change of the watched class seen so far.
+        scale = float(np.abs(base[target] - flat[exact.ravel(), target]).max())
+        limit = tolerance * max(scale, 1e-6)
+        compute, interpolate, refined = refine(
+            probabilities, known, step, miss, limit, forced=step > trust
+        )
+        for block in interpolate:
+            r0, r1, c0, c1 = block
             sub = ~known[r0 : r1 + 1, c0 : c1 + 1]
-            fill = _bilinear(result.probabilities, (r0, r1, c0, c1), grid.tops, grid.lefts)
-            result.probabilities[r0 : r1 + 1, c0 : c1 + 1][sub] = fill[sub]
+            fill = _bilinear(probabilities, block, grid.tops, grid.lefts)
+            probabilities[r0 : r1 + 1, c0 : c1 + 1][sub] = fill[sub]
             known[r0 : r1 + 1, c0 : c1 + 1] |= sub
         if len(compute):
-            flat_p[compute] = score(compute)
+            flat[compute] = score(compute)
             exact.ravel()[compute] = True
             known.ravel()[compute] = True
-        # How far the new cells are from what the block's corners predicted: the error an
-        # interpolation of the block's sub-blocks would make, roughly.
-        for r0, r1, c0, c1 in refined:
-            guess = _bilinear(result.probabilities, (r0, r1, c0, c1), grid.tops, grid.lefts)
-            got = result.probabilities[r0 : r1 + 1, c0 : c1 + 1]
-            miss = np.abs(got[..., target] - guess[..., target])
-            new = exact[r0 : r1 + 1, c0 : c1 + 1]
-            error[r0 : r1 + 1, c0 : c1 + 1] = float(miss[new].max()) if new.any() else np.inf
-        step //= 2
-        _report(progress, result, known, exact, score, info)
-        yield result
-    _close_boundaries(result, exact, score)
-    _measure_error(result, exact, score, info)
-    _report(progress, result, known, exact, score, info)
-    yield result
+        # How far each new cell is from what its block's corners predicted.
+        fresh = np.zeros((rows, cols), bool)
+        fresh.ravel()[compute] = True
+        for block in refined:
+            r0, r1, c0, c1 = block
+            guess = _bilinear(probabilities, block, grid.tops, grid.lefts)[..., target]
+            here = probabilities[r0 : r1 + 1, c0 : c1 + 1, target]
+            new = fresh[r0 : r1 + 1, c0 : c1 + 1]
+            miss[r0 : r1 + 1, c0 : c1 + 1][new] = np.abs(here - guess)[new]
+        _report(info, known, exact, score)
+        yield probabilities, base, known, exact
+    _close_boundaries(probabilities, exact, score)
+    _measure_error(probabilities, exact, score, info)
+    _report(info, known, exact, score)
+    yield probabilities, base, known, exact
 
 
-def _close_boundaries(result, exact, score):
-    """Compute every interpolated cell that sits on a boundary of the predicted-class map,
-    until no boundary touches an interpolated cell (each round can move a boundary)."""
-    flat = result.probabilities.reshape(-1, result.num_classes)
+def _close_boundaries(probabilities, exact, score):
+    """Compute every interpolated cell next to a computed cell of another predicted class,
+    until none is left (a computed cell can reveal that the boundary goes on).
+
+    Interpolated cells never border each other across a class change (a block's corners share
+    one class, and so does every convex mix of them), so a boundary always has a computed
+    cell on one side: this follows the real boundaries only.
+    """
+    rows, cols, k = probabilities.shape
+    flat = probabilities.reshape(rows * cols, k)
     while True:
-        cls = result.probabilities.argmax(-1)
-        on = np.zeros(cls.shape, bool)
-        rows, cols = cls[1:] != cls[:-1], cls[:, 1:] != cls[:, :-1]
-        on[1:] |= rows
-        on[:-1] |= rows
-        on[:, 1:] |= cols
-        on[:, :-1] |= cols
-        todo = np.flatnonzero((on & ~exact).ravel())
+        cls = probabilities.argmax(-1)
+        todo = np.zeros((rows, cols), bool)
+        for axis in (0, 1):
+            a = [slice(None)] * 2
+            b = [slice(None)] * 2
+            a[axis], b[axis] = slice(1, None), slice(None, -1)
+            a, b = tuple(a), tuple(b)
+            differs = cls[a] != cls[b]
+            todo[a] |= differs & exact[b]
+            todo[b] |= differs & exact[a]
+        todo = np.flatnonzero((todo & ~exact).ravel())
         if not len(todo):
             return
         flat[todo] = score(todo)
         exact.ravel()[todo] = True
 
 
-def _measure_error(result, exact, score, info):
-    """Compute a seeded sample of the interpolated cells: the error there is the estimate."""
+def _measure_error(probabilities, exact, score, info):
+    """Compute a seeded sample of the interpolated cells and record the error found there.
+
+    ``info["error_estimate"]``: ``sampled`` (cells), ``mean_abs`` (the mean absolute error of
+    the largest-error class per cell, over the whole map: the sample's mean times the share of
+    cells left interpolated), ``mean_abs_interpolated`` (the sample's mean itself),
+    ``max_abs`` (the sample's largest) and ``class_disagreement`` (share of the whole map's
+    cells whose predicted class is estimated wrong, scaled the same way). The sampled cells
+    are kept computed.
+    """
+    rows, cols, k = probabilities.shape
     estimated = np.flatnonzero(~exact.ravel())
-    errors = {"sampled": 0, "mean_abs": 0.0, "max_abs": 0.0, "class_disagreement": 0.0}
+    errors = {
+        "sampled": 0,
+        "mean_abs": 0.0,
+        "mean_abs_interpolated": 0.0,
+        "max_abs": 0.0,
+        "class_disagreement": 0.0,
+    }
     if len(estimated):
-        n = min(len(estimated), max(4, int(np.ceil(CHECK_SHARE * len(estimated)))))
+        n = min(len(estimated), max(8, int(np.ceil(CHECK_SHARE * len(estimated)))))
         sample = np.sort(np.random.default_rng(0).choice(estimated, n, replace=False))
-        flat = result.probabilities.reshape(-1, result.num_classes)
+        flat = probabilities.reshape(rows * cols, k)
         guess = flat[sample].copy()
         truth = score(sample)
         flat[sample] = truth
         exact.ravel()[sample] = True
         diff = np.abs(truth - guess).max(axis=1)
+        share = (len(estimated) - n) / (rows * cols)  # cells still interpolated
         errors = {
             "sampled": int(n),
-            "mean_abs": float(diff.mean()),
+            "mean_abs": float(diff.mean() * share),
+            "mean_abs_interpolated": float(diff.mean()),
             "max_abs": float(diff.max()),
-            "class_disagreement": float(np.mean(truth.argmax(1) != guess.argmax(1))),
+            "class_disagreement": float(np.mean(truth.argmax(1) != guess.argmax(1)) * share),
         }
     info["error_estimate"] = errors
 
 
-def _report(progress, result, known, exact, score, info):
-    result.computed[...] = known
-    total = result.rows * result.cols
+def _report(info, known, exact, score):
+    total = known.size
     info["positions_computed"] = int(exact.sum())
-    info["passes_saved"] = round(total / max(1, score.passes), 3)
+    info["passes_saved"] = round((total + 1) / max(1, score.passes), 3)
     info["estimated"] = known & ~exact
-    if callable(progress) and not isinstance(progress, bool):
-        progress(int(known.sum()), total)
 
 
 def ssim(a, b, data_range=None, window=7) -> float:

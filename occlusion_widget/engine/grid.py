@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Grid", "axis_starts", "make_grid", "normalize_pair"]
+__all__ = ["Grid", "axis_starts", "lattice", "levels", "make_grid", "normalize_pair"]
 
 
 def normalize_pair(value, name: str) -> tuple[int, int]:
@@ -221,35 +221,57 @@ class Grid:
     def order(self) -> np.ndarray:
         """Flat cell indices (``row * cols + col``) in coarse-to-fine visiting order.
 
-        Every 2**k-th row and column first (plus the edge row and column), then the cells that
-        halve the spacing, down to every cell, so that a partial result already spans the
-        whole image. Each cell appears exactly once.
+        The lattices of :func:`levels`: every ``2**k``-th row and column first (plus the edge
+        row and column), then the cells that halve the spacing, down to every cell, so that a
+        partial result already spans the whole image. It is the static part of
+        ``method="adaptive"``'s order, which visits the same lattices but skips cells it can
+        interpolate. Each cell appears exactly once; row-major within a level.
 
         Examples
         --------
         >>> make_grid((5, 5), 1, 1).order()[:4].tolist()
         [0, 2, 4, 10]
         """
-        rows, cols = self.rows, self.cols
-        level = np.zeros((rows, cols), np.int64)
-        step = 1
-        while step * 2 <= max(rows, cols) // 2:
-            step *= 2
-        # Assign each cell the coarsest level it belongs to; visiting levels from coarse to fine
-        # and rows row-major within a level gives a stable, deterministic order.
-        lvl = 0
-        assigned = np.zeros((rows, cols), bool)
-        while True:
-            r_on = (np.arange(rows) % step == 0) | (np.arange(rows) == rows - 1)
-            c_on = (np.arange(cols) % step == 0) | (np.arange(cols) == cols - 1)
-            sel = np.outer(r_on, c_on) & ~assigned
-            level[sel] = lvl
-            assigned |= sel
-            if step == 1:
-                break
-            step //= 2
-            lvl += 1
+        level = np.full((self.rows, self.cols), -1, np.int64)
+        for lvl, step in enumerate(levels(self.rows, self.cols)):
+            sel = np.zeros_like(level, bool)
+            sel[np.ix_(lattice(self.rows, step), lattice(self.cols, step))] = True
+            level[sel & (level < 0)] = lvl
         return np.argsort(level.ravel(), kind="stable")
+
+
+def lattice(n: int, step: int) -> np.ndarray:
+    """Indices ``0, step, 2 * step, ...`` along an axis of ``n`` cells, and the last one.
+
+    Examples
+    --------
+    >>> lattice(10, 4).tolist()
+    [0, 4, 8, 9]
+    """
+    idx = np.arange(0, n, step)
+    return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
+
+
+def levels(rows: int, cols: int) -> list[int]:
+    """The lattice spacings of the coarse-to-fine order, coarsest first, ending at 1.
+
+    The coarsest is the largest power of two at most half the longer side, so that the first
+    level already has a few cells along it.
+
+    Examples
+    --------
+    >>> levels(29, 29)
+    [8, 4, 2, 1]
+    >>> levels(1, 1)
+    [1]
+    """
+    step = 1
+    while step * 2 <= max(rows, cols) // 2:
+        step *= 2
+    out = [step]
+    while out[-1] > 1:
+        out.append(out[-1] // 2)
+    return out
 
 
 def _check_cell(row, col, rows, cols):

@@ -40,7 +40,9 @@ def save_result(result, path) -> None:
         "output_kind": result.output_kind,
         "mode": result.mode,
     }
-    extra = {}
+    info, info_arrays = _split_info(getattr(result, "info", {}) or {})
+    meta["info"] = info
+    extra = {f"{_INFO}{key}": value for key, value in info_arrays.items()}
     if result.baseline_probabilities is not None:
         extra["baseline_probabilities"] = result.baseline_probabilities
     with open(path, "wb") as fh:  # an open file stops numpy from appending ".npz"
@@ -81,6 +83,9 @@ def load_result(path, cls=None):
             arrays = {key: data[key] for key in _ARRAYS}
             empty = data["baseline_probabilities"] if "baseline_probabilities" in data else None
             meta = json.loads(str(data["meta"]))
+            info_arrays = {
+                key[len(_INFO) :]: data[key] for key in data.files if key.startswith(_INFO)
+            }
     except _Corrupt as exc:
         raise ValueError(f"{name!r} is not a saved occlusion result: {exc}") from None
     except Exception as exc:  # zip, npy and JSON errors all mean a damaged file
@@ -103,7 +108,7 @@ def load_result(path, cls=None):
         )
     try:
         _check_saved_shapes(arrays, meta)
-        return cls(
+        result = cls(
             **arrays,
             value_range=tuple(meta["value_range"]),
             patch_size=tuple(meta["patch_size"]),
@@ -116,6 +121,34 @@ def load_result(path, cls=None):
         )
     except (TypeError, ValueError, IndexError) as exc:
         raise ValueError(f"{name!r} is not a valid saved occlusion result: {exc}") from None
+    # Files from before info was saved load with an empty one.
+    info = meta.get("info", {})
+    result.info = {**(info if isinstance(info, dict) else {}), **info_arrays}
+    return result
+
+
+#: Prefix of the saved arrays that hold ``result.info``'s array values.
+_INFO = "info__"
+
+
+def _split_info(info):
+    """``result.info`` as (JSON-safe values, top-level numpy arrays saved beside them).
+
+    Examples
+    --------
+    >>> _split_info({"method": "adaptive", "n": np.int64(3), "mask": np.ones(2, bool)})
+    ({'method': 'adaptive', 'n': 3}, {'mask': array([ True,  True])})
+    """
+    arrays = {k: v for k, v in info.items() if isinstance(v, np.ndarray) and v.ndim > 0}
+    rest = {k: v for k, v in info.items() if k not in arrays}
+    return json.loads(json.dumps(rest, default=_plain)), arrays
+
+
+def _plain(value):
+    """JSON fallback for numpy scalars and arrays nested in ``result.info`` (else its repr)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return repr(value)
 
 
 _ARRAYS = ("probabilities", "base_probabilities", "computed", "image", "baseline", "tops", "lefts")
