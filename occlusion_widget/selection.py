@@ -103,9 +103,9 @@ def select(
         predicted = int(top[0])
     else:
         top, top_p, predicted = np.zeros(0, np.int32), np.zeros(0, np.float32), -1
-    classes = list(result.classes_of(target))
-    p_target = float(result.probabilities[row, col, classes].sum())
-    p_base = result.base_probability(classes)
+    group = list(result.classes_of(target))
+    p_target = float(result.probabilities[row, col, group].sum())
+    p_base = result.base_probability(group)
     return Selection(
         row=row,
         col=col,
@@ -120,7 +120,7 @@ def select(
         base_class=result.base_class,
         base_name=names[result.base_class],
         target=list(target) if isinstance(target, (list, tuple)) else int(target),
-        target_name=result.target_name(classes, names),
+        target_name=result.target_name(group, names),
         target_probability=p_target,
         base_target_probability=p_base,
         target_drop=p_base - p_target,

@@ -414,6 +414,7 @@ class SweepSession:
             self._params, self._validated = complete.params, complete.validated
             self._display = (complete.validated.image.pixels, complete.validated.image.value_range)
             back = replace(complete, status=status, error=error, generation=run.generation)
+            assert complete.result is not None  # a complete run has its result
             back.thread, back.topk = run.thread, TopK(complete.result, self._top_k)
             self._run = back
             self._notify("restore")

@@ -278,10 +278,9 @@ def _close_boundaries(probabilities, exact, score):
         cls = probabilities.argmax(-1)
         todo = np.zeros((rows, cols), bool)
         for axis in (0, 1):
-            a = [slice(None)] * 2
-            b = [slice(None)] * 2
-            a[axis], b[axis] = slice(1, None), slice(None, -1)
-            a, b = tuple(a), tuple(b)
+            lo, hi = [slice(None)] * 2, [slice(None)] * 2
+            lo[axis], hi[axis] = slice(1, None), slice(None, -1)
+            a, b = tuple(lo), tuple(hi)
             differs = cls[a] != cls[b]
             todo[a] |= differs & exact[b]
             todo[b] |= differs & exact[a]

@@ -203,7 +203,7 @@ def fidelity(
     start_fill, start_name = fill, fill_name
     if insertion_baseline is not None:
         start_fill, start_name = _resolve_baseline(result, insertion_baseline)
-    counts = curve_counts(h * w, steps)
+    counts = curve_counts(h * w, int(steps))
     # Deletion items first (image -> baseline), then insertion items (start fill -> image).
     plans = [(image, fill, k) for k in counts] + [(start_fill, image, k) for k in counts]
     kind = output or result.output_kind or "auto"

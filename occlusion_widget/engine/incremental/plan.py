@@ -10,6 +10,7 @@ attributes: no tensor is computed here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -95,8 +96,10 @@ def graph_nodes(model):
     return graph, nodes
 
 
-def _pair(value):
-    return (int(value), int(value)) if np.isscalar(value) else tuple(int(v) for v in value)
+def _pair(value: Any) -> tuple[int, ...]:
+    if np.isscalar(value):
+        return (int(value), int(value))  # type: ignore[arg-type]
+    return tuple(int(v) for v in value)
 
 
 _POINTWISE = (
@@ -135,7 +138,7 @@ def layer_rule(layer) -> tuple[str | None, str]:
         return "pointwise", ""
     if name in ("BatchNormalization", "Softmax", "LayerNormalization", "UnitNormalization"):
         axis = getattr(layer, "axis", -1)
-        axes = [axis] if np.isscalar(axis) else list(axis)
+        axes = [axis] if np.isscalar(axis) else list(axis)  # type: ignore[arg-type]
         if axes in ([-1], [3]):
             return "pointwise", ""
         return None, f"normalises over axis {axis}, not only the channels"
@@ -307,7 +310,10 @@ def _plan_region(kind, layer, ins, out_shape, shapes, regions, slots):
         )
         start, length = fit_interval(lo, hi, n_out)
         win, wlen = window_interval(start, length, kernel[a], strides[a], dilation[a], pad)
-        starts.append(start), lengths.append(length), wins.append(win), wlens.append(wlen)
+        starts.append(start)
+        lengths.append(length)
+        wins.append(win)
+        wlens.append(wlen)
     slot = slots.add(starts[0], starts[1], lengths)
     win_slot = slots.add(wins[0], wins[1], wlens)
     fill = -np.inf if type(layer).__name__ == "MaxPooling2D" else 0.0

@@ -118,7 +118,7 @@ def make_runner(plan, shapes, clean_ids):
     """
     tf = _tf()
     order = {tid: k for k, tid in enumerate(clean_ids)}
-    slot_of = {}  # tensor id -> box slot, for the region tensors
+    slot_of: dict = {}  # tensor id -> box slot, for the region tensors
     inside = {}
     for step in plan.steps:
         for slot, _ in step.windows:
@@ -126,7 +126,8 @@ def make_runner(plan, shapes, clean_ids):
             inside[slot] = _inside(plan.offsets[slot], plan.sizes[slot], src)
 
     def run(x, offsets, cleans):
-        regions, full = {}, {}
+        regions: dict = {}
+        full: dict = {}
 
         def to_full(tid):
             if tid not in full:
