@@ -153,6 +153,9 @@ def test_quickstart_runs(notebook_env: pytest.MonkeyPatch) -> None:
         # Run All ends on the three elephants, with the pinned cell chosen for them.
         assert "widget target: African_elephant + tusker + Indian_elephant, pinned" in text
     assert "widget sweep: done" in text
+    # The README and the quickstart show saving: the view written as a real picture.
+    saved = re.search(r"^saved the widget's view: occlusion_map\.png, (\d+) KB$", text, re.M)
+    assert saved and int(saved.group(1)) > 0, text
     assert widget_views(notebook) == 1
     # The seed figure for the top class, then one figure each for the 2nd and 3rd classes.
     figures = [out for out in code_outputs(notebook) if "image/png" in out.get("data", {})]
