@@ -8,6 +8,7 @@ follow whichever path ran.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from pathlib import Path
@@ -47,14 +48,18 @@ def notebook_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def run_notebook(name: str):
-    """Execute ``notebooks/<name>`` in a fresh python3 kernel; a failing cell raises."""
+def run_notebook(name: str, workdir: Path = NOTEBOOKS):
+    """Execute ``notebooks/<name>`` in a fresh python3 kernel; a failing cell raises.
+
+    ``workdir`` is the kernel's working directory: a notebook that writes files (the classroom's
+    page) runs in a temporary one, so a test run leaves nothing in the checkout.
+    """
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = nbclient.NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        resources={"metadata": {"path": str(workdir)}},
     )
     client.execute()
     return notebook
@@ -83,6 +88,28 @@ def assert_counts_add_up(text: str) -> None:
     assert match.group(1) == match.group(2)
     listed = [int(n) for n in re.findall(r"^class id \d+ \(.*\): count (\d+)$", text, re.M)]
     assert listed and sum(listed) == int(match.group(2))
+
+
+def assert_reveal_beside_occlusion(text: str) -> None:
+    """The predicted-class map notebook's reveal section, as its prose describes it."""
+    assert "reveal image at this cell == only_patch: True" in text
+    assert "reveal map at this cell == model(only the patch): True" in text
+    found = {
+        mode: re.search(
+            rf"^{mode}: most frequent class (.+) \((\d+) of \d+\), (.+) at (\d+) positions$",
+            text,
+            re.M,
+        )
+        for mode in ("occlusion", "reveal")
+    }
+    assert all(found.values()), text
+    occlusion, reveal = found["occlusion"], found["reveal"]
+    unoccluded = occlusion.group(3)
+    # Occlusion: the unoccluded class is still the most frequent; reveal: another class is,
+    # and the unoccluded class wins at far fewer positions.
+    assert occlusion.group(1) == unoccluded
+    assert reveal.group(1) != unoccluded
+    assert int(reveal.group(4)) < int(occlusion.group(4)) // 2
 
 
 # -- committed without outputs -----------------------------------------------------------------
@@ -126,6 +153,9 @@ def test_quickstart_runs(notebook_env: pytest.MonkeyPatch) -> None:
         # Run All ends on the three elephants, with the pinned cell chosen for them.
         assert "widget target: African_elephant + tusker + Indian_elephant, pinned" in text
     assert "widget sweep: done" in text
+    # The README and the quickstart show saving: the view written as a real picture.
+    saved = re.search(r"^saved the widget's view: occlusion_map\.png, (\d+) KB$", text, re.M)
+    assert saved and int(saved.group(1)) > 0, text
     assert widget_views(notebook) == 1
     # The seed figure for the top class, then one figure each for the 2nd and 3rd classes.
     figures = [out for out in code_outputs(notebook) if "image/png" in out.get("data", {})]
@@ -140,16 +170,19 @@ def test_predicted_class_map_runs(notebook_env: pytest.MonkeyPatch) -> None:
     assert "model(everything except the patch) == the map at this cell: True" in text
     assert "<- print this" in text
     assert widget_views(notebook) == 1
+    assert_reveal_beside_occlusion(text)
     if CIFAR_MODEL.exists():
         assert "unoccluded prediction: ship" in text
         assert "the map says: airplane" in text
+        assert "reveal: most frequent class airplane" in text
+        assert "the all-grey image alone: ship" in text
     else:
         assert "CIFAR-10 assets not found" in text
 
 
 @pytest.mark.slow
-def test_classroom_runs(notebook_env: pytest.MonkeyPatch) -> None:
-    notebook = run_notebook("classroom.ipynb")
+def test_classroom_runs(notebook_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    notebook = run_notebook("classroom.ipynb", workdir=tmp_path)
     text = printed(notebook)
     # The toy's answer is known: the most sensitive patch must sit on the shape.
     assert "peak inside the shape's box: True" in text
@@ -160,7 +193,39 @@ def test_classroom_runs(notebook_env: pytest.MonkeyPatch) -> None:
     assert on_shape and off_shape, text
     assert int(on_shape.group(1)) > 0 and int(off_shape.group(1)) == 0, text
     assert re.search(r"^\s+4\s+1 \|\s+61 x 61 = 3721 positions", text, re.M), text
-    assert widget_views(notebook) == 1
+    # Section 6's probe: hiding the tip leaves a trapezoid (a square to the model), hiding the
+    # base leaves a smaller triangle; the prose says so.
+    assert re.search(r"^hide the tip .* -> square \(", text, re.M), text
+    assert re.search(r"^hide the base .* -> triangle \(", text, re.M), text
+    # Section 7: occlusion and reveal both peak on the tip, not the base; grey alone is a square.
+    largest = {}
+    for mode in ("occlude", "reveal"):
+        found = re.search(
+            rf"^{mode}: largest (\S+) at patch .*on the tip: True, on the base: False$", text, re.M
+        )
+        assert found, text
+        largest[mode] = float(found.group(1))
+    assert largest["reveal"] < largest["occlude"]  # "the reveal map is fainter"
+    assert "reveal says triangle only for windows on the tip: True" in text
+    assert "the all-grey image: square" in text
+    reveal_wins = re.search(r"^reveal, predicted class: (\{.*\}) of (\d+) positions$", text, re.M)
+    assert reveal_wins, text
+    wins = ast.literal_eval(reveal_wins.group(1))
+    assert max(wins, key=wins.get) == "square" and wins["square"] > int(reveal_wins.group(2)) // 2
+    # Section 8: every fill's peak on the shape; blur last at both patch sizes; 16 beats 8.
+    assert len(re.findall(r"peak on the shape: True$", text, re.M)) == 8, text
+    assert "peak on the shape: False" not in text
+    assert "last among the 8-pixel patches: blur" in text
+    assert "last among the 16-pixel patches: blur" in text
+    assert "every 16-pixel map ranks above every 8-pixel map: True" in text
+    # Section 9: one self-contained page, written where the notebook ran, needing no network.
+    page = tmp_path / "classroom_page.html"
+    assert page.is_file()
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "default-src 'none'" in html  # its Content-Security-Policy forbids any request
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html), "external resource"
+    assert widget_views(notebook) == 2  # the circle (section 5) and the triangle (section 6)
 
 
 @pytest.mark.slow
@@ -197,6 +262,10 @@ def test_runs_without_assets(name: str, notebook_env: pytest.MonkeyPatch, tmp_pa
     if name == "predicted_class_map.ipynb":
         assert "CIFAR-10 assets not found" in text
         assert_counts_add_up(text)
+        assert_reveal_beside_occlusion(text)
+        # The fallback section's words: grey alone is a square, and so is almost every window.
+        assert "the all-grey image alone: square" in text
+        assert "reveal: most frequent class square" in text
     elif "ImageNet weights unavailable" in text:  # no internet here: the demo model ran
         fallback = [line for line in text.splitlines() if "unavailable" in line]
         assert len(fallback) == 1
@@ -221,22 +290,16 @@ NATIVE_LOG_MARKERS = (
     [
         "quickstart.ipynb",
         "classroom.ipynb",
-        pytest.param(
-            "predicted_class_map.ipynb",
-            marks=pytest.mark.xfail(
-                reason="imports keras before occlusion_widget, so TensorFlow loads (and logs) "
-                "before the package can quiet it: move `import occlusion_widget as ow` first",
-                strict=False,
-            ),
-        ),
+        "predicted_class_map.ipynb",
     ],
 )
 def test_notebooks_show_no_tensorflow_log_lines(
-    name: str, notebook_env: pytest.MonkeyPatch
+    name: str, notebook_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # As a user's kernel starts: nobody has set TF_CPP_MIN_LOG_LEVEL.
     notebook_env.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
-    notebook = run_notebook(name)
+    # The classroom writes its page where it runs: not into the checkout.
+    notebook = run_notebook(name, workdir=tmp_path if name == "classroom.ipynb" else NOTEBOOKS)
     stderr = "".join(
         out.text
         for out in code_outputs(notebook)
