@@ -216,3 +216,31 @@ def test_in_jupyter_a_figure_shows_once_and_save_keeps_plt_working(tmp_path):
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     images = [sum("image/png" in o.get("data", {}) for o in c.outputs) for c in nb.cells]
     assert images == [1, 2, 0, 1]
+
+
+def test_reveal_figures_say_what_the_model_saw_and_colour_gain_as_evidence():
+    # In reveal mode the model sees only the patch: titles must not say "low = important", and
+    # the map is the patch's gain over the all-baseline image (red where the patch is evidence).
+    def corner(batch):  # class 1 = brightness of the top-left 4x4 corner
+        p = np.asarray(batch)[:, :4, :4].mean(axis=(1, 2, 3))
+        return np.stack([1 - p, p], axis=1)
+
+    shown = ow.occlusion_map(
+        corner,
+        np.ones((8, 8)),
+        patch_size=4,
+        stride=4,
+        baseline="black",
+        progress=False,
+        mode="reveal",
+    )
+    fig = ow.plot_class_map(shown, target=1)
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    assert "only the patch shown" in titles and "low = important" not in titles
+    fig = ow.visualize(shown, shown.image, target=1)
+    assert "gain in P(" in fig.axes[1].get_title()
+    from occlusion_widget.plot.cells import cell_colors
+
+    colours = cell_colors("sensitivity", shown, [1])
+    assert colours["rgb"][0, 0, 0] > colours["rgb"][0, 0, 2]  # the corner patch: red, a gain
+    plt.close("all")

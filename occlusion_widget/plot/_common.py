@@ -86,15 +86,16 @@ def _one_class(result, target, names) -> int:
 
 
 def target_maps(result, indices) -> tuple[np.ndarray, float]:
-    """``(rows, cols)`` probability of the target (a group's probabilities summed), and the base.
-
-    Summed here from ``result.probabilities``; the engine branch adds the same group support to
-    ``OcclusionResult.probability``.
-    """
+    """``(rows, cols)`` probability of the target (a group's probabilities summed), and what a
+    patch's effect is measured against: the unoccluded image's probability, or in reveal mode
+    the all-baseline image's (so ``base - probability`` is minus the patch's gain there)."""
     idx = list(indices)
     probability = result.probabilities[:, :, idx].astype(np.float64).sum(axis=2)
     probability[~np.asarray(result.computed, bool)] = np.nan
-    base = float(np.asarray(result.base_probabilities, np.float64)[idx].sum())
+    reference = result.base_probabilities
+    if getattr(result, "mode", "occlude") == "reveal":
+        reference = result.baseline_probabilities
+    base = float(np.asarray(reference, np.float64)[idx].sum())
     return probability, base
 
 

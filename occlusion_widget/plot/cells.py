@@ -83,7 +83,9 @@ def cell_colors(view: str, result, indices, *, scale: str = "auto") -> dict:
         raise ValueError(
             f"view must be 'sensitivity', 'probability' or 'predicted_class'; got {view!r}"
         )
-    sensitivity = base - probability
+    # Reveal mode measures a patch's gain over the all-baseline image: red = evidence, as in
+    # occlude mode and in the browser.
+    sensitivity = probability - base if result.mode == "reveal" else base - probability
     m = palette.symmetric_max(np.where(computed, sensitivity, np.nan), scale=scale)
     rgb = palette.sample_ramp(palette.DIVERGING, (np.nan_to_num(sensitivity) + m) / (2 * m))
     return {

@@ -105,7 +105,11 @@ def visualize(
         attribution = sum(explanation.attribution(i).astype(np.float64) for i in indices)
         probability, base = target_maps(explanation, indices)
         note = flat_note(explanation, base - probability, label)
-        panel_title = f"Attribution: drop in P({label})"
+        panel_title = (
+            f"Attribution: gain in P({label}), only the patch shown"
+            if explanation.mode == "reveal"
+            else f"Attribution: drop in P({label})"
+        )
     else:
         attribution = np.asarray(explanation, dtype=np.float64)
         if attribution.ndim == 3 and attribution.shape[0] == 1:
@@ -218,7 +222,11 @@ def plot_class_map(
         prob = axes[1].imshow(
             probability, cmap=colormap("sequential", cmap), vmin=0.0, vmax=1.0, extent=extent
         )
-        heading = f"P({label}) with the patch here\n(low = important)"
+        heading = (
+            f"P({label}) with only the patch shown\n(high = the patch alone is evidence)"
+            if result.mode == "reveal"
+            else f"P({label}) with the patch here\n(low = important)"
+        )
         note = flat_note(result, base - probability, label)
         axes[1].set_title(heading + (f"\n{note}" if note else ""))
         fig.colorbar(prob, ax=axes[1], fraction=0.046, pad=0.04)
@@ -244,7 +252,11 @@ def plot_class_map(
         fontsize="small",
         title="predicted class: positions",
     )
-    ax.set_title("Predicted class with the patch here")
+    ax.set_title(
+        "Predicted class with only the patch shown"
+        if result.mode == "reveal"
+        else "Predicted class with the patch here"
+    )
     for a in axes:
         a.axis("off")
     _save(fig, save_path)
