@@ -26,7 +26,7 @@ from .batches import short_message as _short_message
 from .model import InputShapeError, ModelError, is_out_of_memory, make_forward, to_probabilities
 from .params import auto_batch_size
 from .result import OcclusionResult
-from .sweep import _score
+from .scoring import _score
 
 __all__ = ["FidelityCurves", "curve_counts", "fidelity", "pixel_order", "trapezoid_auc"]
 

@@ -1,5 +1,7 @@
 """Stream occluded batches through the model: validation, visiting order, progress, cancel.
 
+Scoring one batch (and its errors) lives in :mod:`.scoring`, the progress bar in :mod:`.progress`.
+
 Occluded copies are built one batch at a time into two reused buffers, so memory does not grow
 with the number of positions beyond the ``(rows, cols, K)`` result itself. A worker thread
 builds and preprocesses the next batch while the model scores the current one (TensorFlow, JAX
@@ -12,16 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from .batches import BatchBuilder, OutOfMemory, halve, short_message, wait
+from .batches import BatchBuilder, OutOfMemory, halve, wait
 from .methods import select_forward
-from .model import (
-    InputShapeError,
-    ModelError,
-    check_scores,
-    is_out_of_memory,
-    make_forward,
-    to_probabilities,
-)
+from .model import ModelError, check_scores, make_forward, to_probabilities
 from .params import (
     DEFAULTS,
     MAX_AUTO_BATCH,
@@ -32,7 +27,9 @@ from .params import (
     lead_count,
     validate_params,
 )
+from .progress import _make_progress
 from .result import OcclusionResult
+from .scoring import _score
 
 __all__ = [
     "MAX_AUTO_BATCH",
@@ -353,75 +350,3 @@ def occlusion_map(
         result = partial
     assert result is not None  # the first batch always runs or raises
     return result
-
-
-def _score(forward, x, what, n, value_range=None):
-    """Run the model on a prepared batch of which the first ``n`` rows are real images."""
-    try:
-        scores = forward.run(x)
-    except InputShapeError:
-        raise
-    except Exception as exc:
-        if is_out_of_memory(exc):
-            raise OutOfMemory(exc) from exc
-        raise ModelError(
-            f"the model raised {type(exc).__name__}: {short_message(exc)} while scoring "
-            f"{what} (batch shape {x.shape})"
-        ) from exc
-    if scores.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"the model returned {scores.shape[0]} score rows for a batch of {x.shape[0]} "
-            f"images; it must return one row per image"
-        )
-    bad = ~np.isfinite(scores[:n])
-    if bad.any():
-        label = "NaN" if np.isnan(scores[:n]).any() else "infinite values"
-        raise ValueError(
-            f"the model returned {label} while scoring {what}; occlusion needs finite class "
-            f"scores. Check the preprocessing and the image's value range: "
-            + (
-                f"the image was read as spanning {_range_text(value_range)} and "
-                if value_range is not None
-                else ""
-            )
-            + f"the model's input ranged from {_range_text(_finite_range(x[:n]))}"
-        )
-    return scores
-
-
-def _finite_range(x):
-    finite = x[np.isfinite(x)]
-    return (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
-
-
-def _range_text(value_range):
-    lo, hi = value_range
-    return f"[{lo:.4g}, {hi:.4g}]"
-
-
-class _Progress:
-    def __init__(self, progress, total):
-        self._callback = None
-        self._bar = None
-        if callable(progress) and not isinstance(progress, bool):
-            self._callback = progress
-        else:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total, desc="occlusion", unit="pos", leave=False)
-
-    def __call__(self, done, total):
-        if self._callback is not None:
-            self._callback(done, total)
-        elif self._bar is not None:
-            self._bar.update(done - self._bar.n)
-
-    def close(self):
-        if self._bar is not None:
-            self._bar.close()
-
-
-def _make_progress(progress, total):
-    if progress is None or progress is False:
-        return None
-    return _Progress(progress, total)

@@ -1,0 +1,57 @@
+"""Score one prepared batch: turn the model's failures into clear errors, reject bad scores.
+
+Shared by the sweep and the fidelity curves, so both say the same thing when the model raises,
+runs out of memory (the caller halves the batch), returns the wrong number of rows or returns
+NaN or infinite scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .batches import OutOfMemory, short_message
+from .model import InputShapeError, ModelError, is_out_of_memory
+
+
+def _score(forward, x, what, n, value_range=None):
+    """Run the model on a prepared batch of which the first ``n`` rows are real images."""
+    try:
+        scores = forward.run(x)
+    except InputShapeError:
+        raise
+    except Exception as exc:
+        if is_out_of_memory(exc):
+            raise OutOfMemory(exc) from exc
+        raise ModelError(
+            f"the model raised {type(exc).__name__}: {short_message(exc)} while scoring "
+            f"{what} (batch shape {x.shape})"
+        ) from exc
+    if scores.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"the model returned {scores.shape[0]} score rows for a batch of {x.shape[0]} "
+            f"images; it must return one row per image"
+        )
+    bad = ~np.isfinite(scores[:n])
+    if bad.any():
+        label = "NaN" if np.isnan(scores[:n]).any() else "infinite values"
+        raise ValueError(
+            f"the model returned {label} while scoring {what}; occlusion needs finite class "
+            f"scores. Check the preprocessing and the image's value range: "
+            + (
+                f"the image was read as spanning {_range_text(value_range)} and "
+                if value_range is not None
+                else ""
+            )
+            + f"the model's input ranged from {_range_text(_finite_range(x[:n]))}"
+        )
+    return scores
+
+
+def _finite_range(x):
+    finite = x[np.isfinite(x)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
+
+
+def _range_text(value_range):
+    lo, hi = value_range
+    return f"[{lo:.4g}, {hi:.4g}]"
