@@ -74,7 +74,8 @@ lint: install js-deps
 	$(BIN)/mypy --check-untyped-defs --ignore-missing-imports --follow-imports=silent \
 	  occlusion_widget/session.py occlusion_widget/topk.py occlusion_widget/checks.py \
 	  occlusion_widget/selection.py occlusion_widget/runs.py occlusion_widget/mirror.py \
-	  occlusion_widget/messages.py occlusion_widget/probing.py
+	  occlusion_widget/messages.py occlusion_widget/probing.py \
+	  occlusion_widget/session_view.py
 
 test-js: js-deps
 	npm run --silent test

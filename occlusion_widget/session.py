@@ -8,6 +8,9 @@ Threads: :meth:`SweepSession.start` never waits. It cancels the running sweep an
 next one at once; the new worker thread (not the caller's) waits for the old one to stop, so the
 model is never called by two sweeps together and the kernel's main thread never blocks on a
 stuck model. Every sweep has a generation number; updates from a replaced sweep are dropped.
+
+What the owner reads (status, result, progress, top-k arrays, the display image) is
+:class:`~occlusion_widget.session_view.SessionView`, in its own module.
 """
 
 from __future__ import annotations
@@ -22,15 +25,15 @@ import numpy as np
 from . import labels as _labels
 from .checks import check_top_k, declared_num_classes, describe_error, own_copy, reject_unknown
 from .engine import BASELINE_NAMES, OcclusionResult, validate_params
-from .engine.images import to_display_rgba
 from .engine.sweep import run_sweep
 from .runs import STATUSES, SWEEP_PARAMS, OnUpdate, Run
+from .session_view import SessionView
 from .topk import TopK
 
 __all__ = ["STATUSES", "SWEEP_PARAMS", "OnUpdate", "SweepSession"]
 
 
-class SweepSession:
+class SweepSession(SessionView):
     """Runs occlusion sweeps of one model on one image in a background thread.
 
     Parameters
@@ -177,91 +180,6 @@ class SweepSession:
         else:
             session.partial_result = result
         return session
-
-    # -- what the owner reads ------------------------------------------------------------------
-
-    @property
-    def can_run(self) -> bool:
-        """Whether there is a model (False for :meth:`from_result` sessions)."""
-        return self._model is not None
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The current sweep's parameters as given (see :data:`SWEEP_PARAMS`)."""
-        return dict(self._run.params if self._run is not None else self._params)
-
-    @property
-    def model(self) -> Any:
-        """The model the sweeps run (None for :meth:`from_result` sessions)."""
-        return self._model
-
-    @property
-    def validated(self) -> Any:
-        """The current sweep's validated :class:`~occlusion_widget.engine.params.SweepParams`."""
-        return self._run.validated if self._run is not None else self._validated
-
-    @property
-    def grid(self) -> Any:
-        """The current sweep's :class:`~occlusion_widget.engine.Grid`."""
-        return self.validated.grid
-
-    @property
-    def result(self) -> OcclusionResult | None:
-        """The current sweep's result, filled in place while it runs (None before a batch)."""
-        return self._run.result if self._run is not None else None
-
-    @property
-    def status(self) -> str:
-        """``"idle"``, ``"running"``, ``"done"``, ``"cancelled"`` or ``"error"``."""
-        return self._run.status if self._run is not None else "idle"
-
-    @property
-    def error(self) -> str:
-        """The current sweep's error as one readable line, ``""`` when none."""
-        return self._run.error if self._run is not None else ""
-
-    @property
-    def generation(self) -> int:
-        """Counts accepted sweeps; an update of an older generation is never delivered."""
-        return self._generation
-
-    @property
-    def top_k(self) -> int:
-        """Classes kept per position (at most the class count)."""
-        return self._top_k if self.num_classes is None else min(self._top_k, self.num_classes)
-
-    @property
-    def progress(self) -> dict[str, Any]:
-        """``{done, total, elapsed, eta}``: positions, seconds so far, seconds left or None."""
-        run = self._run
-        total = int(self.grid.total)
-        if run is None:
-            return {"done": 0, "total": total, "elapsed": 0.0, "eta": None}
-        done = run.topk.done if run.topk is not None else 0
-        elapsed = (run.ended if run.ended is not None else time.monotonic()) - run.started
-        eta = elapsed / done * (total - done) if done else None
-        return {"done": done, "total": total, "elapsed": elapsed, "eta": eta}
-
-    @property
-    def topk_indices(self) -> np.ndarray:
-        """``(rows, cols, k)`` int32 top classes per position (a copy); -1 where not computed."""
-        run = self._run
-        if run is None or run.topk is None:
-            return np.full((self.grid.rows, self.grid.cols, self.top_k), -1, np.int32)
-        return run.topk.indices.copy()
-
-    @property
-    def topk_probabilities(self) -> np.ndarray:
-        """``(rows, cols, k)`` float32 their probabilities (a copy); NaN where not computed."""
-        run = self._run
-        if run is None or run.topk is None:
-            return np.full((self.grid.rows, self.grid.cols, self.top_k), np.nan, np.float32)
-        return run.topk.probabilities.copy()
-
-    def display_image(self) -> np.ndarray:
-        """The image as ``(H, W, 4)`` uint8 RGBA, mapped from its value range."""
-        pixels, value_range = self._display
-        return to_display_rgba(pixels, value_range)
 
     # -- what the owner does -------------------------------------------------------------------
 

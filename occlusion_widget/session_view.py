@@ -1,0 +1,128 @@
+"""What the owner of a :class:`~occlusion_widget.session.SweepSession` reads: the current
+sweep's parameters, grid, status, result, progress, top-k arrays and the image to display.
+
+Read-only properties over the session's state; starting, cancelling and the worker thread stay
+in :mod:`occlusion_widget.session`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .engine import OcclusionResult
+from .engine.images import to_display_rgba
+from .runs import Run
+
+__all__ = ["SessionView"]
+
+
+class SessionView:
+    """The read side of :class:`~occlusion_widget.session.SweepSession` (its base class).
+
+    Examples
+    --------
+    >>> from occlusion_widget.session import SweepSession
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> session = SweepSession(model, np.ones((8, 8)), patch_size=4, stride=4,
+    ...                        labels=["dark", "bright"])
+    >>> session.status, session.progress["total"], session.topk_indices.shape
+    ('idle', 4, (2, 2, 2))
+    """
+
+    # Set by SweepSession.__init__ (and from_result); declared here for the type checker.
+    _model: Any
+    _params: dict[str, Any]
+    _validated: Any
+    _display: tuple[Any, Any]
+    _generation: int
+    _run: Run | None
+    _top_k: int
+    num_classes: int | None
+
+    # -- what the owner reads ------------------------------------------------------------------
+
+    @property
+    def can_run(self) -> bool:
+        """Whether there is a model (False for a session made by ``from_result``)."""
+        return self._model is not None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The current sweep's parameters as given (see :data:`~.runs.SWEEP_PARAMS`)."""
+        return dict(self._run.params if self._run is not None else self._params)
+
+    @property
+    def model(self) -> Any:
+        """The model the sweeps run (None for a session made by ``from_result``)."""
+        return self._model
+
+    @property
+    def validated(self) -> Any:
+        """The current sweep's validated :class:`~occlusion_widget.engine.params.SweepParams`."""
+        return self._run.validated if self._run is not None else self._validated
+
+    @property
+    def grid(self) -> Any:
+        """The current sweep's :class:`~occlusion_widget.engine.Grid`."""
+        return self.validated.grid
+
+    @property
+    def result(self) -> OcclusionResult | None:
+        """The current sweep's result, filled in place while it runs (None before a batch)."""
+        return self._run.result if self._run is not None else None
+
+    @property
+    def status(self) -> str:
+        """``"idle"``, ``"running"``, ``"done"``, ``"cancelled"`` or ``"error"``."""
+        return self._run.status if self._run is not None else "idle"
+
+    @property
+    def error(self) -> str:
+        """The current sweep's error as one readable line, ``""`` when none."""
+        return self._run.error if self._run is not None else ""
+
+    @property
+    def generation(self) -> int:
+        """Counts accepted sweeps; an update of an older generation is never delivered."""
+        return self._generation
+
+    @property
+    def top_k(self) -> int:
+        """Classes kept per position (at most the class count)."""
+        return self._top_k if self.num_classes is None else min(self._top_k, self.num_classes)
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        """``{done, total, elapsed, eta}``: positions, seconds so far, seconds left or None."""
+        run = self._run
+        total = int(self.grid.total)
+        if run is None:
+            return {"done": 0, "total": total, "elapsed": 0.0, "eta": None}
+        done = run.topk.done if run.topk is not None else 0
+        elapsed = (run.ended if run.ended is not None else time.monotonic()) - run.started
+        eta = elapsed / done * (total - done) if done else None
+        return {"done": done, "total": total, "elapsed": elapsed, "eta": eta}
+
+    @property
+    def topk_indices(self) -> np.ndarray:
+        """``(rows, cols, k)`` int32 top classes per position (a copy); -1 where not computed."""
+        run = self._run
+        if run is None or run.topk is None:
+            return np.full((self.grid.rows, self.grid.cols, self.top_k), -1, np.int32)
+        return run.topk.indices.copy()
+
+    @property
+    def topk_probabilities(self) -> np.ndarray:
+        """``(rows, cols, k)`` float32 their probabilities (a copy); NaN where not computed."""
+        run = self._run
+        if run is None or run.topk is None:
+            return np.full((self.grid.rows, self.grid.cols, self.top_k), np.nan, np.float32)
+        return run.topk.probabilities.copy()
+
+    def display_image(self) -> np.ndarray:
+        """The image as ``(H, W, 4)`` uint8 RGBA, mapped from its value range."""
+        pixels, value_range = self._display
+        return to_display_rgba(pixels, value_range)
