@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from notebook_page import read_canvas
 from playwright.sync_api import expect
-from test_widget_in_browser import KERNEL_HELPERS, cell_point_on, expect_inspector_shows
+from widget_page import KERNEL_HELPERS, cell_point_on, expect_inspector_shows
 
 pytestmark = pytest.mark.e2e
 

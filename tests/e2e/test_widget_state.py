@@ -4,7 +4,8 @@ Issue 4, item 11: displaying the widget twice gives two views that stay in sync,
 the notebook restores the last state, both while its kernel lives (the page asks the kernel) and
 after it is gone (JupyterLab's "save widget state" setting puts the state in the .ipynb).
 
-Same toy model and helpers as ``test_widget_in_browser.py``: every scenario runs in seconds.
+Same toy model and helpers as ``test_widget_in_browser.py`` (``widget_page.py``): every scenario
+runs in seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 from jupyter_harness import JupyterServer, wait_until
 from notebook_page import NotebookPage, read_canvas
 from playwright.sync_api import Locator, expect
-from test_widget_in_browser import (
+from widget_page import (
     CANVAS_CHECKSUM_JS,
     KERNEL_HELPERS,
     LEGEND_ENTRY,
