@@ -16,14 +16,21 @@ the widget's animation-frame callback, and a message posted from there is delive
 frame's rendering, i.e. once the new occluded image, probabilities and predicted class are
 painted. Frame alignment is part of what a person sees, so it is part of the figure.
 
+Then the probe tool is switched on and the mouse drags boxes on the map: the figure is from
+mouse-up to the probe panel painted with the released box's answer, split into the wait for the
+kernel, the model call, the way back and the paint, with the kernel's probe count against the
+drags and moves (see ``hover_probe.py``).
+
 A figure, not an assertion: it prints the median and the 95th percentile.
 
 Usage::
 
     python benchmarks/bench_hover.py           # MobileNetV2 (ImageNet weights from KERAS_HOME
-                                               # when present, else weights=None), 300 moves
+                                               # when present, else weights=None), 300 moves,
+                                               # 40 probe drags
     python benchmarks/bench_hover.py --quick   # a numpy stand-in with 1000 classes (the browser
-                                               # gets the same payload), 60 moves
+                                               # gets the same payload), 60 moves, 15 drags
+    python benchmarks/bench_hover.py --moves 0 --drags 30   # the probe phase only
 """
 
 from __future__ import annotations
@@ -40,7 +47,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from hover_probe import WEBSOCKET_JS, measure_probes, report  # noqa: E402
 from jupyter_harness import CHROMIUM, CHROMIUM_ARGS, JupyterServer  # noqa: E402
 from notebook_page import NotebookPage  # noqa: E402
 
@@ -158,9 +167,11 @@ def measure(notebook: NotebookPage, moves: int, seed: int = 0) -> list[list[floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="numpy stand-in model, 60 moves")
-    parser.add_argument("--moves", type=int, default=None, help="mouse moves to time")
+    parser.add_argument("--moves", type=int, default=None, help="mouse moves to time (0: none)")
+    parser.add_argument("--drags", type=int, default=None, help="probe drags to time (0: none)")
     args = parser.parse_args()
-    moves = args.moves or (60 if args.quick else 300)
+    moves = (60 if args.quick else 300) if args.moves is None else args.moves
+    drags = (15 if args.quick else 40) if args.drags is None else args.drags
     if not os.path.exists(CHROMIUM):
         sys.exit(f"no Chromium at {CHROMIUM}: run `make chromium` (never download a browser)")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -176,6 +187,7 @@ def main() -> None:
                     executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
                 )
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.add_init_script(WEBSOCKET_JS)
                 server.write_notebook(
                     "hover.ipynb",
                     [SETUP.format(quick=args.quick, size=SIZE, tests=str(TESTS)), WIDGET],
@@ -192,20 +204,28 @@ def main() -> None:
                     "[described, w.result.rows * w.result.cols, len(w.labels), w.top_k,"
                     " photo.is_file()]"
                 )
-                latencies = measure(notebook, moves)
+                latencies = measure(notebook, moves) if moves else []
+                probes = measure_probes(notebook, drags, SIZE) if drags else None
                 notebook.close()
                 browser.close()
         finally:
             server.stop()
 
     described, cells, classes, top_k, photo = info
-    totals = [sum(parts) for parts in latencies]
     print(
         f"Hover latency in headless Chromium ({CHROMIUM}), JupyterLab: {described}, "
         f"{'elephant photo' if photo else 'random image'} {SIZE}x{SIZE}, patch {PATCH}, "
         f"stride {STRIDE}: {cells} positions, {classes} classes, top-{top_k} "
         f"(run + sweep {sweep_s:.0f} s)"
     )
+    if latencies:
+        hover(latencies)
+    if probes is not None:
+        report(probes, percentile)
+
+
+def hover(latencies: list[list[float]]) -> None:
+    totals = [sum(parts) for parts in latencies]
     print(f"mouse move -> inspector painted, {len(totals)} moves onto new cells:")
     print(
         f"  median {statistics.median(totals):6.1f} ms   p95 {percentile(totals, 0.95):6.1f} ms"
