@@ -1,3 +1,4 @@
+import type { SweepMode } from "./sync";
 // The colour bar under the map: the ramp, value ticks and what the two ends mean.
 import { cssGradient, DIVERGING, SEQUENTIAL } from "./colormap";
 import { h, setText } from "./dom";
@@ -32,10 +33,26 @@ export function ticksFor(scale: ColorScale): Tick[] {
 }
 
 /** What the colour bar's values are. */
-export function colorbarCaption(scale: ColorScale, targetName: string): string {
+export function colorbarCaption(
+  scale: ColorScale,
+  targetName: string,
+  mode: SweepMode = "occlude",
+): string {
+  if (mode === "reveal") {
+    return scale.kind === "diverging"
+      ? `Gain in P(${targetName}) when only the patch is shown`
+      : `P(${targetName}) with only the patch shown`;
+  }
   return scale.kind === "diverging"
     ? `Drop in P(${targetName}) when the patch is occluded`
     : `P(${targetName}) with the patch occluded`;
+}
+
+/** The words under the diverging bar's two ends: what a blue and a red cell mean. */
+export function colorbarEnds(mode: SweepMode = "occlude"): [string, string] {
+  return mode === "reveal"
+    ? ["◀ below the baseline alone", "the patch alone raises it ▶"]
+    : ["◀ occluding raises it", "occluding lowers it ▶"];
 }
 
 export class ColorbarView {
@@ -61,21 +78,28 @@ export class ColorbarView {
     ]);
   }
 
-  update(scale: ColorScale | null, targetName: string, width: number): void {
+  update(
+    scale: ColorScale | null,
+    targetName: string,
+    width: number,
+    mode: SweepMode = "occlude",
+  ): void {
     this.element.style.width = `${width}px`;
     if (scale === null || scale.kind === "categorical") {
       this.element.hidden = true;
       return;
     }
     this.element.hidden = false;
-    const key = `${scale.kind}:${scale.kind === "diverging" ? scale.max : ""}:${targetName}`;
+    const max = scale.kind === "diverging" ? scale.max : "";
+    const key = `${scale.kind}:${max}:${targetName}:${mode}`;
     if (key === this.key) return;
     this.key = key;
     const ticks = ticksFor(scale);
     this.ramp.style.background = cssGradient(scale.kind === "diverging" ? DIVERGING : SEQUENTIAL);
-    setText(this.title, colorbarCaption(scale, targetName));
-    setText(this.low, scale.kind === "diverging" ? "◀ occluding raises it" : "");
-    setText(this.high, scale.kind === "diverging" ? "occluding lowers it ▶" : "");
+    setText(this.title, colorbarCaption(scale, targetName, mode));
+    const [low, high] = colorbarEnds(mode);
+    setText(this.low, scale.kind === "diverging" ? low : "");
+    setText(this.high, scale.kind === "diverging" ? high : "");
     this.ticks.replaceChildren(
       ...ticks.map((t) => {
         const tick = h("span", { className: "ow-tick", text: t.label });

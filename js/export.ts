@@ -77,7 +77,7 @@ export function viewParts(
         : {
             ramp: scale.kind === "diverging" ? DIVERGING : SEQUENTIAL,
             ticks: ticksFor(scale),
-            caption: colorbarCaption(scale, targetLabel(s)),
+            caption: colorbarCaption(scale, targetLabel(s), s.mode),
           },
     legend: legend.map((e) => ({
       color: entryColor(s, e),

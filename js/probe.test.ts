@@ -107,6 +107,24 @@ describe("ProbeQueue", () => {
     expect(queue.busy).toBe(false);
   });
 
+  it("does not ask again for the box in flight or just answered (mouse-up where the drag was)", () => {
+    const finish: ((answer: string) => void)[] = [];
+    const sent: number[] = [];
+    const queue = new ProbeQueue<string>((region, done) => {
+      sent.push(region.kind === "box" ? region.box[0] : -1);
+      finish.push(done);
+    }, vi.fn());
+    queue.request(box(1));
+    queue.request(box(2));
+    queue.request(box(1)); // back where the one in flight is: nothing new to ask
+    finish[0]?.("a");
+    expect(sent).toEqual([1]);
+    queue.request(box(1)); // the mouse-up on the box just answered
+    expect(sent).toEqual([1]);
+    queue.request(box(5));
+    expect(sent).toEqual([1, 5]);
+  });
+
   it("drops what is waiting and ignores the answer in flight after clear (Escape)", () => {
     const finish: ((answer: string) => void)[] = [];
     const shown = vi.fn();

@@ -132,6 +132,8 @@ export class ProbeQueue<Answer> {
   private inFlight = false;
   private waiting: ProbeRegion | null = null;
   private generation = 0;
+  /** The region in flight, or else the one last answered: asking again for it is a no-op. */
+  private latest: string | null = null;
 
   constructor(
     private readonly start: (region: ProbeRegion, done: (answer: Answer | null) => void) => void,
@@ -143,11 +145,18 @@ export class ProbeQueue<Answer> {
   }
 
   request(region: ProbeRegion): void {
+    const key = regionKey(region);
+    if (key !== null && key === this.latest) {
+      // A mouse-up on the box the drag already asked for: that answer is (or will be) shown.
+      this.waiting = null;
+      return;
+    }
     if (this.inFlight) {
       this.waiting = region;
       return;
     }
     this.inFlight = true;
+    this.latest = key;
     const generation = this.generation;
     this.start(region, (answer) => {
       this.inFlight = false;
@@ -160,6 +169,12 @@ export class ProbeQueue<Answer> {
 
   clear(): void {
     this.waiting = null;
+    this.latest = null;
     this.generation++;
   }
+}
+
+/** A box's identity (masks are painted anew each time: never the same request). */
+function regionKey(region: ProbeRegion): string | null {
+  return region.kind === "box" ? region.box.join(",") : null;
 }

@@ -253,7 +253,7 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
     const noteText = s.note !== "" ? s.note : flatNote(s);
     setText(note, noteText);
     note.hidden = noteText === "";
-    colorbar.update(paint.scale, targetLabel(s), width);
+    colorbar.update(paint.scale, targetLabel(s), width, s.mode);
     legend.update(s, highlight, s.view === "predicted_class");
     inspector.update(s, s.selected ?? hover, s.selected !== null);
     const announcement =
