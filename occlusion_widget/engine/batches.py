@@ -9,7 +9,7 @@ import numpy as np
 
 from .model import InputShapeError, ModelError, is_out_of_memory
 
-__all__ = ["BatchBuilder", "OutOfMemory", "halve", "short_message", "wait"]
+__all__ = ["BatchBuilder", "OutOfMemory", "halve", "prepare", "short_message", "wait"]
 
 
 class OutOfMemory(Exception):
@@ -67,17 +67,23 @@ class BatchBuilder:
             r = self.rows_of[first : stop - lead, None, None] + self.dy
             col = self.cols_of[first : stop - lead, None, None] + self.dx
             buffer[b, r, col] = self.fill[r, col]
-        try:
-            return forward.prepare(buffer)
-        except InputShapeError:
-            raise
-        except Exception as exc:
-            if is_out_of_memory(exc):
-                raise OutOfMemory(exc) from exc
-            raise ModelError(
-                f"preprocess raised {type(exc).__name__}: {short_message(exc)} while "
-                f"scoring {self.describe(start, stop)} (batch shape {buffer.shape})"
-            ) from exc
+        return prepare(forward, buffer, self.describe(start, stop))
+
+
+def prepare(forward, buffer, what):
+    """``forward.prepare(buffer)`` (the user's preprocess), its failures said in one line that
+    names ``what`` was being scored; out-of-memory becomes :class:`OutOfMemory`."""
+    try:
+        return forward.prepare(buffer)
+    except InputShapeError:
+        raise
+    except Exception as exc:
+        if is_out_of_memory(exc):
+            raise OutOfMemory(exc) from exc
+        raise ModelError(
+            f"preprocess raised {type(exc).__name__}: {short_message(exc)} while scoring "
+            f"{what} (batch shape {buffer.shape})"
+        ) from exc
 
 
 def wait(future):

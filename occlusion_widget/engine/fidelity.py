@@ -22,8 +22,8 @@ import numpy as np
 from .baselines import describe_baseline, make_baseline
 from .batches import OutOfMemory as _OutOfMemory
 from .batches import halve as _halve
-from .batches import short_message as _short_message
-from .model import InputShapeError, ModelError, is_out_of_memory, make_forward, to_probabilities
+from .batches import prepare
+from .model import make_forward, to_probabilities
 from .params import auto_batch_size
 from .result import OcclusionResult
 from .scoring import _score
@@ -275,7 +275,7 @@ def _score_all(model, preprocess, plans, order, batch_size, kind):
             flat[i, idx] = end.reshape(h * w, c)[idx]
         what = f"fidelity curve images {start}-{stop - 1} of {n_items}"
         try:
-            x = _prepare(forward, buffer, what)
+            x = prepare(forward, buffer, what)
             scores = _score(forward, x, what, stop - start)
         except _OutOfMemory as oom:
             bsz = _halve(bsz, oom, what, buffer.shape)
@@ -284,17 +284,3 @@ def _score_all(model, preprocess, plans, order, batch_size, kind):
         out.append(probs)
         start = stop
     return np.concatenate(out, axis=0)
-
-
-def _prepare(forward, buffer, what):
-    try:
-        return forward.prepare(buffer)
-    except InputShapeError:
-        raise
-    except Exception as exc:
-        if is_out_of_memory(exc):
-            raise _OutOfMemory(exc) from exc
-        raise ModelError(
-            f"preprocess raised {type(exc).__name__}: {_short_message(exc)} while scoring "
-            f"{what} (batch shape {buffer.shape})"
-        ) from exc
