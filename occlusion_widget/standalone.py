@@ -28,7 +28,7 @@ from .engine import OcclusionResult
 
 __all__ = ["EXPORT_MESSAGE", "export_html", "export_reply", "page_html"]
 
-#: The browser's request for the page (a future "Export page" button): ``{type, id}``.
+#: The browser's request for the page (the widget's "Export page" button): ``{type, id}``.
 EXPORT_MESSAGE = "export_html"
 #: Format tag of the embedded data, checked by ``js/page_model.ts``.
 PAGE_FORMAT = "occlusion-widget-page/1"
@@ -36,36 +36,18 @@ PAGE_FORMAT = "occlusion-widget-page/1"
 MAX_PROBABILITY_BYTES = 8_000_000
 
 _BUNDLE = Path(__file__).parent / "static" / "standalone.js"
-#: The synced traits the frontend reads (js/sync.ts TRAITS), the version, and ``_kernel``
-#: (False on the page: the browser switches off what needs Python and says why).
-_PAGE_TRAITS = (
-    "_version",
-    "image",
-    "baseline_image",
-    "grid",
-    "labels",
-    "base_probabilities",
-    "baseline_probabilities",
-    "topk_indices",
-    "topk_probabilities",
-    "target_map",
-    "target",
-    "view",
-    "selected",
-    "opacity",
-    "patch_size",
-    "stride",
-    "baseline",
-    "baseline_options",
-    "top_k",
-    "status",
-    "progress",
-    "error",
-    "color_scale",
-    "note",
-    "mode",
-    "_kernel",
-)
+
+
+def _page_traits() -> list[str]:
+    """Every trait the widget itself syncs (not anywidget's own): the page carries exactly
+    what the browser draws from, so a trait added to the widget reaches the page too."""
+    import anywidget
+
+    from .widget import OcclusionWidget
+
+    base = set(anywidget.AnyWidget.class_trait_names(sync=True))
+    return [n for n in OcclusionWidget.class_trait_names(sync=True) if n not in base]
+
 
 _PAGE_CSS = """
 body { margin: 24px; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -255,7 +237,7 @@ def _synced_state(
             kwargs["view"] = view
         widget = OcclusionWidget.from_result(source, labels=labels, **kwargs)
         try:
-            state = dict(widget.get_state(key=list(_PAGE_TRAITS)))
+            state = dict(widget.get_state(key=_page_traits()))
         finally:
             widget.close()
         result = source
@@ -265,7 +247,7 @@ def _synced_state(
         result = source.result
         if result is None:
             raise RuntimeError("the widget has no result yet: wait for the sweep (w.wait())")
-        state = dict(source.get_state(key=list(_PAGE_TRAITS)))
+        state = dict(source.get_state(key=_page_traits()))
         if target is not None:
             classes = result.classes_of(target)  # the engine's clear out-of-range message
             state["target"] = sorted(classes) if len(classes) > 1 else classes[0]
@@ -282,23 +264,9 @@ def _synced_state(
             f"export_html needs an OcclusionWidget or an OcclusionResult; got "
             f"{type(source).__name__}"
         )
+    # False on the page: the browser switches off what needs Python and says why.
     state["_kernel"] = False
-    if state.get("grid") is None:
-        # OcclusionWidget.from_result leaves the grid unset (a known defect, fixed in the widget
-        # rewrite); the page needs it, so it is built here from the result, as the widget does.
-        state["grid"] = _grid_json(result)
     return state, result
-
-
-def _grid_json(result: OcclusionResult) -> dict[str, Any]:
-    return {
-        "rows": result.rows,
-        "cols": result.cols,
-        "patch": list(result.patch_size),
-        "stride": list(result.stride),
-        "tops": _array_json(np.asarray(result.grid.tops, np.int32)),
-        "lefts": _array_json(np.asarray(result.grid.lefts, np.int32)),
-    }
 
 
 def _array_json(array: np.ndarray) -> dict[str, Any]:
