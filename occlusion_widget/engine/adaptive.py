@@ -1,118 +1,36 @@
 """method="adaptive": score a coarse grid, refine only where the map changes, measure the error.
 
 A quadtree drill-down over the lattices of :meth:`Grid.order` (every ``2**k``-th row and column
-plus the last), so that a full sweep's preview and the adaptive sweep show the same coarse map
-first. The coarse levels, whose spacing is wider than half the patch (in cells), are refined
-everywhere: a feature of the map is at least a patch wide, and a coarser lattice can step over
-it. From then on a block of the lattice is refined when its corners predict different classes
-(a boundary of the predicted-class map runs through it, so it is computed down to every cell),
-or when the cells computed at its corners missed the parent block's bilinear interpolation by
-more than ``tolerance`` of the largest sensitivity seen so far (the map's own scale, so that a
-faint map is refined as carefully as a strong one); any other block is filled by bilinear
-interpolation. At the end, an interpolated cell next to a computed cell of another predicted
-class is computed, again until none is left, so the class map's boundaries are never guessed.
-Last, a seeded sample of the interpolated cells is computed: the error there, scaled to the
-share of interpolated cells, is the result's own error estimate.
+plus the last), decided by :class:`~.refinement.Refinement`, which every exact sweep follows too
+(:class:`~.refinement.SweepOrder`): the cells a full or incremental sweep computes first are the
+adaptive sweep's, so the map a preview shows early is the adaptive one. The coarse levels, whose
+spacing is wider than the patch (in cells), are refined everywhere: a feature of the map is at
+least a patch wide, and a coarser lattice can step over it. From then on a block of the lattice
+is refined when its corners predict different classes (a boundary of the predicted-class map
+runs through it, so it is computed down to every cell), or when the cells computed at its
+corners missed the parent block's bilinear interpolation by more than ``tolerance`` of the
+largest sensitivity seen so far (the map's own scale, so that a faint map is refined as
+carefully as a strong one); any other block is filled by bilinear interpolation, edges
+included. At the end, an interpolated cell next to a computed cell of another predicted class is
+computed, again until none is left, so the class map's boundaries are never guessed. Last, a
+seeded sample of the interpolated cells is computed: the error there, scaled to the share of
+interpolated cells, is the result's own error estimate.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
-from .grid import lattice, levels
+from .grid import lattice
 from .methods import select_forward
 from .model import make_forward, to_probabilities
+from .refinement import TOLERANCE, Refinement, refine, trusted_step
 from .result import OcclusionResult
 
-__all__ = ["lattice", "refine", "ssim"]
+__all__ = ["TOLERANCE", "drill", "iter_adaptive", "lattice", "refine", "ssim", "trusted_step"]
 
-#: A block is interpolated when its corners missed their parent's interpolation by at most
-#: this share of the largest absolute sensitivity seen so far.
-TOLERANCE = 0.15
 #: Share of the interpolated cells computed at the end to measure the error (at least 8).
 CHECK_SHARE = 0.03
-
-
-def refine(probabilities, known, step, miss, limit, forced=False):
-    """One drill-down level: which cells to compute next and which blocks to interpolate.
-
-    The refinement order of ``method="adaptive"`` as a function. A block of the ``step``
-    lattice is refined (the next lattice's cells inside it are computed) when ``forced``,
-    when its four corners predict different classes, or when the largest ``miss`` measured at
-    its corners exceeds ``limit`` (a block with no measured corner is refined); otherwise it is
-    interpolated.
-
-    Parameters
-    ----------
-    probabilities : numpy.ndarray
-        ``(rows, cols, K)``, valid where ``known``.
-    known : numpy.ndarray
-        ``(rows, cols)`` bool: computed (or already interpolated) cells; every cell of the
-        ``step`` lattice must be known.
-    step : int
-        The current lattice spacing (the next level has ``step // 2``).
-    miss : numpy.ndarray
-        ``(rows, cols)``: how far each computed cell was from the interpolation of the block
-        it was computed in (NaN: not measured).
-    limit : float
-        The largest miss that lets a block be interpolated.
-    forced : bool
-        Refine every block (the coarse levels).
-
-    Returns
-    -------
-    compute : numpy.ndarray
-        Flat indices of the next lattice's cells inside refined blocks, not yet known.
-    interpolate, refined : list of tuple
-        ``(r0, r1, c0, c1)`` lattice blocks to interpolate, and blocks refined.
-
-    Examples
-    --------
-    >>> p = np.zeros((5, 5, 2)); p[..., 0] = 1; p[4, 4] = [0, 1]
-    >>> known = np.zeros((5, 5), bool); known[::2, ::2] = True
-    >>> compute, interpolate, refined = refine(p, known, 2, np.zeros((5, 5)), 0.1)
-    >>> sorted(compute.tolist()), len(interpolate), refined
-    ([13, 17, 18, 19, 23], 3, [(2, 4, 2, 4)])
-    """
-    rows, cols = known.shape
-    r_lat, c_lat = lattice(rows, step), lattice(cols, step)
-    half = max(step // 2, 1)
-    r_next, c_next = lattice(rows, half), lattice(cols, half)
-    want = np.zeros((rows, cols), bool)
-    interpolate, refined = [], []
-    for r0, r1 in itertools.pairwise(r_lat):
-        for c0, c1 in itertools.pairwise(c_lat):
-            if known[r0 : r1 + 1, c0 : c1 + 1].all():
-                continue
-            block = (int(r0), int(r1), int(c0), int(c1))
-            rr, cc = [r0, r0, r1, r1], [c0, c1, c0, c1]
-            same_class = len(set(np.argmax(probabilities[rr, cc], axis=1).tolist())) == 1
-            measured = miss[rr, cc][~np.isnan(miss[rr, cc])]
-            if not forced and same_class and len(measured) and measured.max() <= limit:
-                interpolate.append(block)
-                continue
-            refined.append(block)
-            rs = r_next[(r_next >= r0) & (r_next <= r1)]
-            cs = c_next[(c_next >= c0) & (c_next <= c1)]
-            want[np.ix_(rs, cs)] = True
-    return np.flatnonzero(want & ~known), interpolate, refined
-
-
-def _bilinear(probabilities, block, tops, lefts):
-    """Bilinear interpolation over a block from its corners (in pixel coordinates)."""
-    r0, r1, c0, c1 = block
-    ty = (tops[r0 : r1 + 1] - tops[r0]) / max(tops[r1] - tops[r0], 1)
-    tx = (lefts[c0 : c1 + 1] - lefts[c0]) / max(lefts[c1] - lefts[c0], 1)
-    ty, tx = ty[:, None, None], tx[None, :, None]
-    p = probabilities
-    return (
-        (1 - ty) * (1 - tx) * p[r0, c0]
-        + (1 - ty) * tx * p[r0, c1]
-        + ty * (1 - tx) * p[r1, c0]
-        + ty * tx * p[r1, c1]
-    )
 
 
 class _Scorer:
@@ -189,106 +107,31 @@ def iter_adaptive(model, params, preprocess, progress=False, cancel=None, tolera
         yield result
 
 
-def trusted_step(grid) -> int:
-    """The widest lattice spacing whose blocks may be interpolated: the patch, in cells (a
-    map's features are about a patch wide), at least 1.
-
-    Examples
-    --------
-    >>> from occlusion_widget.engine.grid import make_grid
-    >>> trusted_step(make_grid((224, 224), 16, 4)), trusted_step(make_grid((32, 32), 8, 1))
-    (4, 8)
-    """
-    cells = min(p // s for p, s in zip(grid.patch_size, grid.stride, strict=True))
-    return max(1, int(cells))
-
-
 def drill(score, grid, tolerance=None, cancel=None, info=None):
-    """The drill-down itself, on any ``score(cells, with_base=False) -> (n, K)`` that counts
-    its ``passes``; yields ``(probabilities, base, known, exact)`` after every level (the
-    arrays are updated in place), and fills ``info``.
+    """The drill-down itself (:class:`~.refinement.Refinement`), on any
+    ``score(cells, with_base=False) -> (n, K)`` that counts its ``passes``; yields
+    ``(probabilities, base, known, exact)`` after every step (the arrays are updated in
+    place), and fills ``info``.
 
     The exact map is never looked at: only the cells it chooses are scored.
     """
-    tolerance = TOLERANCE if tolerance is None else tolerance
     info = {} if info is None else info
-    rows, cols = grid.rows, grid.cols
-    steps = levels(rows, cols)
-    trust = trusted_step(grid)
-    first = np.zeros((rows, cols), bool)
-    first[np.ix_(lattice(rows, steps[0]), lattice(cols, steps[0]))] = True
-    cells = np.flatnonzero(first)
+    ref = Refinement(grid, TOLERANCE if tolerance is None else tolerance)
+    cells = ref.first()
     got = score(cells, with_base=True)
-    base = got[0]
-    probabilities = np.full((rows, cols, got.shape[1]), np.nan, np.float32)
-    flat = probabilities.reshape(rows * cols, -1)
-    flat[cells] = got[1:]
-    exact, known = first.copy(), first.copy()
-    target = int(np.argmax(base))  # the unoccluded image's class: its map is the one people read
-    miss = np.full((rows, cols), np.nan)
-    _report(info, known, exact, score)
-    yield probabilities, base, known, exact
-    for step in steps[:-1]:
+    ref.add(cells, got[1:], base=got[0])
+    assert ref.probabilities is not None and ref.base is not None
+    _report(info, ref.known, ref.exact, score)
+    yield ref.probabilities, ref.base, ref.known, ref.exact
+    while len(cells := ref.advance()):
         if cancel is not None and cancel.is_set():
             return
-        # The map's own scale: the largest change of the watched class seen so far.
-        scale = float(np.abs(base[target] - flat[exact.ravel(), target]).max())
-        limit = tolerance * max(scale, 1e-6)
-        compute, interpolate, refined = refine(
-            probabilities, known, step, miss, limit, forced=step > trust
-        )
-        for block in interpolate:
-            r0, r1, c0, c1 = block
-            sub = ~known[r0 : r1 + 1, c0 : c1 + 1]
-            fill = _bilinear(probabilities, block, grid.tops, grid.lefts)
-            probabilities[r0 : r1 + 1, c0 : c1 + 1][sub] = fill[sub]
-            known[r0 : r1 + 1, c0 : c1 + 1] |= sub
-        if len(compute):
-            flat[compute] = score(compute)
-            exact.ravel()[compute] = True
-            known.ravel()[compute] = True
-        # How far each new cell is from what its block's corners predicted.
-        fresh = np.zeros((rows, cols), bool)
-        fresh.ravel()[compute] = True
-        for block in refined:
-            r0, r1, c0, c1 = block
-            guess = _bilinear(probabilities, block, grid.tops, grid.lefts)[..., target]
-            here = probabilities[r0 : r1 + 1, c0 : c1 + 1, target]
-            new = fresh[r0 : r1 + 1, c0 : c1 + 1]
-            miss[r0 : r1 + 1, c0 : c1 + 1][new] = np.abs(here - guess)[new]
-        _report(info, known, exact, score)
-        yield probabilities, base, known, exact
-    _close_boundaries(probabilities, exact, score)
-    _measure_error(probabilities, exact, score, info)
-    _report(info, known, exact, score)
-    yield probabilities, base, known, exact
-
-
-def _close_boundaries(probabilities, exact, score):
-    """Compute every interpolated cell next to a computed cell of another predicted class,
-    until none is left (a computed cell can reveal that the boundary goes on).
-
-    Interpolated cells never border each other across a class change (a block's corners share
-    one class, and so does every convex mix of them), so a boundary always has a computed
-    cell on one side: this follows the real boundaries only.
-    """
-    rows, cols, k = probabilities.shape
-    flat = probabilities.reshape(rows * cols, k)
-    while True:
-        cls = probabilities.argmax(-1)
-        todo = np.zeros((rows, cols), bool)
-        for axis in (0, 1):
-            lo, hi = [slice(None)] * 2, [slice(None)] * 2
-            lo[axis], hi[axis] = slice(1, None), slice(None, -1)
-            a, b = tuple(lo), tuple(hi)
-            differs = cls[a] != cls[b]
-            todo[a] |= differs & exact[b]
-            todo[b] |= differs & exact[a]
-        todo = np.flatnonzero((todo & ~exact).ravel())
-        if not len(todo):
-            return
-        flat[todo] = score(todo)
-        exact.ravel()[todo] = True
+        ref.add(cells, score(cells))
+        _report(info, ref.known, ref.exact, score)
+        yield ref.probabilities, ref.base, ref.known, ref.exact
+    _measure_error(ref.probabilities, ref.exact, score, info)
+    _report(info, ref.known, ref.exact, score)
+    yield ref.probabilities, ref.base, ref.known, ref.exact
 
 
 def _measure_error(probabilities, exact, score, info):

@@ -25,15 +25,16 @@ class BatchBuilder:
     in reveal mode item 1 = the all-baseline image) into one of two alternating buffers, then
     preprocesses it."""
 
-    def __init__(self, pixels, fill, grid, size, mode="occlude"):
+    def __init__(self, pixels, fill, grid, size, mode="occlude", order=None):
         # Occlude pastes the baseline's patch into the image; reveal is the dual, pasting the
         # image's patch into the baseline. Same geometry, the roles swapped.
         self.pixels, self.fill = (fill, pixels) if mode == "reveal" else (pixels, fill)
         self.leads = [pixels, fill] if mode == "reveal" else [pixels]
         self.total = grid.total
-        self.order = grid.order()
-        self.rows_of = grid.tops[self.order // grid.cols]
-        self.cols_of = grid.lefts[self.order % grid.cols]
+        # The visiting order: flat cell indices. A sweep may rewrite the part no batch has
+        # been built from yet (see refinement.SweepOrder), so positions are looked up per batch.
+        self.order = grid.order() if order is None else order
+        self.tops, self.lefts, self.cols = grid.tops, grid.lefts, grid.cols
         ph, pw = grid.patch_size
         # Index grids for one patch, broadcast over the batch.
         self.dy = np.arange(ph)[None, :, None]
@@ -48,6 +49,13 @@ class BatchBuilder:
         if last > first:
             names.append(f"positions {first}-{last - 1} of {self.total} (in visiting order)")
         return " and ".join(names)
+
+    def cells(self, start, size):
+        """The grid cell (flat index) each row of the batch of items ``start..start+size``
+        holds; whole images and padding rows name the first cell (their pixels are clean or
+        baseline everywhere, so any cell will do for the incremental pass)."""
+        items = np.arange(start, start + size) - len(self.leads)
+        return self.order[np.clip(items, 0, self.total - 1)]
 
     def build(self, forward, start, size):
         buffer = self.buffers[self.turn][:size]
@@ -64,8 +72,9 @@ class BatchBuilder:
         n_pos = stop - lead - first
         if n_pos > 0:
             b = np.arange(offset, offset + n_pos)[:, None, None]
-            r = self.rows_of[first : stop - lead, None, None] + self.dy
-            col = self.cols_of[first : stop - lead, None, None] + self.dx
+            cells = self.order[first : stop - lead]
+            r = self.tops[cells // self.cols][:, None, None] + self.dy
+            col = self.lefts[cells % self.cols][:, None, None] + self.dx
             buffer[b, r, col] = self.fill[r, col]
         return prepare(forward, buffer, self.describe(start, stop))
 

@@ -223,9 +223,11 @@ class Grid:
 
         The lattices of :func:`levels`: every ``2**k``-th row and column first (plus the edge
         row and column), then the cells that halve the spacing, down to every cell, so that a
-        partial result already spans the whole image. It is the static part of
-        ``method="adaptive"``'s order, which visits the same lattices but skips cells it can
-        interpolate. Each cell appears exactly once; row-major within a level.
+        partial result already spans the whole image. ``method="adaptive"`` visits the same
+        lattices but skips the cells it can interpolate; an exact sweep starts from this order
+        and moves the adaptive drill-down's cells forward as it learns which they are
+        (:class:`~.refinement.SweepOrder`). Each cell appears exactly once; row-major within a
+        level.
 
         Examples
         --------

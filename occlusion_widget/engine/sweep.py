@@ -28,6 +28,7 @@ from .params import (
     validate_params,
 )
 from .progress import _make_progress
+from .refinement import SweepOrder
 from .result import OcclusionResult
 from .scoring import _score
 
@@ -150,7 +151,10 @@ def run_sweep(model, params: SweepParams):
     # Reveal mode's images are mostly baseline: nothing to reuse from the clean image.
     method = "full" if params.mode == "reveal" and params.method == "auto" else params.method
     forward, info = select_forward(method, model, forward, pixels, grid)
-    builder = BatchBuilder(pixels, fill, grid, bsz, params.mode)
+    # The visiting order follows the adaptive drill-down first (refinement.py), so a partial
+    # map is the adaptive one; the rest comes after. The result does not depend on the order.
+    order = SweepOrder(grid)
+    builder = BatchBuilder(pixels, fill, grid, bsz, params.mode, order=order.order)
     kind = params.output
     result: OcclusionResult | None = None
     bar = _make_progress(params.progress, total)
@@ -177,8 +181,8 @@ def run_sweep(model, params: SweepParams):
                 pending = None
                 if stop < n_items:
                     pending = pool.submit(builder.build, forward, stop, bsz)
-                if hasattr(forward, "begin_batch"):  # incremental: which positions x holds
-                    forward.begin_batch(start, stop, len(x))
+                if hasattr(forward, "set_cells"):  # incremental: which positions x holds
+                    forward.set_cells(builder.cells(start, len(x)))
                 scores = _score(forward, x, what, stop - start, raw.value_range)
             except OutOfMemory as oom:
                 wait(pending)
@@ -216,6 +220,11 @@ def run_sweep(model, params: SweepParams):
             cells = builder.order[start + offset - lead : max(stop, lead) - lead]
             result.probabilities.reshape(-1, result.num_classes)[cells] = probs[offset:]
             result.computed.reshape(-1)[cells] = True
+            # Only entries no batch was built from may move: the next batch is being built.
+            built = min(stop + bsz, n_items) if pending is not None else stop
+            order.record(
+                cells, probs[offset:], max(built - lead, 0), base=probs[0] if start == 0 else None
+            )
             start = stop
             if bar is not None:
                 bar(max(stop - lead, 0), total)

@@ -3,7 +3,7 @@
 :func:`make_incremental` runs the model once on the unoccluded image, keeping every tensor a
 region step reads, plans the boxes for every grid position and compiles one TensorFlow function
 for the batch. The sweep then feeds it the same prepared batches as the full forward pass, and
-says which grid positions they hold (:meth:`IncrementalForward.begin_batch`).
+says which grid positions they hold (:meth:`IncrementalForward.set_cells`).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ class IncrementalForward:
     """A forward pass that computes, per layer, only the region the occluder can change.
 
     Same interface as :class:`~occlusion_widget.engine.model.Forward` (``prepare``, ``run``,
-    ``backend``, ``accelerator``), plus :meth:`begin_batch` and :attr:`info`.
+    ``backend``, ``accelerator``), plus :meth:`set_cells` and :attr:`info`.
     """
 
-    def __init__(self, base, plan, fn, cleans, clean_input, order, n_positions):
+    def __init__(self, base, plan, fn, cleans, clean_input):
         self._base = base
         self.backend = base.backend
         self.accelerator = base.accelerator
@@ -38,8 +38,6 @@ class IncrementalForward:
         self._fn = fn
         self._cleans = cleans
         self._clean_input = clean_input
-        self._order = order
-        self._n = n_positions
         self._cells = None
         self.batches_full = 0  # batches that preprocess made non-local (run in full)
         done, total = plan.incremental_layers
@@ -55,19 +53,13 @@ class IncrementalForward:
         """Preprocess a raw batch (the full forward pass's own step)."""
         return self._base.prepare(batch)
 
-    def begin_batch(self, start, stop, size):
-        """Say which sweep items the next batch holds: item 0 is the unoccluded image, item
-        ``i > 0`` the ``i - 1``-th position in visiting order; rows past ``stop`` are padding."""
-        items = np.arange(start, start + size)
-        self.set_cells(self._order[np.clip(items - 1, 0, self._n - 1)])
-
     def set_cells(self, cells):
         """Say directly which grid cell (flat index) each item of the next batch holds
         (unoccluded items may name any cell: their pixels equal the clean image's)."""
         self._cells = np.asarray(cells, np.int64)
 
     def run(self, x):
-        """Score a prepared batch whose positions :meth:`begin_batch` gave."""
+        """Score a prepared batch whose positions :meth:`set_cells` gave."""
         import tensorflow as tf
 
         if self._cells is None or len(self._cells) != len(x) or not self._local(x):
@@ -182,6 +174,4 @@ def make_incremental(model, base, clean_prepared, grid, full_share=None):
         )
         _LAST.clear()
         _LAST.update(model=weakref.ref(model), key=key, fn=fn)
-    return IncrementalForward(
-        base, plan, fn, cleans, clean_prepared.astype(np.float32), grid.order(), grid.total
-    )
+    return IncrementalForward(base, plan, fn, cleans, clean_prepared.astype(np.float32))
