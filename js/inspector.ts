@@ -4,11 +4,12 @@
 import { formatProbability, formatSigned, h, putPixels, setText } from "./dom";
 import { displaySize, patchBox, type Box } from "./geometry";
 import { css } from "./colormap";
+import { INTERPOLATED, NEAREST, NONE } from "./preview";
 import { classColor } from "./scales";
 import {
   basePrediction,
   classesByBaseProbability,
-  estimateSources,
+  previewOf,
   labelOf,
   targetBase as targetBaseOf,
   targetLabel,
@@ -58,6 +59,11 @@ export interface PositionDetails {
   targetBase: number;
   /** For a cell not computed yet: the computed cell its preview colour is estimated from. */
   estimateFrom: Cell | null;
+  /**
+   * For a cell not computed yet whose preview is interpolated (as method="adaptive" fills its
+   * map): the corners of the block it is interpolated in, top-left and bottom-right.
+   */
+  interpolatedFrom: [Cell, Cell] | null;
 }
 
 /** Everything the inspector shows for a cell (or for the unoccluded image when cell is null). */
@@ -83,9 +89,13 @@ export function positionDetails(snapshot: Snapshot, cell: Cell | null): Position
     }
     const index = cell[0] * grid.cols + cell[1];
     const targetP = snapshot.targetMap?.[index] ?? NaN;
-    const from = rows.length > 0 ? -1 : (estimateSources(snapshot)?.[index] ?? -1);
+    const preview = rows.length > 0 ? null : previewOf(snapshot);
+    const kind = preview?.kind[index] ?? NONE;
+    const at = (j: number): Cell => [Math.floor(j / grid.cols), j % grid.cols];
+    const from = (k: number): Cell => at(preview?.from[index * 2 + k] ?? 0);
     return {
-      estimateFrom: from >= 0 ? [Math.floor(from / grid.cols), from % grid.cols] : null,
+      estimateFrom: kind === NEAREST ? from(0) : null,
+      interpolatedFrom: kind === INTERPOLATED ? [from(0), from(1)] : null,
       cell,
       computed: rows.length > 0,
       rows,
@@ -101,6 +111,7 @@ export function positionDetails(snapshot: Snapshot, cell: Cell | null): Position
     .map((cls) => ({ cls, name: labelOf(snapshot, cls), p: baseOf(cls), base: baseOf(cls) }));
   return {
     estimateFrom: null,
+    interpolatedFrom: null,
     cell,
     computed: false,
     rows,
@@ -282,10 +293,14 @@ export class InspectorView {
     // A position never computed: the sweep was stopped, or has not got there yet.
     const missing =
       snapshot.status === "cancelled" ? "not computed (cancelled)" : "not computed yet";
+    const span = details.interpolatedFrom;
     const estimate =
-      details.estimateFrom === null
-        ? ""
-        : ` · map shows an estimate from cell (${details.estimateFrom[0]}, ${details.estimateFrom[1]})`;
+      span !== null
+        ? ` · map shows an estimate interpolated from cells (${span[0].join(", ")}) to ` +
+          `(${span[1].join(", ")})`
+        : details.estimateFrom === null
+          ? ""
+          : ` · map shows an estimate from cell (${details.estimateFrom.join(", ")})`;
 
     // Predicted class, marked when the occluder changed it.
     const changed =

@@ -9,7 +9,8 @@ import {
   symmetricRange,
   type RGB,
 } from "./colormap";
-import { estimateSources, predictedClasses, sensitivity } from "./selectors";
+import { NEAREST, type Preview } from "./preview";
+import { predictedClasses, previewOf, sensitivity } from "./selectors";
 import type { ColorScaleMode, Snapshot } from "./sync";
 
 export type ColorScale =
@@ -21,7 +22,10 @@ export interface CellColors {
   colors: Uint8ClampedArray | null;
   /** 1 where the cell is not computed yet. */
   pending: Uint8Array | null;
-  /** Per cell, the computed cell its colour is estimated from; -1 where computed or none. */
+  /**
+   * Per cell not computed yet, the cell its preview rests on most (the nearest computed cell,
+   * or the nearest corner of the block it is interpolated in); -1 where computed or none.
+   */
   estimates: Int32Array | null;
   /** The value per cell the colours stand for (sensitivity, probability or class index). */
   values: Float32Array | null;
@@ -116,6 +120,19 @@ export function alphaOf(scale: ColorScale, value: number): number {
 /** How much of a computed cell's opacity an estimated (not yet computed) cell gets. */
 export const ESTIMATE_ALPHA = 0.45;
 
+/** The block corner an interpolated cell is nearest to (in cells). */
+function nearestCorner(i: number, preview: Preview, snapshot: Snapshot): number {
+  const cols = snapshot.grid?.cols ?? 1;
+  const a = preview.from[i * 2] ?? -1;
+  const b = preview.from[i * 2 + 1] ?? -1;
+  if (a < 0 || b < 0) return -1;
+  const [r, c] = [Math.floor(i / cols), i % cols];
+  const [r0, c0, r1, c1] = [Math.floor(a / cols), a % cols, Math.floor(b / cols), b % cols];
+  const rr = r - r0 <= r1 - r ? r0 : r1;
+  const cc = c - c0 <= c1 - c ? c0 : c1;
+  return rr * cols + cc;
+}
+
 /**
  * The largest |sensitivity| the diverging scale reaches. "auto": the data's largest drop,
  * rounded up, but never below MIN_RANGE (colormap.ts), so a map where nothing matters looks pale instead of
@@ -128,8 +145,9 @@ export function divergingMax(values: ArrayLike<number>, mode: ColorScaleMode): n
 
 /**
  * Colours for every cell of the current view. `highlight` (a class index) dims every cell of the
- * predicted-class map that predicts another class. Cells not computed yet take the colour of the
- * nearest computed cell at a lower opacity (`estimates` says which) so the preview reads as a
+ * predicted-class map that predicts another class. Cells not computed yet show their preview
+ * (preview.ts: interpolated as method="adaptive" would, else the nearest computed cell's value)
+ * at a lower opacity (`estimates` says which cell it rests on most) so the preview reads as a
  * map; the view hatches them. Before any cell is computed there is no scale.
  */
 export function cellColors(snapshot: Snapshot, highlight: number | null = null): CellColors {
@@ -161,7 +179,7 @@ export function cellColors(snapshot: Snapshot, highlight: number | null = null):
     scale = { kind: "diverging", max };
     colorOf = (v) => divergingColor(v, max);
   }
-  const sources = estimateSources(snapshot);
+  const preview = previewOf(snapshot, values, scale.kind === "categorical");
   let anyComputed = false;
   const colors = new Uint8ClampedArray(n * 4);
   const pending = new Uint8Array(n);
@@ -171,11 +189,13 @@ export function cellColors(snapshot: Snapshot, highlight: number | null = null):
     const computed = Number.isFinite(v);
     anyComputed ||= computed;
     if (!computed) {
-      const from = sources?.[i] ?? -1;
-      const estimate = from >= 0 ? (values?.[from] ?? NaN) : NaN;
-      if (Number.isFinite(estimate)) {
+      const estimate = preview?.values[i] ?? NaN;
+      if (Number.isFinite(estimate) && preview !== null) {
         v = estimate;
-        estimates[i] = from;
+        estimates[i] =
+          preview.kind[i] === NEAREST
+            ? (preview.from[i * 2] ?? -1)
+            : nearestCorner(i, preview, snapshot);
       }
     }
     const shown = Number.isFinite(v);

@@ -1,6 +1,7 @@
 // Values derived from the decoded traits: class names, rankings, the unoccluded prediction and
 // the sensitivity map. Pure functions of a Snapshot (sync.ts), so each can be tested on numbers.
 import { FLAT_BELOW } from "./colormap";
+import { preview, type Preview } from "./preview";
 import type { Snapshot } from "./sync";
 
 /** The name of class i: its label, or "class i" when there is none. */
@@ -150,19 +151,34 @@ export function nearestComputed(mask: Uint8Array, rows: number, cols: number): I
   return source;
 }
 
-const estimateCache = new WeakMap<object, Int32Array | null>();
+const maskCache = new WeakMap<object, { mask: Uint8Array; nearest: Int32Array } | null>();
 
-/** nearestComputed for the snapshot's grid, cached per result arrays (null before any result). */
-export function estimateSources(snapshot: Snapshot): Int32Array | null {
+/** computedMask and nearestComputed for the snapshot, cached per result arrays. */
+function computedCells(snapshot: Snapshot): { mask: Uint8Array; nearest: Int32Array } | null {
   const { grid } = snapshot;
   const key = snapshot.topkIndices ?? snapshot.targetMap;
   if (grid === null || key === null) return null;
-  const hit = estimateCache.get(key);
-  if (hit !== undefined && (hit === null || hit.length === grid.rows * grid.cols)) return hit;
+  const hit = maskCache.get(key);
+  if (hit !== undefined && (hit === null || hit.mask.length === grid.rows * grid.cols)) return hit;
   const mask = computedMask(snapshot);
-  const out = mask === null ? null : nearestComputed(mask, grid.rows, grid.cols);
-  estimateCache.set(key, out);
+  const out = mask === null ? null : { mask, nearest: nearestComputed(mask, grid.rows, grid.cols) };
+  maskCache.set(key, out);
   return out;
+}
+
+/**
+ * The preview of every cell of the map (preview.ts: interpolated as method="adaptive" fills its
+ * map, else the nearest computed cell's value): of `values` per cell (NaN where not computed),
+ * or with `values` null only how each cell is previewed. Null before any result.
+ */
+export function previewOf(
+  snapshot: Snapshot,
+  values: ArrayLike<number> | null = null,
+  categorical = false,
+): Preview | null {
+  const cells = computedCells(snapshot);
+  if (cells === null || snapshot.grid === null) return null;
+  return preview(cells.mask, snapshot.grid, values, cells.nearest, categorical);
 }
 
 /**
