@@ -70,7 +70,7 @@ def bench(name, stride, batch, n_batches, rounds):
     def incremental():
         out = []
         for start, x in zip(starts, xs, strict=True):
-            inc.begin_batch(int(start), int(start) + batch, batch)
+            inc.set_cells(order[start - 1 : start - 1 + batch])
             out.append(inc.run(x))
         return out
 
