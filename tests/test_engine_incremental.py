@@ -156,19 +156,6 @@ def test_preprocess_that_is_not_per_pixel_runs_those_batches_in_full():
     assert inc.info["batches_run_in_full"] >= 1
 
 
-def test_auto_picks_incremental_only_where_it_pays():
-    model = sequential_model(24)
-    image = _image(24)
-    many = ow.occlusion_map(model, image, patch_size=4, stride=2, progress=False)  # 121 positions
-    assert many.info["method"] == "incremental"
-    few = ow.occlusion_map(model, image, patch_size=8, stride=8, progress=False)  # 9 positions
-    assert few.info["method"] == "full" and "too few" in few.info["reason"]
-    plain = ow.occlusion_map(
-        lambda b: b.mean(axis=(1, 2)), image, patch_size=4, stride=2, progress=False
-    )
-    assert plain.info["method"] == "full"
-
-
 def test_unknown_method_and_incremental_without_keras_are_clear_errors():
     with pytest.raises(ValueError, match="method must be one of 'auto', 'full'"):
         ow.occlusion_map(

@@ -102,6 +102,7 @@ def iter_adaptive(model, params, preprocess, progress=False, cancel=None, tolera
             result.info = info
         result.probabilities = probabilities
         result.computed[...] = known
+        info["inner"] = inner.get("method", "full")  # "auto" may switch on the way
         if callable(progress) and not isinstance(progress, bool):
             progress(int(known.sum()), grid.total)
         yield result

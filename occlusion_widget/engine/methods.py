@@ -2,9 +2,9 @@
 
 ``"full"`` runs the model on every occluded copy. ``"incremental"`` (exact) computes, per layer,
 only the region the patch can change (:mod:`.incremental`). ``"adaptive"`` (approximate) scores
-a coarse grid and refines only where the map changes (:mod:`.adaptive`). ``"auto"`` picks
-incremental where the model is supported and its own multiply-add estimate says it pays, full
-otherwise; never adaptive unless asked.
+a coarse grid and refines only where the map changes (:mod:`.adaptive`). ``"auto"`` starts in
+full and switches to incremental where the model is supported and the plan's multiply-add share
+and the sweep's own timing say it pays (:mod:`.auto`); never adaptive unless asked.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ __all__ = ["METHODS", "check_method", "select_forward"]
 
 METHODS = ("auto", "full", "incremental", "adaptive")
 
-#: ``"auto"`` goes incremental only when the plan computes at most this share of the full
-#: pass's multiply-adds (the gathers cost time the count leaves out) ...
-AUTO_MAX_FRACTION = 0.7
-#: ... and the sweep has enough positions to repay tracing a second compiled function.
+#: ``"auto"`` considers the incremental pass only when the sweep has this many positions; it
+#: then times the full pass and switches when that pays (:mod:`.auto`).
 AUTO_MIN_POSITIONS = 64
 
 
@@ -84,24 +82,30 @@ def select_forward(method, model, forward, pixels, grid):
             "method": "full",
             "reason": f"{grid.total} positions: too few to repay compiling an incremental pass",
         }
-    from .incremental import Unsupported, make_incremental
+    from .incremental import Unsupported, is_cached, make_incremental
 
+    clean = forward.prepare(pixels[None].astype("float32", copy=True))[0]
+    if method == "auto":
+        from .auto import AutoForward
+
+        if forward.backend != "tensorflow":
+            return forward, {
+                "method": "full",
+                "reason": f"the incremental pass is built for TensorFlow; this model runs on "
+                f"{forward.backend}",
+            }
+        auto = AutoForward(
+            forward,
+            lambda: make_incremental(model, forward, clean, grid),
+            grid.total + 2,
+            cached=is_cached(model, clean.shape, grid),
+        )
+        return auto, auto.info
     try:
-        clean = forward.prepare(pixels[None].astype("float32", copy=True))[0]
         incremental = make_incremental(model, forward, clean, grid)
     except Unsupported as exc:
-        if method == "incremental":
-            raise ValueError(
-                f"method='incremental' is not available here: {exc}. Use method='full' "
-                f"(or 'auto', which falls back by itself)"
-            ) from None
-        return forward, {"method": "full", "reason": str(exc)}
-    fraction = incremental.plan.flop_fraction
-    if method == "auto" and fraction > AUTO_MAX_FRACTION:
-        return forward, {
-            "method": "full",
-            "reason": f"the incremental pass would still compute {fraction:.0%} of the "
-            f"multiply-adds (more than {AUTO_MAX_FRACTION:.0%})",
-            "flop_fraction": round(fraction, 4),
-        }
+        raise ValueError(
+            f"method='incremental' is not available here: {exc}. Use method='full' "
+            f"(or 'auto', which falls back by itself)"
+        ) from None
     return incremental, incremental.info

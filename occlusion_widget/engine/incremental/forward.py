@@ -15,7 +15,7 @@ import numpy as np
 from . import plan as plan_module
 from .plan import graph_nodes, make_plan
 
-__all__ = ["IncrementalForward", "Unsupported", "make_incremental"]
+__all__ = ["IncrementalForward", "Unsupported", "is_cached", "make_incremental"]
 
 
 class Unsupported(Exception):
@@ -102,6 +102,20 @@ def _clean_pass(nodes, graph, x):
     return values
 
 
+def _cache_key(shape, grid, full_share):
+    return (tuple(shape), grid.patch_size, grid.stride, full_share)
+
+
+def is_cached(model, clean_shape, grid, full_share=None) -> bool:
+    """Whether :func:`make_incremental` would reuse the last compiled function (same model,
+    preprocessed image shape ``(H, W, C)``, patch and stride): no trace to pay."""
+    if full_share is None:
+        full_share = plan_module.FULL_SHARE
+    cached = _LAST.get("model")
+    key = _cache_key((1, *clean_shape), grid, full_share)
+    return cached is not None and cached() is model and _LAST.get("key") == key
+
+
 def make_incremental(model, base, clean_prepared, grid, full_share=None):
     """Build the incremental forward pass for one model, image size and grid.
 
@@ -153,7 +167,7 @@ def make_incremental(model, base, clean_prepared, grid, full_share=None):
     plan = make_plan(model, shapes, tops, lefts, grid.patch_size, full_share)
     clean_ids = sorted(plan.needs_clean)
     cleans = [values[tid] for tid in clean_ids]
-    key = (tuple(shapes[id(graph.inputs[0])]), grid.patch_size, grid.stride, full_share)
+    key = _cache_key(shapes[id(graph.inputs[0])], grid, full_share)
     cached = _LAST.get("model")
     fn = (
         _LAST.get("fn")

@@ -1,0 +1,150 @@
+"""``method="auto"``: run in full until the sweep's own timing shows the incremental pass pays.
+
+The incremental pass computes a share ``f`` of the full pass's multiply-adds (its plan says
+which), but it costs a trace of its compiled function (seconds, once per model, image size,
+patch and stride) and a few gathers per layer and batch that the multiply-add count leaves out.
+On a small model the gathers cost more than the arithmetic they save: the shipped demo model
+sweeps 225 positions in 0.06 s in full and 0.4 s incrementally. So ``"auto"`` starts in full,
+times the sweep's second batch (the first compiles the full pass) and switches only when
+
+    remaining * (t * (1 - f) - OVERHEAD) > SETUP
+
+where ``t`` is the full pass's measured seconds per image and ``remaining`` the images still to
+score. The constants were measured on a 2-core CPU (MobileNetV2, VGG16, ResNet50 and the demo
+model; ``benchmarks/bench_auto.py``); the result is the same either way, only the time differs.
+"""
+
+from __future__ import annotations
+
+import time
+
+__all__ = ["AutoForward", "incremental_pays"]
+
+#: Seconds to trace and optimise the incremental function the first time (2-4 s measured for
+#: MobileNetV2, VGG16 and ResNet50 on a 2-core CPU) ...
+SETUP_SECONDS = 3.0
+#: ... and when the compiled function of the previous sweep is reused (same model, image size,
+#: patch and stride): the clean pass and the plan only.
+CACHED_SETUP_SECONDS = 0.2
+#: Seconds per image the incremental pass spends beyond its share of the arithmetic (gathers,
+#: rebasing boxes); what makes it slower than the full pass on a tiny model.
+OVERHEAD_SECONDS = 3e-4
+#: The largest share of the full pass's multiply-adds worth computing incrementally.
+MAX_FRACTION = 0.7
+
+
+def incremental_pays(remaining, seconds_per_image, flop_fraction, cached=False):
+    """Whether switching to the incremental pass saves time, and why (a sentence).
+
+    Parameters
+    ----------
+    remaining : int
+        Images still to score.
+    seconds_per_image : float
+        The full pass's measured time per image.
+    flop_fraction : float or None
+        The plan's share of the full pass's multiply-adds; None before there is a plan (then
+        the best case, 0, is assumed: whether it could pay at all).
+    cached : bool
+        Whether the compiled incremental function can be reused.
+
+    Returns
+    -------
+    pays : bool
+    reason : str
+
+    Examples
+    --------
+    >>> incremental_pays(2745, 0.0087, 0.56)[0]  # MobileNetV2, stride 4, on a 2-core CPU
+    True
+    >>> incremental_pays(132, 0.0087, 0.56)  # the same at stride 16
+    (False, 'the incremental pass would save about 0.5 s, less than its set-up (about 3.0 s)')
+    """
+    f = 0.0 if flop_fraction is None else float(flop_fraction)
+    setup = CACHED_SETUP_SECONDS if cached else SETUP_SECONDS
+    if f > MAX_FRACTION:
+        return False, (
+            f"the incremental pass would still compute {f:.0%} of the multiply-adds (more than "
+            f"{MAX_FRACTION:.0%})"
+        )
+    saving = remaining * (seconds_per_image * (1.0 - f) - OVERHEAD_SECONDS)
+    if saving <= setup:
+        return False, (
+            f"the incremental pass would save about {max(saving, 0.0):.1f} s, less than its "
+            f"set-up (about {setup:.1f} s)"
+        )
+    return True, f"saves about {saving:.1f} s on the remaining {remaining} images"
+
+
+class AutoForward:
+    """A forward pass that runs in full, times its second batch, and from then on runs
+    incrementally when :func:`incremental_pays` says so.
+
+    Same interface as the full :class:`~.model.Forward` plus ``set_cells`` (which grid cell
+    each row of the next batch holds) and ``info``, a dict updated in place when it decides
+    (the result's ``info``).
+
+    Parameters
+    ----------
+    full : Forward
+    build : callable
+        ``build() -> IncrementalForward``; may raise ``Unsupported``.
+    total : int
+        Images the sweep will score (an upper bound is fine).
+    cached : bool
+        Whether the compiled incremental function can be reused.
+    """
+
+    def __init__(self, full, build, total, cached=False):
+        self.full = full
+        self.backend, self.accelerator = full.backend, full.accelerator
+        self.preprocess = full.preprocess
+        self._build, self._total, self._cached = build, total, cached
+        self._active = full
+        self._cells = None
+        self._runs = self._images = 0
+        self.info = {"method": "full", "reason": "deciding after timing the second batch"}
+
+    def prepare(self, batch):
+        return self.full.prepare(batch)
+
+    def set_cells(self, cells):
+        self._cells = cells
+
+    def run(self, x):
+        if self._active is not self.full:
+            self._active.set_cells(self._cells)
+            out = self._active.run(x)
+            self.info.update(self._active.info)  # e.g. batches it had to run in full
+            return out
+        start = time.perf_counter()
+        out = self.full.run(x)
+        seconds = time.perf_counter() - start
+        self._runs += 1
+        self._images += len(x)
+        if self._runs == 2:
+            self._decide(seconds / max(len(x), 1), max(self._total - self._images, 0))
+        return out
+
+    def _decide(self, seconds_per_image, remaining):
+        from .incremental import Unsupported
+
+        pays, reason = incremental_pays(remaining, seconds_per_image, None, self._cached)
+        if pays:
+            try:
+                candidate = self._build()
+            except Unsupported as exc:
+                pays, reason = False, str(exc)
+            else:
+                fraction = candidate.plan.flop_fraction
+                pays, reason = incremental_pays(
+                    remaining, seconds_per_image, fraction, self._cached
+                )
+        if pays:
+            self._active = candidate
+            self.info.clear()
+            self.info.update(candidate.info)
+            self.info["switched_after"] = self._images
+            self.info["reason"] = reason
+        else:
+            self.info["reason"] = reason
