@@ -337,20 +337,25 @@ class SweepOrder:
         first = self.refinement.first()
         rest = grid.order()
         self.order = np.concatenate([first, rest[~np.isin(rest, first)]])
+        #: ``order[:decided]`` will not move: the cells asked for so far end there. A sweep
+        #: builds a batch ahead only from this part, so that it does not fill the batch after
+        #: a request with cells the next request would not have chosen.
+        self.decided = len(first)
 
     def record(self, cells, probabilities, frozen, base=None) -> bool:
         """Record a computed batch; returns True when the order after ``frozen`` changed."""
         ref = self.refinement
         ref.add(cells, probabilities, base=base)
         changed = False
-        while not ref.finished and not ref.waiting:
-            cells = ref.advance()
+        if not ref.finished and not ref.waiting:
+            asked = ref.advance()
             tail = self.order[frozen:]
-            first = np.isin(tail, cells)
+            first = np.isin(tail, asked)
             if first.any() and not first[: first.sum()].all():
                 tail[:] = np.concatenate([tail[first], tail[~first]])
                 changed = True
-            # Cells asked for but already handed to a batch arrive later; wait for them.
-            if ref.waiting:
-                break
+            # Asked cells already handed to a batch (before frozen) arrive with it.
+            self.decided = frozen + int(first.sum())
+        if ref.finished:
+            self.decided = len(self.order)
         return changed

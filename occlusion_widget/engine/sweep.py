@@ -176,10 +176,14 @@ def run_sweep(model, params: SweepParams):
             stop = min(start + bsz, n_items)
             what = builder.describe(start, stop)
             try:
-                assert pending is not None  # always submitted before the loop turns
+                if pending is None:
+                    pending = pool.submit(builder.build, forward, start, bsz)
                 x = pending.result()
                 pending = None
-                if stop < n_items:
+                # Build the next batch while this one is scored, unless it would reach past
+                # the cells the adaptive drill-down has asked for (then it is built after
+                # this batch is recorded, from the drill-down's next request).
+                if stop < n_items and min(stop + bsz, n_items) - lead <= order.decided:
                     pending = pool.submit(builder.build, forward, stop, bsz)
                 if hasattr(forward, "set_cells"):  # incremental: which positions x holds
                     forward.set_cells(builder.cells(start, len(x)))
