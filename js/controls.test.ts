@@ -12,6 +12,10 @@ describe("progressText", () => {
     expect(
       progressText({ status: "done", progress: { done: 729, total: 729, elapsed: 3.25 } }),
     ).toBe("729/729 positions · done in 3.3s");
+    // A saved result (the standalone page, from_result): no time to report.
+    expect(
+      progressText({ status: "done", progress: { done: 729, total: 729, elapsed: null } }),
+    ).toBe("729/729 positions · done");
     expect(progressText({ status: "cancelled", progress: { done: 5, total: 9 } })).toContain(
       "cancelled",
     );

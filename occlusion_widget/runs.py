@@ -43,6 +43,8 @@ class Run:
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
+    #: A result given to the session (loaded, or from another session): no sweep was timed.
+    loaded: bool = False
     thread: threading.Thread | None = None
     result: OcclusionResult | None = None
     topk: TopK | None = None

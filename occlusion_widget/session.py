@@ -171,7 +171,7 @@ class SweepSession(SessionView):
                     f"height and width {result.image_shape[:2]}"
                 )
             session._display = (own_copy(image), None)
-        run = Run(generation=0, params=session._params, validated=session._validated)
+        run = Run(generation=0, params=session._params, validated=session._validated, loaded=True)
         run.status = "done" if result.complete else "cancelled"
         run.result, run.topk = result, TopK(result, top_k)
         session._run = run

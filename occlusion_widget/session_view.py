@@ -96,12 +96,15 @@ class SessionView:
 
     @property
     def progress(self) -> dict[str, Any]:
-        """``{done, total, elapsed, eta}``: positions, seconds so far, seconds left or None."""
+        """``{done, total, elapsed, eta}``: positions, seconds so far (None for a result given
+        to the session: no sweep was timed), seconds left or None."""
         run = self._run
         total = int(self.grid.total)
         if run is None:
             return {"done": 0, "total": total, "elapsed": 0.0, "eta": None}
         done = run.topk.done if run.topk is not None else 0
+        if run.loaded:
+            return {"done": done, "total": total, "elapsed": None, "eta": None}
         elapsed = (run.ended if run.ended is not None else time.monotonic()) - run.started
         eta = elapsed / done * (total - done) if done else None
         return {"done": done, "total": total, "elapsed": elapsed, "eta": eta}

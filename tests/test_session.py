@@ -152,6 +152,8 @@ def test_a_session_from_a_result_has_its_grid_and_top_k_and_cannot_run() -> None
     np.testing.assert_array_equal(session.grid.tops, result.tops)
     np.testing.assert_array_equal(session.topk_indices[..., 0], result.predicted_classes())
     assert session.names == NAMES
+    # No sweep was timed here: the progress says so instead of "done in 0.0s".
+    assert session.progress == {"done": 49, "total": 49, "elapsed": None, "eta": None}
     with pytest.raises(RuntimeError, match="no model"):
         session.start()
     with pytest.raises(ValueError, match="got 2 labels for a model with 6 classes"):
