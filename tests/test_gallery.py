@@ -268,6 +268,22 @@ def test_ten_thousand_images_page_with_a_bounded_payload(big):
     assert g.total_matching == len(match) and set(ids(g)) <= set(match["id"])
 
 
+def test_the_thumbnail_cache_keeps_the_most_recent_within_its_capacity(big):
+    from occlusion_widget.dataset.thumbnails import ThumbnailCache
+
+    big.calls.clear()
+    cache = ThumbnailCache(big, capacity=3)
+    for image_id in ["img00000", "img00001", "img00002", "img00000", "img00003"]:
+        cache.get(image_id)
+    # img00001 was the least recently used when img00003 came: dropped, the rest kept.
+    assert len(cache) == 3 and "img00001" not in cache and "img00000" in cache
+    assert cache.made == 4
+    cache.get("img00001")  # drawn again
+    assert cache.made == 5 and len(cache) == 3
+    with pytest.raises(ValueError, match="capacity must be a positive number"):
+        ThumbnailCache(big, capacity=0)
+
+
 def test_thumbnails_are_made_once_per_image(big):
     big.calls.clear()
     g = ow.GalleryWidget(big, page_size=20, sort_by="order", descending=False)

@@ -9,6 +9,7 @@ the store, and kept: paging back and forth never redraws one.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -87,10 +88,12 @@ def stack(pictures: list) -> np.ndarray:
 
 
 class ThumbnailCache:
-    """Thumbnails of one dataset, made on first request and kept in memory.
+    """Thumbnails of one dataset, made on first request and kept in memory, the most recently
+    used ``capacity`` of them.
 
-    At most ``max_side**2 * 4`` bytes per image (16 KB at 64 px): 160 MB only if someone pages
-    through all of 10,000 images; a gallery that shows ten pages keeps a few MB.
+    At most ``max_side**2 * 4`` bytes per image (16 KB at 64 px): the default capacity of 2,000
+    keeps at most 32 MB, whatever the dataset's size, and a gallery that shows ten pages keeps
+    a few MB. A thumbnail dropped for room is drawn again if it is asked for again.
 
     Parameters
     ----------
@@ -98,11 +101,13 @@ class ThumbnailCache:
     max_side : int
     make : callable, optional
         ``result -> (h, w, 4)`` uint8; :func:`thumbnail` by default.
+    capacity : int, default 2000
+        How many thumbnails to keep.
 
     Attributes
     ----------
     made : int
-        How many thumbnails were drawn (each image at most once).
+        How many thumbnails were drawn (each image once, unless dropped for room).
 
     Examples
     --------
@@ -111,13 +116,16 @@ class ThumbnailCache:
     ((32, 32, 4), True, 1)
     """
 
-    def __init__(self, dataset, max_side: int = DEFAULT_MAX_SIDE, make=None):
+    def __init__(self, dataset, max_side: int = DEFAULT_MAX_SIDE, make=None, capacity: int = 2000):
         if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
             raise ValueError(f"max_side must be a positive number of pixels; got {max_side!r}")
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"capacity must be a positive number of thumbnails; got {capacity!r}")
+        self.capacity = capacity
         self.dataset = dataset
         self.max_side = max_side
         self._make = make or (lambda result: thumbnail(result, self.max_side))
-        self._pictures: dict[str, np.ndarray] = {}
+        self._pictures: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.made = 0
 
@@ -137,4 +145,8 @@ class ThumbnailCache:
                 picture.setflags(write=False)
                 self._pictures[image_id] = picture
                 self.made += 1
+                while len(self._pictures) > self.capacity:
+                    self._pictures.popitem(last=False)  # the least recently used
+            else:
+                self._pictures.move_to_end(image_id)
             return picture
