@@ -48,6 +48,7 @@ __all__ = [
     "nice_ceil",
     "sample_ramp",
     "sensitivity_alpha",
+    "shared_class_colors",
     "symmetric_max",
 ]
 
@@ -272,3 +273,25 @@ def class_colors(classes, base_probabilities, *, slots: int | None = None) -> Cl
     by_frequency = np.lexsort((values, -counts))
     ordered = {int(values[i]): int(counts[i]) for i in by_frequency}
     return ClassColors(counts=ordered, named=named, other=other)
+
+
+def shared_class_colors(classes, together, base_probabilities, *, slots=None) -> ClassColors:
+    """:func:`class_colors` for one map drawn beside others: the colours are chosen over the
+    classes of all of them (``together``, e.g. an occlusion map and a reveal map of the same
+    image), so a class has one colour in every panel; counts and legend are this map's.
+
+    Examples
+    --------
+    >>> base = np.array([.6, .3, .1])
+    >>> a, b = np.array([0, 1]), np.array([0, 2])
+    >>> class_colors(a, base).color(1) == class_colors(b, base).color(2)  # alone: clash
+    True
+    >>> shared = [shared_class_colors(m, [a, b], base) for m in (a, b)]
+    >>> shared[0].color(1) == shared[1].color(2), shared[0].color(0) == shared[1].color(0)
+    (False, True)
+    """
+    every = np.concatenate([np.asarray(m, np.int64).ravel() for m in [classes, *together]])
+    joint = class_colors(every, base_probabilities, slots=slots)
+    own = class_colors(classes, base_probabilities, slots=slots)
+    other = tuple(c for c in own.counts if c not in joint.named)
+    return ClassColors(counts=own.counts, named=joint.named, other=other)

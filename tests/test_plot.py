@@ -112,6 +112,41 @@ def test_class_map_colours_are_the_widget_colours():
         assert tuple(layer[row * PATCH + 2, col * PATCH + 2, :3]) == expected.color(cls)
 
 
+def test_side_by_side_class_maps_can_share_one_colour_per_class():
+    # An occlusion map that flips to class 1 and a reveal map that flips to class 2: coloured
+    # alone, both second classes get the second colour; sharing, every class has its own.
+    from models_plot import predicting
+
+    base = np.array([0.6, 0.3, 0.1])
+    a = predicting(np.array([[0, 1], [0, 0]]), base)
+    b = predicting(np.array([[0, 2], [2, 0]]), base)
+
+    def swatches(fig):
+        legend = fig.axes[2].get_legend()
+        names = [t.get_text().split(":")[0] for t in legend.get_texts()]
+        colours = [tuple(p.get_facecolor()[:3]) for p in legend.get_patches()]
+        return dict(zip(names, colours, strict=True))
+
+    alone = swatches(ow.plot_class_map(a)), swatches(ow.plot_class_map(b))
+    assert alone[0]["class 1"] == alone[1]["class 2"]
+    shared = (
+        swatches(ow.plot_class_map(a, same_colors_as=b)),
+        swatches(ow.plot_class_map(b, same_colors_as=[a])),
+    )
+    assert shared[0]["class 1"] != shared[1]["class 2"]
+    assert shared[0]["class 0"] == shared[1]["class 0"]
+    assert shared[0]["class 1"] == alone[0]["class 1"]  # ranked by base: 0, 1, 2
+    # Counts stay each map's own.
+    texts = [
+        t.get_text()
+        for t in ow.plot_class_map(b, same_colors_as=a).axes[2].get_legend().get_texts()
+    ]
+    assert texts == ["class 0: 2 (unoccluded)", "class 2: 2"]
+    with pytest.raises(TypeError, match="same_colors_as must be an OcclusionResult"):
+        ow.plot_class_map(a, same_colors_as="b")
+    plt.close("all")
+
+
 def test_class_map_with_more_classes_than_colours_has_one_other_entry():
     from models_plot import predicting
 

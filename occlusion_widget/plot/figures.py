@@ -162,6 +162,7 @@ def plot_class_map(
     save_path=None,
     max_legend=None,
     cmap=None,
+    same_colors_as=None,
 ):
     """Image, target-probability map and predicted-class map with a legend of names and counts.
 
@@ -186,6 +187,11 @@ def plot_class_map(
         the rarest of the rest share one "other classes" entry.
     cmap : str, optional
         Colour map name of the probability panel; default: the widget's (viridis).
+    same_colors_as : OcclusionResult or list of them, optional
+        Other sweeps of the image drawn beside this one (a reveal sweep, another patch size):
+        the class colours are chosen over all their classes, so that one colour means one class
+        in every panel (:func:`occlusion_widget.palette.shared_class_colors`). Pass each panel
+        the others.
 
     Returns
     -------
@@ -208,6 +214,7 @@ def plot_class_map(
         raise TypeError(f"result must be an OcclusionResult; got {type(result).__name__}")
     names = _labels.as_list(labels, result.num_classes)
     indices, label = resolve_target(result, target, names)
+    colors = _class_colors(result, same_colors_as, max_legend)
     shown = display_rgb(result.image, result.value_range)
     h, w = shown.shape[:2]
     extent = (0, w, h, 0)
@@ -231,9 +238,6 @@ def plot_class_map(
         axes[1].set_title(heading + (f"\n{note}" if note else ""))
         fig.colorbar(prob, ax=axes[1], fraction=0.046, pad=0.04)
 
-    colors = palette.class_colors(
-        result.predicted_classes(), result.base_probabilities, slots=max_legend
-    )
     ax = axes[-1]
     ax.imshow(shown)
     ax.imshow(cell_rgba(result, colors.rgb(result.predicted_classes())), interpolation="nearest")
@@ -261,3 +265,24 @@ def plot_class_map(
         a.axis("off")
     _save(fig, save_path)
     return fig
+
+
+def _class_colors(result, others, slots):
+    """The class map's colours: its own, or chosen together with ``others``' classes."""
+    classes = result.predicted_classes()
+    if others is None:
+        return palette.class_colors(classes, result.base_probabilities, slots=slots)
+    others = [others] if isinstance(others, OcclusionResult) else list(others)
+    for other in others:
+        if not isinstance(other, OcclusionResult):
+            raise TypeError(
+                f"same_colors_as must be an OcclusionResult or a list of them; got "
+                f"{type(other).__name__}"
+            )
+        if other.num_classes != result.num_classes:
+            raise ValueError(
+                f"same_colors_as: a sweep with {other.num_classes} classes cannot share class "
+                f"colours with one of {result.num_classes}; pass sweeps of the same model"
+            )
+    together = [other.predicted_classes() for other in others]
+    return palette.shared_class_colors(classes, together, result.base_probabilities, slots=slots)
