@@ -103,7 +103,7 @@ class AutoForward:
         self._active = full
         self._cells = None
         self._runs = self._images = 0
-        self.info = {"method": "full", "reason": "deciding after timing the second batch"}
+        self.info: dict = {"method": "full", "reason": "deciding after timing the second batch"}
 
     def prepare(self, batch):
         return self.full.prepare(batch)
