@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from models_dataset import brightness_model, images
+from models_dataset import brightness_model, images, tiny_keras_model
 
 import occlusion_widget as ow
 
@@ -119,6 +119,29 @@ def test_other_parameters_are_refused(tmp_path):
     with pytest.raises(ValueError, match=expected):
         params = dict(PARAMS, patch_size=6)
         ow.sweep_dataset(brightness_model(), banded(2), store=tmp_path / "s", **params)
+
+
+def test_a_store_refuses_a_model_with_other_weights(tmp_path):
+    pytest.importorskip("keras")
+    from occlusion_widget.dataset.store import open_store
+
+    data, store = images(3), tmp_path / "s"
+    kw = dict(PARAMS, store=store)
+    ow.sweep_dataset(tiny_keras_model(seed=0), data[:2], **kw)
+    recorded = ow.open_dataset(store).params["model"]
+    assert recorded["kind"] == "keras" and len(recorded["weights"]) == 32
+    with pytest.raises(ValueError, match="written by another model: .* weights differ"):
+        ow.sweep_dataset(tiny_keras_model(seed=1), data, **kw)
+    assert len(ow.open_dataset(store).table) == 2  # nothing was added
+    # The same weights in a new model object (another name) resume the store.
+    ds = ow.sweep_dataset(tiny_keras_model(seed=0), data, **kw)
+    assert len(ds.table) == 3
+    # A store written before the model was recorded resumes with any model.
+    st = open_store(store)
+    params = {k: v for k, v in st.meta()["params"].items() if k != "model"}
+    st.write_meta({"params": params})
+    ds = ow.sweep_dataset(tiny_keras_model(seed=1), images(4), **kw)
+    assert len(ds.table) == 4
 
 
 def test_bad_images_are_recorded_never_fatal(tmp_path, capsys):

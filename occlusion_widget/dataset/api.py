@@ -8,6 +8,7 @@ import sys
 import numpy as np
 
 from .dataset import OcclusionDataset
+from .identity import describe_model
 from .local import RowWriter, run_local
 from .sources import make_source
 from .store import open_store
@@ -135,6 +136,7 @@ def sweep_dataset(
         resize,
         top_k,
         dict(sweep_options),
+        describe_model(model, model_factory),
     )
     params.describe()  # raises now on a malformed patch size, stride or resize
     st = open_store(store, storage_options)

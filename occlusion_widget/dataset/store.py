@@ -24,6 +24,7 @@ import uuid
 
 import numpy as np
 
+from .identity import model_mismatch
 from .summary import COLUMNS
 
 __all__ = ["DiskStore", "MemoryStore", "open_store", "quantize"]
@@ -107,6 +108,14 @@ class _Base:
             )
         old = dict(meta["params"], num_classes=meta["num_classes"])
         new = dict(params, num_classes=num_classes)
+        # The model is compared on its own terms (a store written before it was recorded has
+        # none, and a callable is known by name only).
+        model = model_mismatch(old.pop("model", None), new.pop("model", None))
+        if model:
+            raise ValueError(
+                f"the store at {self.location} was written by another model: this sweep gives "
+                f"{model}. Resume it with the model that wrote it, or give a new store path"
+            )
         diff = _params_mismatch(old, new)
         if diff:
             raise ValueError(

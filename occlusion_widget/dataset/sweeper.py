@@ -46,10 +46,13 @@ class DatasetParams:
     resize: object = None
     top_k: int | None = None
     options: dict = field(default_factory=dict)
+    #: What model runs (:func:`.identity.describe_model`); recorded, compared on resume.
+    model: dict | None = None
 
     def describe(self, image_shape=None) -> dict:
-        """JSON parameters recorded in the store; a resumed sweep must give the same ones."""
-        return {
+        """JSON parameters recorded in the store; a resumed sweep must give the same ones
+        (the model: see :func:`.identity.model_mismatch`)."""
+        described = {
             "patch_size": list(normalize_pair(self.patch_size, "patch_size")),
             "stride": list(normalize_pair(self.stride, "stride")),
             "baseline": _describe_value(self.baseline),
@@ -59,6 +62,9 @@ class DatasetParams:
             "image_shape": None if image_shape is None else [int(s) for s in image_shape],
             "options": {k: _describe_value(v) for k, v in sorted(self.options.items())},
         }
+        if self.model is not None:
+            described["model"] = self.model
+        return described
 
     def kept_classes(self, num_classes: int) -> int:
         """How many classes per position the store keeps."""
