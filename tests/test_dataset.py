@@ -130,7 +130,7 @@ def test_a_store_refuses_a_model_with_other_weights(tmp_path):
     ow.sweep_dataset(tiny_keras_model(seed=0), data[:2], **kw)
     recorded = ow.open_dataset(store).params["model"]
     assert recorded["kind"] == "keras" and len(recorded["weights"]) == 32
-    with pytest.raises(ValueError, match="written by another model: .* weights differ"):
+    with pytest.raises(ValueError, match=r"written by another model: .* weights differ"):
         ow.sweep_dataset(tiny_keras_model(seed=1), data, **kw)
     assert len(ow.open_dataset(store).table) == 2  # nothing was added
     # The same weights in a new model object (another name) resume the store.
