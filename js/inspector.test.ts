@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { composeOccluded, InspectorView, positionDetails } from "./inspector";
 import { readSnapshot } from "./sync";
-import { FakeModel, sampleState } from "./testutil";
+import { encode, FakeModel, sampleState } from "./testutil";
 
 function image(width: number, height: number, fill: (x: number, y: number) => number[]) {
   const data = new Uint8ClampedArray(width * height * 4);
@@ -60,6 +60,23 @@ describe("InspectorView", () => {
     vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(null);
   });
   afterEach(() => vi.restoreAllMocks());
+
+  it("says a cell's values were interpolated by method='adaptive', not computed", () => {
+    const view = new InspectorView();
+    const estimated = new Uint8Array(12);
+    estimated[2] = 1; // cell (0, 2): adaptive sent values it interpolated
+    const snapshot = readSnapshot(
+      new FakeModel({ ...sampleState(), estimated: encode(estimated, [3, 4]) }),
+    );
+    expect(positionDetails(snapshot, [0, 2]).interpolated).toBe(true);
+    expect(positionDetails(snapshot, [0, 1]).interpolated).toBe(false);
+    view.update(snapshot, [0, 2], true);
+    const predicted = view.element.querySelector('[data-testid="ow-predicted-class"]');
+    expect(predicted?.textContent).toContain("interpolated by method='adaptive', not computed");
+    expect(predicted?.textContent).toContain("dog");
+    view.update(snapshot, [0, 1], true);
+    expect(predicted?.textContent).not.toContain("interpolated");
+  });
 
   it("marks a predicted class that differs from the unoccluded one", () => {
     const view = new InspectorView();

@@ -64,6 +64,8 @@ export interface PositionDetails {
    * map): the corners of the block it is interpolated in, top-left and bottom-right.
    */
   interpolatedFrom: [Cell, Cell] | null;
+  /** method="adaptive" interpolated this cell's values: the model never saw this image. */
+  interpolated: boolean;
 }
 
 /** Everything the inspector shows for a cell (or for the unoccluded image when cell is null). */
@@ -98,6 +100,7 @@ export function positionDetails(snapshot: Snapshot, cell: Cell | null): Position
       interpolatedFrom: kind === INTERPOLATED ? [from(0), from(1)] : null,
       cell,
       computed: rows.length > 0,
+      interpolated: rows.length > 0 && snapshot.estimated?.[index] === 1,
       rows,
       predicted: rows[0]?.cls ?? -1,
       basePredicted,
@@ -114,6 +117,7 @@ export function positionDetails(snapshot: Snapshot, cell: Cell | null): Position
     interpolatedFrom: null,
     cell,
     computed: false,
+    interpolated: false,
     rows,
     predicted: cell === null ? basePredicted : -1,
     basePredicted,
@@ -311,7 +315,12 @@ export class InspectorView {
     if (cell !== null && !details.computed) {
       setText(this.predictedLabel, `Predicted: ${missing}${estimate}`);
     } else if (named) {
-      setText(this.predictedLabel, "Predicted: ");
+      setText(
+        this.predictedLabel,
+        details.interpolated
+          ? "Predicted (interpolated by method='adaptive', not computed): "
+          : "Predicted: ",
+      );
       this.swatch.style.background = css(classColor(snapshot, details.predicted));
     } else {
       setText(this.predictedLabel, "Predicted: computing…");
@@ -331,7 +340,8 @@ export class InspectorView {
           : unoccluded,
       );
     } else if (Number.isFinite(details.targetP)) {
-      setText(this.drop, dropText(targetName, details.targetBase, details.targetP, snapshot.mode));
+      const drop = dropText(targetName, details.targetBase, details.targetP, snapshot.mode);
+      setText(this.drop, details.interpolated ? `${drop} (interpolated)` : drop);
     } else {
       setText(this.drop, `P(${targetName}): ${missing} at this position`);
     }

@@ -51,6 +51,27 @@ describe("cellColors", () => {
     expect(paint.colors?.[8 * 4 + 3]).toBe(Math.round(alpha4 * ESTIMATE_ALPHA));
   });
 
+  it("draws the cells method='adaptive' interpolated as previews: hatched and fainter", () => {
+    const estimated = new Uint8Array(12);
+    estimated[1] = 1;
+    const paint = cellColors(
+      snapshotWith({ view: "sensitivity", estimated: encode(estimated, [3, 4]) }),
+    );
+    const plain = cellColors(snapshotWith({ view: "sensitivity" }));
+    expect(paint.pending?.[1]).toBe(1);
+    expect(paint.pending?.[0]).toBe(0);
+    expect(paint.values?.[1]).toBeCloseTo(plain.values?.[1] ?? NaN); // the kernel's value
+    expect(Array.from(paint.colors?.subarray(4, 7) ?? [])).toEqual(
+      Array.from(plain.colors?.subarray(4, 7) ?? []),
+    );
+    expect(paint.colors?.[7]).toBe(Math.round((plain.colors?.[7] ?? 0) * ESTIMATE_ALPHA));
+    // A mask of the wrong size (another sweep's) is ignored.
+    const stale = cellColors(
+      snapshotWith({ estimated: encode(new Uint8Array(6).fill(1), [2, 3]) }),
+    );
+    expect(stale.pending?.[1]).toBe(0);
+  });
+
   it("has no scale and no colours before any cell is computed", () => {
     const none = cellColors(
       readSnapshot(

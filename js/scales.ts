@@ -186,9 +186,11 @@ export function cellColors(snapshot: Snapshot, highlight: number | null = null):
   const estimates = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
     let v = values?.[i] ?? NaN;
-    const computed = Number.isFinite(v);
-    anyComputed ||= computed;
-    if (!computed) {
+    // method="adaptive" sends values for every cell; those it interpolated read as previews.
+    const computed = Number.isFinite(v) && snapshot.estimated?.[i] !== 1;
+    const sent = Number.isFinite(v);
+    anyComputed ||= sent;
+    if (!sent) {
       const estimate = preview?.values[i] ?? NaN;
       if (Number.isFinite(estimate) && preview !== null) {
         v = estimate;

@@ -24,6 +24,8 @@ export interface ModelTraits {
   topk_indices: EncodedArray | null;
   topk_probabilities: EncodedArray | null;
   target_map: EncodedArray | null;
+  /** method="adaptive": uint8 [rows, cols], 1 where the values are interpolated; else null. */
+  estimated: EncodedArray | null;
   /** One class, a group of classes (the map is their summed probability), or null. */
   target: number | number[] | null;
   view: string | null;
@@ -55,6 +57,7 @@ export const TRAITS: readonly (keyof ModelTraits)[] = [
   "topk_indices",
   "topk_probabilities",
   "target_map",
+  "estimated",
   "target",
   "view",
   "selected",
@@ -117,6 +120,11 @@ export interface Snapshot {
   k: number;
   /** [rows * cols], NaN where not computed; null when missing or computed for another target. */
   targetMap: Float32Array | null;
+  /**
+   * [rows * cols], 1 where method="adaptive" interpolated the cell's values (it was not
+   * computed); null for an exact sweep.
+   */
+  estimated: Uint8Array | null;
   /** The target class, or the group whose probabilities are summed; never empty. */
   targets: readonly number[];
   view: ViewName;
@@ -310,6 +318,15 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     targetMap = map.data;
   }
 
+  const rawEstimated = decode(model.get("estimated"));
+  const estimated =
+    rawEstimated !== null &&
+    rawEstimated.data instanceof Uint8Array &&
+    rawEstimated.data.length === cells &&
+    cells > 0
+      ? rawEstimated.data
+      : null;
+
   const base = toFloat32(decode(model.get("base_probabilities")));
 
   const rawLabels = model.get("labels");
@@ -337,6 +354,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     topkProbabilities,
     k,
     targetMap,
+    estimated,
     targets,
     view: asView(model.get("view")),
     selected,

@@ -120,6 +120,7 @@ class Mirror:
             self.show_target()
             w.topk_indices = session.topk_indices
             w.topk_probabilities = session.topk_probabilities
+        self.show_estimated()
         w.progress = session.progress
         w.error = session.error
         w.status = session.status
@@ -139,6 +140,18 @@ class Mirror:
                 or not np.array_equal(empty, w.baseline_probabilities, equal_nan=True)
             ):
                 w.baseline_probabilities = empty.copy()
+
+    def show_estimated(self) -> None:
+        """Send which cells ``method="adaptive"`` interpolated (None for an exact sweep)."""
+        w, result = self.widget, self.adopted
+        mask = None if result is None else result.info.get("estimated")
+        if mask is None or np.shape(mask) != (result.rows, result.cols):
+            if w.estimated is not None:
+                w.estimated = None
+            return
+        mask = np.asarray(mask, np.uint8)
+        if w.estimated is None or not np.array_equal(mask, w.estimated):
+            w.estimated = mask
 
     def adopt(self, result: OcclusionResult) -> None:
         """Take what a sweep's first batch tells: class names, base probabilities, target."""

@@ -260,3 +260,21 @@ def test_each_cell_is_ranked_once_per_sweep(monkeypatch) -> None:
     assert sum(ranked) == 29 * 29
     expected = np.argsort(-w.result.probabilities, axis=2, kind="stable")[..., :5]
     np.testing.assert_array_equal(w.topk_indices, expected)
+
+
+def test_an_adaptive_sweep_tells_the_browser_which_cells_it_interpolated() -> None:
+    # The map of an adaptive sweep has values everywhere; the browser must not present the
+    # interpolated ones as what the model said (docs/protocol.md, `estimated`).
+    image = np.zeros((32, 32, 3), np.float32)
+    image[4:10, 4:10] = 1.0  # a small bright square: the rest of the map is flat
+    w = OcclusionWidget(band_model, image, labels=NAMES, patch_size=8, stride=1, method="adaptive")
+    assert w.wait(10) == "done"
+    estimated = w.result.info["estimated"]
+    assert w.estimated is not None and w.estimated.dtype == np.uint8
+    np.testing.assert_array_equal(w.estimated, estimated.astype(np.uint8))
+    assert 0 < int(w.estimated.sum()) < w.estimated.size
+    assert np.isfinite(w.target_map).all()  # the values themselves still travel
+    w.recompute(method="full")
+    assert w.wait(10) == "done"
+    assert w.estimated is None  # an exact sweep: nothing interpolated
+    w.close()
