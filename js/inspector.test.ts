@@ -72,10 +72,12 @@ describe("InspectorView", () => {
     expect(positionDetails(snapshot, [0, 1]).interpolated).toBe(false);
     view.update(snapshot, [0, 2], true);
     const predicted = view.element.querySelector('[data-testid="ow-predicted-class"]');
-    expect(predicted?.textContent).toContain("interpolated by method='adaptive', not computed");
+    expect(predicted?.textContent).toContain("Predicted (interpolated)");
     expect(predicted?.textContent).toContain("dog");
+    expect((predicted as HTMLElement | null)?.title).toContain("model was not run");
     view.update(snapshot, [0, 1], true);
     expect(predicted?.textContent).not.toContain("interpolated");
+    expect((predicted as HTMLElement | null)?.title).toBe("");
   });
 
   it("marks a predicted class that differs from the unoccluded one", () => {

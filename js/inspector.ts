@@ -315,17 +315,21 @@ export class InspectorView {
     if (cell !== null && !details.computed) {
       setText(this.predictedLabel, `Predicted: ${missing}${estimate}`);
     } else if (named) {
+      // Short, so the panel keeps its height while the pointer moves; the title says more.
       setText(
         this.predictedLabel,
-        details.interpolated
-          ? "Predicted (interpolated by method='adaptive', not computed): "
-          : "Predicted: ",
+        details.interpolated ? "Predicted (interpolated): " : "Predicted: ",
       );
       this.swatch.style.background = css(classColor(snapshot, details.predicted));
     } else {
       setText(this.predictedLabel, "Predicted: computing…");
     }
     setText(this.predictedName, named ? labelOf(snapshot, details.predicted) : "");
+    const why = details.interpolated
+      ? "method='adaptive' interpolated this cell's values from computed cells: the model " +
+        "was not run on this image"
+      : "";
+    if (this.predicted.title !== why) this.predicted.title = why;
     setText(
       this.changedNote,
       changed ? ` ≠ unoccluded ${labelOf(snapshot, details.basePredicted)}` : "",
@@ -340,8 +344,7 @@ export class InspectorView {
           : unoccluded,
       );
     } else if (Number.isFinite(details.targetP)) {
-      const drop = dropText(targetName, details.targetBase, details.targetP, snapshot.mode);
-      setText(this.drop, details.interpolated ? `${drop} (interpolated)` : drop);
+      setText(this.drop, dropText(targetName, details.targetBase, details.targetP, snapshot.mode));
     } else {
       setText(this.drop, `P(${targetName}): ${missing} at this position`);
     }
