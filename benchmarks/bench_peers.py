@@ -93,6 +93,8 @@ def _engine_and_floor(stride, batch=None):
             preprocess=prep,
             batch_size=None,
             progress=False,
+            # One pass per position, like every peer; method="auto": bench_auto.py.
+            method="full",
         )
 
     return (
