@@ -316,8 +316,11 @@ def occlusion_map(
         ``"full"`` runs the model on every occluded copy. ``"incremental"`` (exact, Keras
         models on TensorFlow) computes per layer only the region the patch can change.
         ``"adaptive"`` (approximate) scores a coarse grid and refines where the map changes;
-        ``result.info`` carries its error estimate. ``"auto"`` runs incrementally where the
-        model is supported and that pays, in full otherwise. ``result.info`` says what ran.
+        ``result.info`` carries its error estimate. ``"auto"`` starts in full and switches to
+        the incremental pass where the model is supported and the sweep's own timing says it
+        pays (set-up included). ``result.info`` says what ran and why. Whatever the method,
+        exact sweeps visit the adaptive drill-down's cells first, so a partial result is the
+        adaptive map's cells.
 
     Returns
     -------
