@@ -67,12 +67,15 @@ export function preview(
   const kind = new Uint8Array(n);
   const from = new Int32Array(n * 2).fill(-1);
   const known = new Uint8Array(n);
+  let computed = 0;
   for (let i = 0; i < n; i++) {
     if (mask[i] !== 1) continue;
     known[i] = 1;
     kind[i] = COMPUTED;
     out[i] = values?.[i] ?? Number.NaN;
+    computed++;
   }
+  if (computed === n) return { values: out, kind, from }; // a complete map: nothing to preview
   const y = (r: number): number => tops[r] ?? 0;
   const x = (c: number): number => lefts[c] ?? 0;
   const fill = (

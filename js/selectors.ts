@@ -166,6 +166,8 @@ function computedCells(snapshot: Snapshot): { mask: Uint8Array; nearest: Int32Ar
   return out;
 }
 
+const structureCache = new WeakMap<object, Preview>();
+
 /**
  * The preview of every cell of the map (preview.ts: interpolated as method="adaptive" fills its
  * map, else the nearest computed cell's value): of `values` per cell (NaN where not computed),
@@ -178,7 +180,15 @@ export function previewOf(
 ): Preview | null {
   const cells = computedCells(snapshot);
   if (cells === null || snapshot.grid === null) return null;
-  return preview(cells.mask, snapshot.grid, values, cells.nearest, categorical);
+  if (values !== null)
+    return preview(cells.mask, snapshot.grid, values, cells.nearest, categorical);
+  // Only how each cell is previewed (the inspector, on every hover): once per result arrays.
+  let how = structureCache.get(cells);
+  if (how === undefined) {
+    how = preview(cells.mask, snapshot.grid, null, cells.nearest);
+    structureCache.set(cells, how);
+  }
+  return how;
 }
 
 /**

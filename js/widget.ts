@@ -219,6 +219,7 @@ function render({ model, el }: RenderProps<ModelTraits>): () => void {
       s.grid,
       s.topkIndices,
       s.targetMap,
+      s.estimated,
       s.base,
       s.labels,
       s.view,
