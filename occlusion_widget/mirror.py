@@ -145,7 +145,7 @@ class Mirror:
         """Send which cells ``method="adaptive"`` interpolated (None for an exact sweep)."""
         w, result = self.widget, self.adopted
         mask = None if result is None else result.info.get("estimated")
-        if mask is None or np.shape(mask) != (result.rows, result.cols):
+        if result is None or mask is None or np.shape(mask) != (result.rows, result.cols):
             if w.estimated is not None:
                 w.estimated = None
             return
