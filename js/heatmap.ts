@@ -53,26 +53,21 @@ function hatch(ctx: CanvasRenderingContext2D): CanvasPattern | null {
   if (t === null) return null;
   // Light stripes over dark ones: reads as "not measured" over any colour, while the estimate's
   // colour (or the image) still shows between them.
-  t.strokeStyle = "rgba(0, 0, 0, 0.35)";
-  t.lineWidth = 3;
-  t.beginPath();
-  t.moveTo(-2, 10);
-  t.lineTo(10, -2);
-  t.moveTo(-2, 2);
-  t.lineTo(2, -2);
-  t.moveTo(6, 10);
-  t.lineTo(10, 6);
-  t.stroke();
-  t.strokeStyle = "rgba(255, 255, 255, 0.7)";
-  t.lineWidth = 1.5;
-  t.beginPath();
-  t.moveTo(-2, 10);
-  t.lineTo(10, -2);
-  t.moveTo(-2, 2);
-  t.lineTo(2, -2);
-  t.moveTo(6, 10);
-  t.lineTo(10, 6);
-  t.stroke();
+  for (const [style, width] of [
+    ["rgba(0, 0, 0, 0.35)", 3],
+    ["rgba(255, 255, 255, 0.7)", 1.5],
+  ] as const) {
+    t.strokeStyle = style;
+    t.lineWidth = width;
+    t.beginPath();
+    t.moveTo(-2, 10);
+    t.lineTo(10, -2);
+    t.moveTo(-2, 2);
+    t.lineTo(2, -2);
+    t.moveTo(6, 10);
+    t.lineTo(10, 6);
+    t.stroke();
+  }
   return ctx.createPattern(tile, "repeat");
 }
 
