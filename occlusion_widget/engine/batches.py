@@ -9,7 +9,15 @@ import numpy as np
 
 from .model import InputShapeError, ModelError, is_out_of_memory
 
-__all__ = ["BatchBuilder", "OutOfMemory", "halve", "prepare", "short_message", "wait"]
+__all__ = [
+    "BatchBuilder",
+    "OutOfMemory",
+    "failure",
+    "halve",
+    "prepare",
+    "short_message",
+    "wait",
+]
 
 
 class OutOfMemory(Exception):
@@ -85,14 +93,21 @@ def prepare(forward, buffer, what):
     try:
         return forward.prepare(buffer)
     except InputShapeError:
-        raise
+        raise  # already says what to do
     except Exception as exc:
-        if is_out_of_memory(exc):
-            raise OutOfMemory(exc) from exc
-        raise ModelError(
-            f"preprocess raised {type(exc).__name__}: {short_message(exc)} while scoring "
-            f"{what} (batch shape {buffer.shape})"
-        ) from exc
+        raise failure(exc, "preprocess", what, buffer.shape) from exc
+
+
+def failure(exc, who, what, shape):
+    """The exception to raise for ``exc`` from ``who`` (the model, preprocess) while scoring
+    ``what``: out-of-memory becomes :class:`OutOfMemory` (the sweep halves its batch),
+    anything else a one-line :class:`ModelError`."""
+    if is_out_of_memory(exc):
+        return OutOfMemory(exc)
+    return ModelError(
+        f"{who} raised {type(exc).__name__}: {short_message(exc)} while scoring {what} "
+        f"(batch shape {shape})"
+    )
 
 
 def wait(future):

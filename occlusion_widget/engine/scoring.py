@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .batches import OutOfMemory, short_message
-from .model import InputShapeError, ModelError, is_out_of_memory
+from .batches import failure
+from .model import InputShapeError
 
 
 def _score(forward, x, what, n, value_range=None):
@@ -18,14 +18,9 @@ def _score(forward, x, what, n, value_range=None):
     try:
         scores = forward.run(x)
     except InputShapeError:
-        raise
+        raise  # already says what to do
     except Exception as exc:
-        if is_out_of_memory(exc):
-            raise OutOfMemory(exc) from exc
-        raise ModelError(
-            f"the model raised {type(exc).__name__}: {short_message(exc)} while scoring "
-            f"{what} (batch shape {x.shape})"
-        ) from exc
+        raise failure(exc, "the model", what, x.shape) from exc
     if scores.shape[0] != x.shape[0]:
         raise ValueError(
             f"the model returned {scores.shape[0]} score rows for a batch of {x.shape[0]} "
