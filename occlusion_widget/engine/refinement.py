@@ -342,20 +342,16 @@ class SweepOrder:
         #: a request with cells the next request would not have chosen.
         self.decided = len(first)
 
-    def record(self, cells, probabilities, frozen, base=None) -> bool:
-        """Record a computed batch; returns True when the order after ``frozen`` changed."""
+    def record(self, cells, probabilities, frozen, base=None) -> None:
+        """Record a computed batch; ``order[:frozen]`` was handed to batches already."""
         ref = self.refinement
         ref.add(cells, probabilities, base=base)
-        changed = False
         if not ref.finished and not ref.waiting:
             asked = ref.advance()
             tail = self.order[frozen:]
             first = np.isin(tail, asked)
-            if first.any() and not first[: first.sum()].all():
-                tail[:] = np.concatenate([tail[first], tail[~first]])
-                changed = True
+            tail[:] = np.concatenate([tail[first], tail[~first]])  # a stable move to the front
             # Asked cells already handed to a batch (before frozen) arrive with it.
             self.decided = frozen + int(first.sum())
         if ref.finished:
             self.decided = len(self.order)
-        return changed
