@@ -6,8 +6,10 @@ binary buffer); the widget answers with the probabilities. The engine does the w
 and turns the answer into the reply of ``docs/protocol.md``.
 
 Threads: a probe is one forward pass, run in the caller's thread (the kernel's, for a message).
-It is refused while a sweep runs, so the model is never called by a sweep and a probe together
-(user callables and some backends are not safe to call from two threads at once).
+It is refused while a sweep runs, and it holds the session's ``model_lock`` as every batch of a
+sweep does, so the model is never called by a sweep and a probe together (user callables and
+some backends are not safe to call from two threads at once): a sweep started during a probe
+waits for it.
 """
 
 from __future__ import annotations
@@ -77,7 +79,10 @@ def probe(session: Any, region: Any) -> ProbeResult:
     (6,)
     """
     inputs = probe_inputs(session)
-    return engine_probe(inputs.pop("model"), inputs.pop("image"), region, **inputs)
+    # Not holding session.lock: a sweep's worker takes the two locks one at a time, never
+    # together, and so does this.
+    with session.model_lock:
+        return engine_probe(inputs.pop("model"), inputs.pop("image"), region, **inputs)
 
 
 def region_from_message(region: Any, buffers: Any, shape: tuple[int, int]) -> Any:

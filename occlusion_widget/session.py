@@ -4,10 +4,14 @@
 sweep parameters, runs each sweep in a worker thread and tells its owner about progress through
 one ``on_update(event)`` callback. The widget is such an owner; tests drive a session directly.
 
-Threads: :meth:`SweepSession.start` never waits. It cancels the running sweep and starts the
+Threads: every public method may be called from any thread, and the last request wins.
+:meth:`SweepSession.start` never waits on the model. It cancels the running sweep and starts the
 next one at once; the new worker thread (not the caller's) waits for the old one to stop, so the
-model is never called by two sweeps together and the kernel's main thread never blocks on a
-stuck model. Every sweep has a generation number; updates from a replaced sweep are dropped.
+kernel's main thread never blocks on a stuck model. A sweep is accepted, and its worker started,
+in one step under :attr:`SweepSession.lock`, so each worker waits for the one it replaces.
+Every model call (a sweep's batch or a probe) holds :attr:`SweepSession.model_lock`: the model
+is never called twice at once. Every sweep has a generation number; updates from a replaced
+sweep are dropped.
 
 What the owner reads (status, result, progress, top-k arrays, the display image) is
 :class:`~occlusion_widget.session_view.SessionView`, in its own module.
@@ -91,7 +95,11 @@ class SweepSession(SessionView):
                 f"model must be a keras.Model or a callable batch -> scores; "
                 f"got {type(model).__name__}"
             )
+        #: Guards the session's state; held while an update is delivered.
         self.lock = threading.RLock()
+        #: Held around every call of the model: each batch of a sweep and each probe. Never
+        #: taken while holding :attr:`lock` by the session itself.
+        self.model_lock = threading.Lock()
         self.on_update = on_update
         self.throttle = float(throttle)
         self._model = model
@@ -208,25 +216,41 @@ class SweepSession(SessionView):
                 "this widget shows a saved result and has no model to run; create it with "
                 "OcclusionWidget(model, image, ...) to recompute"
             )
-        params = {**self._params, **changes}
-        validated = self._validated
-        if changes:
-            validated = validate_params(self._image, model=self._model, **params)
-        with self.lock:
-            previous = self._run
-            if previous is not None:
-                previous.cancel.set()
-            self._generation += 1
-            self._params, self._validated = params, validated
-            self._display = (validated.image.pixels, validated.image.value_range)
-            run = Run(generation=self._generation, params=params, validated=validated)
-            self._run = run
-            self._notify("start")
+        while True:
+            with self.lock:
+                base, validated = self._params, self._validated
+            params = {**base, **changes}
+            if changes:  # outside the lock: validating may be slow, sweeps go on meanwhile
+                validated = validate_params(self._image, model=self._model, **params)
+            with self.lock:
+                if self._params is not base:
+                    # Another start (or a restore) changed the parameters meanwhile: apply
+                    # these changes to the new ones, so the last request wins whole.
+                    continue
+                self._accept(params, validated)
+                return
+
+    def _accept(self, params: dict[str, Any], validated: Any) -> None:
+        """Replace the current sweep by a new one and start its worker (holding the lock).
+
+        The worker is started before anyone can see the new run, so a later start always
+        finds a started thread to wait for, and no run is left without one.
+        """
+        previous = self._run
+        if previous is not None:
+            previous.cancel.set()
+        self._generation += 1
+        run = Run(generation=self._generation, params=params, validated=validated)
         waits_for = previous.thread if previous is not None else None
         run.thread = threading.Thread(
             target=self._work, args=(run, waits_for), name="occlusion-sweep", daemon=True
         )
+        # The worker takes the lock for its first update: "start" below is delivered first.
         run.thread.start()
+        self._params, self._validated = params, validated
+        self._display = (validated.image.pixels, validated.image.value_range)
+        self._run = run
+        self._notify("start")
 
     def cancel(self) -> None:
         """Ask the running sweep to stop after its current batch (status ``"cancelled"``).
@@ -235,21 +259,35 @@ class SweepSession(SessionView):
         --------
         >>> session.cancel()  # doctest: +SKIP
         """
-        run = self._run
-        if run is not None:
-            run.cancel.set()
+        with self.lock:
+            run = self._run
+            if run is not None:
+                run.cancel.set()
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the current sweep ends (or ``timeout`` seconds pass); return the status.
+
+        A sweep started meanwhile (from another thread) is waited for too.
 
         Examples
         --------
         >>> session.wait(10)  # doctest: +SKIP
         'done'
         """
-        run = self._run
-        if run is not None and run.thread is not None:
-            run.thread.join(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self._run
+            thread = run.thread if run is not None else None
+            if thread is None:
+                break
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(left)
+            if thread.is_alive():
+                break  # timed out
+            current = self._run
+            # A restore keeps the ended worker's thread: that sweep is over too.
+            if current is run or current is None or current.thread is thread:
+                break
         return self.status
 
     def set_top_k(self, k: int) -> None:
@@ -273,16 +311,31 @@ class SweepSession(SessionView):
         # in start(), keeps the caller's thread free and the model used by one sweep at a time.
         if previous is not None:
             previous.join()
-        if run.cancel.is_set():  # replaced or cancelled before it began
-            self._finish(run, "cancelled", "")
-            return
+        status, error = "cancelled", ""
+        try:
+            if not run.cancel.is_set():  # else replaced or cancelled before it began
+                status, error = self._sweep(run)
+        except BaseException as exc:  # whatever happens, the run ends with a final status
+            status, error = "error", describe_error(exc)
+            raise
+        finally:
+            self._finish(run, status, error)  # a replaced run's end is recorded, not shown
+
+    def _sweep(self, run: Run) -> tuple[str, str]:
+        """Run the sweep; its final ``(status, error)``."""
         status, error = "cancelled", ""
         # Validated once, in start(): only this run's cancel flag is added.
         sweep = run_sweep(self._model, replace(run.validated, cancel=run.cancel))
         try:
-            for result in sweep:
+            while True:
+                # One batch (one model call) at a time under the model lock: a probe waits
+                # for it, and it waits for a probe.
+                with self.model_lock:
+                    result = next(sweep, None)
+                if result is None:
+                    break
                 if not self._take_batch(run, result):
-                    return
+                    break  # replaced: a newer sweep is shown
                 if result.complete:
                     status = "done"
                 if run.cancel.is_set():
@@ -291,8 +344,9 @@ class SweepSession(SessionView):
             # A ModelError's partial_result is run.result itself: the work done stays there.
             status, error = "error", describe_error(exc)
         finally:
-            sweep.close()
-        self._finish(run, status, error)
+            with self.model_lock:
+                sweep.close()
+        return status, error
 
     def _take_batch(self, run: Run, result: OcclusionResult) -> bool:
         """Take what this batch added; False when the run was replaced."""

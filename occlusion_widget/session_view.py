@@ -2,11 +2,14 @@
 sweep's parameters, grid, status, result, progress, top-k arrays and the image to display.
 
 Read-only properties over the session's state; starting, cancelling and the worker thread stay
-in :mod:`occlusion_widget.session`.
+in :mod:`occlusion_widget.session`. Safe from any thread: each property reads the current sweep
+once (a sweep replaced meanwhile never mixes into one answer), and arrays the worker fills are
+copied holding the session's lock.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -33,6 +36,7 @@ class SessionView:
     """
 
     # Set by SweepSession.__init__ (and from_result); declared here for the type checker.
+    lock: threading.RLock
     _model: Any
     _params: dict[str, Any]
     _validated: Any
@@ -52,7 +56,8 @@ class SessionView:
     @property
     def params(self) -> dict[str, Any]:
         """The current sweep's parameters as given (see :data:`~.runs.SWEEP_PARAMS`)."""
-        return dict(self._run.params if self._run is not None else self._params)
+        run = self._run
+        return dict(run.params if run is not None else self._params)
 
     @property
     def model(self) -> Any:
@@ -62,7 +67,8 @@ class SessionView:
     @property
     def validated(self) -> Any:
         """The current sweep's validated :class:`~occlusion_widget.engine.params.SweepParams`."""
-        return self._run.validated if self._run is not None else self._validated
+        run = self._run
+        return run.validated if run is not None else self._validated
 
     @property
     def grid(self) -> Any:
@@ -72,17 +78,20 @@ class SessionView:
     @property
     def result(self) -> OcclusionResult | None:
         """The current sweep's result, filled in place while it runs (None before a batch)."""
-        return self._run.result if self._run is not None else None
+        run = self._run
+        return run.result if run is not None else None
 
     @property
     def status(self) -> str:
         """``"idle"``, ``"running"``, ``"done"``, ``"cancelled"`` or ``"error"``."""
-        return self._run.status if self._run is not None else "idle"
+        run = self._run
+        return run.status if run is not None else "idle"
 
     @property
     def error(self) -> str:
         """The current sweep's error as one readable line, ``""`` when none."""
-        return self._run.error if self._run is not None else ""
+        run = self._run
+        return run.error if run is not None else ""
 
     @property
     def generation(self) -> int:
@@ -98,11 +107,12 @@ class SessionView:
     def progress(self) -> dict[str, Any]:
         """``{done, total, elapsed, eta}``: positions, seconds so far (None for a result given
         to the session: no sweep was timed), seconds left or None."""
-        run = self._run
-        total = int(self.grid.total)
-        if run is None:
-            return {"done": 0, "total": total, "elapsed": 0.0, "eta": None}
-        done = run.topk.done if run.topk is not None else 0
+        with self.lock:  # done and total of one sweep
+            run = self._run
+            if run is None:
+                return {"done": 0, "total": int(self.grid.total), "elapsed": 0.0, "eta": None}
+            total = int(run.validated.grid.total)
+            done = run.topk.done if run.topk is not None else 0
         if run.loaded:
             return {"done": done, "total": total, "elapsed": None, "eta": None}
         elapsed = (run.ended if run.ended is not None else time.monotonic()) - run.started
@@ -112,18 +122,20 @@ class SessionView:
     @property
     def topk_indices(self) -> np.ndarray:
         """``(rows, cols, k)`` int32 top classes per position (a copy); -1 where not computed."""
-        run = self._run
-        if run is None or run.topk is None:
-            return np.full((self.grid.rows, self.grid.cols, self.top_k), -1, np.int32)
-        return run.topk.indices.copy()
+        with self.lock:  # not torn by a batch the worker is adding
+            run = self._run
+            if run is None or run.topk is None:
+                return np.full((self.grid.rows, self.grid.cols, self.top_k), -1, np.int32)
+            return run.topk.indices.copy()
 
     @property
     def topk_probabilities(self) -> np.ndarray:
         """``(rows, cols, k)`` float32 their probabilities (a copy); NaN where not computed."""
-        run = self._run
-        if run is None or run.topk is None:
-            return np.full((self.grid.rows, self.grid.cols, self.top_k), np.nan, np.float32)
-        return run.topk.probabilities.copy()
+        with self.lock:
+            run = self._run
+            if run is None or run.topk is None:
+                return np.full((self.grid.rows, self.grid.cols, self.top_k), np.nan, np.float32)
+            return run.topk.probabilities.copy()
 
     def display_image(self) -> np.ndarray:
         """The image as ``(H, W, 4)`` uint8 RGBA, mapped from its value range."""

@@ -301,7 +301,9 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         """Cancel the running sweep and start a new one; returns at once.
 
         The parameters are checked first: a rejected recompute raises and changes nothing (the
-        running or finished sweep and every trait stay as they were).
+        running or finished sweep and every trait stay as they were). Safe from any thread:
+        when several threads recompute at once, the last request accepted wins, and sweeps
+        never run together.
 
         Parameters
         ----------
