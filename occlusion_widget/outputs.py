@@ -81,8 +81,8 @@ class Outputs:
         Parameters
         ----------
         region : tuple of int or array-like of bool
-            A ``(top, left, height, width)`` box, or an ``(H, W)`` boolean mask of the swept
-            image.
+            A ``(top, left, height, width)`` box, or an ``(H, W)`` (or ``(H, W, 1)``) boolean
+            mask of the swept image.
 
         Raises
         ------

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine.probe import ProbeResult
+from .engine.probe import ProbeResult, describe_region
 from .engine.probe import probe as engine_probe
 from .topk import top_classes
 
@@ -106,7 +106,9 @@ def region_from_message(region: Any, buffers: Any, shape: tuple[int, int]) -> An
     if isinstance(region, dict) and "box" in region:
         box = region["box"]
         if not isinstance(box, (list, tuple)):
-            raise ValueError(f"region.box must be [top, left, height, width]; got {box!r}")
+            raise ValueError(
+                f"region.box must be [top, left, height, width]; got {describe_region(box)}"
+            )
         return tuple(box)
     if isinstance(region, dict) and region.get("mask") is True:
         if not buffers:
@@ -121,7 +123,7 @@ def region_from_message(region: Any, buffers: Any, shape: tuple[int, int]) -> An
         return mask.reshape(h, w) != 0
     raise ValueError(
         f"region must be {{box: [top, left, height, width]}} or {{mask: true}} with the mask "
-        f"in the first buffer; got {region!r}"
+        f"in the first buffer; got {describe_region(region)}"
     )
 
 

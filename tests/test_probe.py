@@ -8,6 +8,7 @@ from engine_helpers import Recorder, overlap, region_model
 
 import occlusion_widget as ow
 from occlusion_widget.engine.probe import probe, region_mask
+from occlusion_widget.probing import region_from_message
 
 REGION = (2, 3, 4, 5)  # the pixels the region model scores: 20 of them
 
@@ -163,3 +164,48 @@ def test_equals_the_keras_model_called_on_the_filled_image():
     # near 0.2 by a few ulps (~1e-8 each); 1e-6 is far below any difference a person reads.
     np.testing.assert_allclose(out.probabilities, expected, atol=1e-6)
     assert np.array_equal(out.image, filled)
+
+
+def test_a_one_channel_mask_is_taken_as_the_mask_it_holds():
+    """Issue 19 item 10: an (H, W, 1) mask was taken for a box."""
+    model = region_model(0, 0, 4, 4)
+    mask = np.zeros((12, 12), bool)
+    mask[1:3, 2:9] = True
+    flat = probe(model, np.ones((12, 12, 3)), mask, baseline="black")
+    deep = probe(model, np.ones((12, 12, 3)), mask[:, :, None], baseline="black")
+    assert np.array_equal(deep.mask, mask)
+    np.testing.assert_array_equal(deep.probabilities, flat.probabilities)
+
+
+@pytest.mark.parametrize(
+    ("region", "error", "says"),
+    [
+        # A colour mask, a flattened mask, a nested list of rows, a list of arrays.
+        (np.ones((224, 224, 3), bool), ValueError, ["(224, 224, 3)", "bool", "(H, W, 1)"]),
+        (np.ones(224 * 224, np.uint8), ValueError, ["4 ints", "(50176,)", "uint8"]),
+        ([[1] * 224] * 100, ValueError, ["(224, 224)", "(100, 224)"]),
+        ([np.ones(224)] * 5, ValueError, ["(224, 224)", "(5, 224)", "float64"]),
+        (list(range(50_000)), ValueError, ["4 ints", "50000 values", "list of 50000 items"]),
+        (["x" * 100_000] * 4, TypeError, ["4 ints", "list of 4 items"]),
+        (np.full((224, 224), 0.5), ValueError, ["boolean (or 0/1)", "float64"]),
+        ({"box": [1, 2, 3, 4]}, ValueError, ["4 ints", "dict"]),
+    ],
+)
+def test_a_wrong_region_gets_a_short_error_saying_what_was_given(region, error, says):
+    """The ValueError for a 224x224x3 mask was 1.5 MB: it held the whole array's repr."""
+    with pytest.raises(error) as caught:
+        probe(region_model(0, 0, 2, 2), np.ones((224, 224)), region)
+    message = str(caught.value)
+    assert len(message) < 300, message[:300]
+    for part in says:
+        assert part in message, (part, message)
+
+
+def test_a_wrong_region_message_from_the_browser_is_short():
+    huge = {"circle": list(range(100_000))}
+    with pytest.raises(ValueError) as caught:
+        region_from_message(huge, [], (8, 8))
+    assert len(str(caught.value)) < 300 and "dict" in str(caught.value)
+    with pytest.raises(ValueError) as caught:
+        region_from_message({"box": "x" * 100_000}, [], (8, 8))
+    assert len(str(caught.value)) < 300 and "str" in str(caught.value)

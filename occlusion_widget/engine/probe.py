@@ -9,6 +9,7 @@ on a grid cell's box returns that cell's probabilities.
 from __future__ import annotations
 
 import numbers
+import reprlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from .baselines import describe_baseline, make_baseline
 from .images import load_image
 from .model import OUTPUT_KINDS, InputShapeError, ModelError, make_forward, to_probabilities
 
-__all__ = ["ProbeResult", "probe", "region_mask"]
+__all__ = ["ProbeResult", "describe_region", "probe", "region_mask"]
 
 PROBE_MODES = ("occlude", "reveal")
 
@@ -66,7 +67,8 @@ def region_mask(region, shape: tuple[int, int]) -> np.ndarray:
     """Turn a ``(top, left, height, width)`` box or an ``(H, W)`` boolean mask into a mask.
 
     A box may reach past the image edge (it is clipped, as a drag past the canvas would be), but
-    it must overlap the image and have a positive height and width.
+    it must overlap the image and have a positive height and width. An ``(H, W, 1)`` mask (one
+    channel, as image tools often give) is taken as the ``(H, W)`` mask it holds.
 
     Parameters
     ----------
@@ -83,46 +85,37 @@ def region_mask(region, shape: tuple[int, int]) -> np.ndarray:
     Raises
     ------
     ValueError, TypeError
-        A box of the wrong length, size or type, a mask of the wrong shape, or an empty region.
+        A box of the wrong length, size or type, a mask of the wrong shape, or an empty region;
+        the message describes what was given in a line (never the whole array).
 
     Examples
     --------
     >>> region_mask((1, 1, 2, 2), (4, 4)).astype(int).tolist()
     [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]
+    >>> region_mask(np.ones((2, 2, 1), bool), (2, 2)).shape
+    (2, 2)
     """
     h, w = int(shape[0]), int(shape[1])
-    if (isinstance(region, np.ndarray) and region.ndim == 2) or _looks_like_mask(region):
-        mask = np.asarray(region)
-        if mask.shape != (h, w):
-            raise ValueError(
-                f"a mask region must have the image's height and width {(h, w)}; got shape "
-                f"{mask.shape}"
-            )
-        if mask.dtype != bool:
-            if not np.isin(mask, (0, 1)).all():
-                raise ValueError(
-                    "a mask region must be boolean (or 0/1); got values other than 0 and 1. "
-                    "Use mask > threshold to make one"
-                )
-            mask = mask.astype(bool)
-        if not mask.any():
-            raise ValueError("the mask region is empty: mark at least one pixel")
-        return np.ascontiguousarray(mask)
+    if (isinstance(region, np.ndarray) and region.ndim != 1) or _looks_like_mask(region):
+        return _as_mask(region, h, w)
     try:
         items = list(region)
     except TypeError:
         raise TypeError(
             f"region must be a (top, left, height, width) box or an (H, W) boolean mask; got "
-            f"{type(region).__name__}"
+            f"{describe_region(region)}"
         ) from None
     if len(items) != 4:
         raise ValueError(
-            f"a box region is (top, left, height, width): 4 ints; got {len(items)} values "
-            f"{tuple(items)!r}"
+            f"a box region is (top, left, height, width): 4 ints; got {len(items)} values: "
+            f"{describe_region(region)} (a mask is an (H, W) or (H, W, 1) array, not flat)"
         )
     for item in items:
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
-            raise TypeError(f"a box region needs 4 ints (top, left, height, width); got {region!r}")
+            raise TypeError(
+                f"a box region needs 4 ints (top, left, height, width); got "
+                f"{describe_region(region)}"
+            )
     top, left, bh, bw = (int(v) for v in items)
     if bh <= 0 or bw <= 0:
         raise ValueError(f"the box {tuple(items)} has no area: height and width must be >= 1")
@@ -136,6 +129,62 @@ def region_mask(region, shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros((h, w), bool)
     mask[y0:y1, x0:x1] = True
     return mask
+
+
+def describe_region(region) -> str:
+    """A region as one short phrase for an error: an array's shape and dtype, never its values.
+
+    Examples
+    --------
+    >>> describe_region(np.zeros((224, 224, 3), np.uint8))
+    'an array of shape (224, 224, 3) and dtype uint8'
+    >>> describe_region((0, 0, 2))
+    '(0, 0, 2)'
+    >>> describe_region([[0] * 100] * 100)
+    'a list of 100 items'
+    """
+    if isinstance(region, np.ndarray):
+        return f"an array of shape {region.shape} and dtype {region.dtype}"
+    if isinstance(region, (list, tuple)):
+        if len(region) <= 8 and all(isinstance(v, (numbers.Number, str)) for v in region):
+            text = repr(tuple(region) if isinstance(region, tuple) else region)
+            if len(text) <= 80:
+                return text
+        return f"a {type(region).__name__} of {len(region)} items"
+    return f"{type(region).__name__} {_SHORT.repr(region)}"
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
+def _as_mask(region, h: int, w: int) -> np.ndarray:
+    """An array-like mask as ``(H, W)`` bool, or a short error saying what it is."""
+    given = describe_region(region)
+    try:
+        mask = np.asarray(region)
+    except ValueError:  # ragged nested lists
+        raise ValueError(
+            f"a mask region must be an (H, W) boolean array of the image's height and width "
+            f"{(h, w)}; got {given} that is not rectangular"
+        ) from None
+    if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[:, :, 0]  # one channel: the (H, W) mask it holds
+    if mask.shape != (h, w):
+        raise ValueError(
+            f"a mask region must have the image's height and width {(h, w)}; got shape "
+            f"{np.shape(region)} and dtype {mask.dtype}. Allowed: (H, W) or (H, W, 1)"
+        )
+    if mask.dtype != bool:
+        if mask.dtype.kind not in "biuf" or not np.isin(mask, (0, 1)).all():
+            raise ValueError(
+                f"a mask region must be boolean (or 0/1); got {given} with values other than "
+                f"0 and 1. Use mask > threshold to make one"
+            )
+        mask = mask.astype(bool)
+    if not mask.any():
+        raise ValueError("the mask region is empty: mark at least one pixel")
+    return np.ascontiguousarray(mask)
 
 
 def _looks_like_mask(region) -> bool:
@@ -165,7 +214,7 @@ def probe(
     image : array-like, PIL.Image.Image or path
         The raw image (before ``preprocess``).
     region : tuple of int or array-like of bool
-        A ``(top, left, height, width)`` box or an ``(H, W)`` boolean mask.
+        A ``(top, left, height, width)`` box or an ``(H, W)`` (or ``(H, W, 1)``) boolean mask.
     baseline : str, number, tuple or array
         The fill, as for the sweep. ``"blur"`` uses the region's bounding box as the patch size
         (pass the sweep's baseline image, ``result.baseline``, to reuse a sweep's exact fill).
