@@ -1,7 +1,8 @@
 """Save and load an :class:`~occlusion_widget.engine.result.OcclusionResult`: one ``.npz``.
 
-A loaded file is checked whole: a damaged or altered file fails on load with a message that
-names it and what is wrong, never later with an IndexError.
+A loaded file is checked whole (:mod:`.result_checks`): a damaged, altered or crafted file fails
+on load, before anything large is read, with a message that names it and what is wrong, never
+later with an IndexError.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import os
 
 import numpy as np
+
+from .result_checks import REQUIRED, check_headers, check_meta, check_values, read_headers
 
 __all__ = ["FORMAT_VERSION", "load_result", "save_result"]
 
@@ -28,7 +31,7 @@ def save_result(result, path) -> None:
     ...                           progress=False)
     >>> path = os.path.join(tempfile.mkdtemp(), "result.occ")
     >>> save_result(result, path)
-    >>> load_result(path).total
+    >>> load_result(path, type(result)).total
     4
     """
     meta = {
@@ -60,38 +63,39 @@ def save_result(result, path) -> None:
         )
 
 
-def load_result(path, cls=None):
-    """Read a result written by :func:`save_result` (as ``cls``, an OcclusionResult class).
+def load_result(path, cls):
+    """Read a result written by :func:`save_result`, as ``cls`` (the OcclusionResult class,
+    passed in so that this module never imports the one that calls it).
+
+    The file is checked before anything large is read (see :mod:`.result_checks`), and its
+    values after.
 
     Raises
     ------
     FileNotFoundError
         No file at ``path``.
     ValueError
-        The file is no saved result, is damaged, or its arrays disagree in shape.
+        The file is no saved result, is damaged or altered, or its arrays disagree in dtype,
+        shape, size or values; the message names the file.
     """
-    if cls is None:
-        from .result import OcclusionResult as cls
     name = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no saved occlusion result at {name!r}")
+    headers = read_headers(path, name)
+    check_headers(headers, name)
     try:
         with np.load(path, allow_pickle=False) as data:
-            missing = [key for key in (*_ARRAYS, "meta") if key not in data.files]
-            if missing:
-                raise _Corrupt(f"it lacks the arrays {', '.join(missing)}")
-            arrays = {key: data[key] for key in _ARRAYS}
+            arrays = {key: data[key] for key in REQUIRED}
             empty = data["baseline_probabilities"] if "baseline_probabilities" in data else None
             meta = json.loads(str(data["meta"]))
             info_arrays = {
                 key[len(_INFO) :]: data[key] for key in data.files if key.startswith(_INFO)
             }
-    except _Corrupt as exc:
-        raise ValueError(f"{name!r} is not a saved occlusion result: {exc}") from None
     except Exception as exc:  # zip, npy and JSON errors all mean a damaged file
+        text = " ".join(str(exc).split())[:200]
         raise ValueError(
             f"{name!r} is not a saved occlusion result, or it is damaged "
-            f"({type(exc).__name__}: {exc}); save it again with result.save(path)"
+            f"({type(exc).__name__}: {text}); save it again with result.save(path)"
         ) from exc
     if not isinstance(meta, dict):
         raise ValueError(f"{name!r} is not a saved occlusion result: its metadata is no dict")
@@ -101,13 +105,15 @@ def load_result(path, cls=None):
             f"{name!r} is not a valid saved occlusion result: its metadata lacks "
             f"{', '.join(lacking)}"
         )
-    if meta.get("format_version", 0) > FORMAT_VERSION:
+    version = meta.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ValueError(
             f"{name!r} was saved by a newer occlusion_widget "
-            f"(format {meta['format_version']}); upgrade to read it"
+            f"(format {version!r}); upgrade to read it"
         )
+    check_meta(meta, arrays["image"].shape, name)
+    check_values({**arrays, "baseline_probabilities": empty}, meta["patch_size"], name)
     try:
-        _check_saved_shapes(arrays, meta)
         result = cls(
             **arrays,
             value_range=tuple(meta["value_range"]),
@@ -149,42 +155,3 @@ def _plain(value):
     if isinstance(value, (np.generic, np.ndarray)):
         return value.tolist()
     return repr(value)
-
-
-_ARRAYS = ("probabilities", "base_probabilities", "computed", "image", "baseline", "tops", "lefts")
-
-
-class _Corrupt(Exception):
-    """A saved file that opened but is not a result (internal to load)."""
-
-
-def _check_saved_shapes(arrays, meta) -> None:
-    """Check the saved arrays against each other, so that a damaged file fails on load, not
-    later with an IndexError."""
-    probs, base = arrays["probabilities"], arrays["base_probabilities"]
-    computed, image, baseline = arrays["computed"], arrays["image"], arrays["baseline"]
-    tops, lefts = arrays["tops"], arrays["lefts"]
-    if image.ndim != 3:
-        raise ValueError(f"image has shape {image.shape}, not (H, W, C)")
-    if baseline.shape != image.shape:
-        raise ValueError(f"baseline has shape {baseline.shape} but image {image.shape}")
-    if probs.ndim != 3:
-        raise ValueError(f"probabilities has shape {probs.shape}, not (rows, cols, classes)")
-    rows, cols, k = probs.shape
-    if base.shape != (k,):
-        raise ValueError(
-            f"base_probabilities has shape {base.shape} but probabilities has {k} classes"
-        )
-    if computed.shape != (rows, cols):
-        raise ValueError(
-            f"computed has shape {computed.shape} but probabilities {(rows, cols)} positions"
-        )
-    if tops.shape != (rows,) or lefts.shape != (cols,):
-        raise ValueError(
-            f"tops/lefts have {tops.shape}/{lefts.shape} entries for a grid of {rows} x {cols}"
-        )
-    h, w = image.shape[:2]
-    ph, pw = (int(v) for v in meta["patch_size"])
-    for label, starts, patch, size in (("tops", tops, ph, h), ("lefts", lefts, pw, w)):
-        if starts.size and (starts.min() < 0 or starts.max() + patch > size):
-            raise ValueError(f"{label} place {patch}-pixel patches outside the {size}-pixel image")
