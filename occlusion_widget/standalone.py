@@ -244,10 +244,11 @@ def _synced_state(
     elif isinstance(source, OcclusionWidget):
         if labels is not None:
             raise TypeError("labels are taken from the widget; pass labels only with a result")
-        result = source.result
-        if result is None:
-            raise RuntimeError("the widget has no result yet: wait for the sweep (w.wait())")
-        state = dict(source.get_state(key=_page_traits()))
+        with source.session.lock:  # the result and the traits of one sweep, not two
+            result = source.result
+            if result is None:
+                raise RuntimeError("the widget has no result yet: wait for the sweep (w.wait())")
+            state = dict(source.get_state(key=_page_traits()))
         if target is not None:
             classes = result.classes_of(target)  # the engine's clear out-of-range message
             state["target"] = sorted(classes) if len(classes) > 1 else classes[0]
