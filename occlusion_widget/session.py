@@ -278,8 +278,8 @@ class SweepSession(SessionView):
         while True:
             run = self._run
             thread = run.thread if run is not None else None
-            if thread is None:
-                break
+            if thread is None or thread is threading.current_thread():
+                break  # nothing to wait for, or asked by the sweep's own update
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             thread.join(left)
             if thread.is_alive():
