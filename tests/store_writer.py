@@ -5,7 +5,8 @@
 MODE ``meet``: the first model call waits (up to 60 s) until another writer has made its own
 first call, so that two writers overlap for sure. MODE ``hold``: the first model call waits until
 the file SYNC/release exists. MODE ``hang``: the model hangs at its fourth call (to be killed).
-Patch 8, black baseline, batch 64. Prints ``calls=<number of model calls>`` at the end; exits 3 with the message on a ValueError.
+Patch 8, black baseline, batch 64. Prints ``calls=<number of model calls>`` at the end; exits 3
+with the message on a ValueError.
 """
 
 from __future__ import annotations

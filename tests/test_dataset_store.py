@@ -32,7 +32,9 @@ def writer(store, stride, n, sync, mode):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS.parent), str(TESTS), env.get("PYTHONPATH", "")])
     args = [sys.executable, str(WRITER), str(store), str(stride), str(n), str(sync), mode]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def finish(proc, limit=120):
@@ -77,7 +79,9 @@ def test_two_writers_with_the_same_parameters_share_the_images(tmp_path):
     assert len(rows) == n and rows["key"].is_unique  # item 7
     reference = ow.open_dataset(tmp_path / "ref")
     for i in range(n):
-        np.testing.assert_array_equal(ds.result(str(i)).probabilities, reference.result(i).probabilities)
+        np.testing.assert_array_equal(
+            ds.result(str(i)).probabilities, reference.result(i).probabilities
+        )
 
 
 def test_a_second_writer_with_other_parameters_is_refused_at_once(tmp_path):
@@ -107,13 +111,15 @@ def test_a_writer_killed_mid_sweep_is_taken_over_by_the_next(tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
-    model, calls = counting()
+    model, _ = counting()
     ds = ow.sweep_dataset(model, banded(n), store=store, **AS_WRITER)
     assert sorted(ds.table["id"], key=int) == [str(i) for i in range(n)]
     assert len(raw_rows(store)) == n
     clean = ow.sweep_dataset(brightness_model(), banded(n), **AS_WRITER)
     for i in range(n):
-        np.testing.assert_array_equal(ds.result(str(i)).probabilities, clean.result(i).probabilities)
+        np.testing.assert_array_equal(
+            ds.result(str(i)).probabilities, clean.result(i).probabilities
+        )
 
 
 # -- 2: identity, not position ----------------------------------------------------------------
@@ -121,7 +127,11 @@ def test_a_writer_killed_mid_sweep_is_taken_over_by_the_next(tmp_path):
 
 def test_a_shuffled_stream_resumed_gives_every_image_once(tmp_path):
     data = banded(12)
-    first, second = np.random.default_rng(1).permutation(12), np.random.default_rng(2).permutation(12)
+    data[11] = data[3]  # a duplicate is an image of the dataset too
+    first, second = (
+        np.random.default_rng(1).permutation(12),
+        np.random.default_rng(2).permutation(12),
+    )
     inner = brightness_model()
     calls = []
 
@@ -199,7 +209,9 @@ def _huge_png(path, width=10_000, height=10_000):
     import zlib
 
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
@@ -224,7 +236,9 @@ def test_bad_files_are_rows_and_keep_their_label(tmp_path):
     assert ds.result("dog/caf\\xe9.png").image.shape == (12, 12, 3)
     errors = ds.errors.set_index("id")["error"]
     assert sorted(errors.index) == ["dog/broken.png", "dog/huge.png"]
-    assert "10000x10000 pixels" in errors["dog/huge.png"] and "not decoded" in errors["dog/huge.png"]
+    assert (
+        "10000x10000 pixels" in errors["dog/huge.png"] and "not decoded" in errors["dog/huge.png"]
+    )
     assert (table.loc[["dog/broken.png", "dog/huge.png"], "label"] == 1).all()  # the folder's
     assert len(raw_rows(tmp_path / "s")) == 5
 
@@ -276,7 +290,7 @@ def _resume(store, n=3):
 
 def _chunk(store, key, name="probabilities"):
     files = sorted(p for p in (store / "maps.zarr" / key / name).rglob("*") if p.is_file())
-    return [p for p in files if p.name != "zarr.json"][0]
+    return next(p for p in files if p.name != "zarr.json")
 
 
 @pytest.mark.parametrize("damage", ["flip", "delete_chunk", "delete_group"])

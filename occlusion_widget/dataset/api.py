@@ -143,8 +143,10 @@ def sweep_dataset(
     st = open_store(store, storage_options)
     image_shape = _check_stored_params(st, params)
     described = params.describe()["baseline"]
-    if isinstance(described, str) and described.startswith("array[") and not st.has_arrays(
-        "_baseline"
+    if (
+        isinstance(described, str)
+        and described.startswith("array[")
+        and not st.has_arrays("_baseline")
     ):
         # A whole baseline image is recorded by checksum only: keep it to rebuild results.
         st.write_arrays("_baseline", {"baseline": np.asarray(baseline, np.float32)})

@@ -112,6 +112,7 @@ class LocalClaims:
 
     def __init__(self):
         self.taken: set[str] = set()
+        self.digests: dict[str, str] = {}  # of the images handed out, for their rows
 
     def claim(self, key: str, redo: bool = False) -> str:
         if key in self.taken:
@@ -156,6 +157,7 @@ class Claims:
         self.is_done = is_done
         self.id = uuid.uuid4().hex
         self.pending: dict[str, str] = {}  # claimed, not finished: released if we stop
+        self.digests: dict[str, str] = {}  # of the images handed out, for their rows
         self._stop = threading.Event()
         fs.makedirs(self.dir, exist_ok=True)
         fs.makedirs(self.beats, exist_ok=True)

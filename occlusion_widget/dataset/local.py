@@ -52,6 +52,8 @@ class RowWriter:
         self.pending.append(row)
         if self.claims is not None:
             self.claims.finished(row["key"])
+            if not row.get("digest"):  # a row from a backend that did not carry it
+                row["digest"] = self.claims.digests.get(row["key"], "")
         if row.get("status") == "error":
             self.errors.append((row["id"], row["error"]))
         self.done += 1

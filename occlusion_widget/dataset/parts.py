@@ -70,7 +70,12 @@ def _write(fs, folder: str, table, name: str) -> str:
 def append(fs, folder: str, rows: list) -> None:
     """Write ``rows`` as a new part file (nothing already written is rewritten)."""
     if rows:
-        _write(fs, folder, rows_to_arrow(rows), f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet")
+        _write(
+            fs,
+            folder,
+            rows_to_arrow(rows),
+            f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet",
+        )
 
 
 def _parts(fs, folder: str) -> list:

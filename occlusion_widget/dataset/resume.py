@@ -71,6 +71,7 @@ class Plan:
         for item in self.items:
             state = claims.claim(item.key, redo=item.key in self.redo)
             if state == CLAIMED:
+                claims.digests[item.key] = item.digest
                 yield item
             elif on_skip is not None and state == DONE:
                 on_skip()
@@ -91,10 +92,14 @@ def plan(store, source, params=None) -> Plan:
     stream = source.total is None
     named = bool(getattr(source, "named", False))
     redo = set(broken)
+    seen: dict[str, int] = {}
 
     def pending(item) -> bool:
         item.digest = image_digest(item.image, item.path)
-        item.by_content = stream
+        if stream:
+            item.by_content = True
+            item.occurrence = seen.get(item.digest, 0)
+            seen[item.digest] = item.occurrence + 1
         row = done.get(item.key)
         if row is None:
             return True

@@ -43,7 +43,10 @@ class Item:
         The image's content (:func:`.integrity.image_digest`), filled in before the sweep.
     by_content : bool
         Whether the image is known by its content rather than its id (a stream whose order
-        may change between runs): then its key derives from ``digest``.
+        may change between runs): then its key derives from ``digest`` and ``occurrence``.
+    occurrence : int
+        How many images with the same digest came before it in the stream (duplicates are
+        distinct images of the dataset).
 
     Examples
     --------
@@ -57,13 +60,14 @@ class Item:
     label: int
     digest: str = ""
     by_content: bool = False
+    occurrence: int = 0
 
     @property
     def key(self) -> str:
         """The id hashed to a short name safe for a Zarr node (ids may hold any character);
         for an image known by its content, its digest."""
         if self.by_content and self.digest:
-            return "c" + self.digest[1:17]
+            return f"c{self.digest[1:17]}" + (f"-{self.occurrence}" if self.occurrence else "")
         return key_of(self.id)
 
 

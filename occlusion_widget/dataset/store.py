@@ -7,8 +7,8 @@ Layout of a store folder (a local path or any fsspec URL)::
         <key>/classes             (rows, cols, k) int32: which classes those are (top-k only)
         <key>/base_probabilities  (K,) float32: the unoccluded image, all classes
         <key>/image               (H, W, C) the raw image as swept (uint8 or float32)
-    <store>/table/part-*.parquet  one row per image (see ``summary.COLUMNS``; :mod:`.parts`)
-    <store>/claims/               who sweeps which image, and the settled parameters (:mod:`.claims`)
+    <store>/table/part-*.parquet  one row per image (``summary.COLUMNS``; :mod:`.parts`)
+    <store>/claims/               who sweeps which image; the settled parameters (:mod:`.claims`)
     <store>/writers/              heartbeats of the writers running now
 
 An image's arrays are written before its row, and rows are the source of truth: a crash
@@ -215,16 +215,18 @@ class DiskStore(_Base):
             except ValueError:  # cut short by a crash: the parameters live on in claims/
                 self.fs.pipe_file(meta, json.dumps(_ROOT_META).encode())
             mode = "r+"
-        for attempt in range(5):
+        for _ in range(5):
             try:
-                return self._zarr.open_group(f"{where}/maps.zarr", mode=mode, storage_options=options)
+                return self._zarr.open_group(
+                    f"{where}/maps.zarr", mode=mode, storage_options=options
+                )
             except (ContainsGroupError, FileExistsError):
                 mode = "r+"  # another writer created it first: open theirs
             except Exception as exc:
                 raise StoreCorruptError(
                     f"the store's metadata {self.maps}/zarr.json is unreadable "
-                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}). "
-                    f"Re-run sweep_dataset with this store to repair it"
+                    f"({type(exc).__name__}: {_first_line(exc)}). Re-run sweep_dataset with "
+                    f"this store to repair it"
                 ) from exc
         raise StoreCorruptError(f"could not open {self.maps}")
 
@@ -275,9 +277,8 @@ class DiskStore(_Base):
                 out[name] = node[name][...]
         except Exception as exc:
             raise StoreCorruptError(
-                f"the maps {where} are unreadable ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). Re-run sweep_dataset "
-                f"with this store to redo the image"
+                f"the maps {where} are unreadable ({type(exc).__name__}: {_first_line(exc)}). "
+                f"Re-run sweep_dataset with this store to redo the image"
             ) from exc
         return out
 
@@ -289,6 +290,11 @@ class DiskStore(_Base):
 
     def compact(self) -> None:
         compact(self.fs, f"{self.root}/table")
+
+
+def _first_line(exc) -> str:
+    text = str(exc)
+    return text.splitlines()[0][:200] if text else ""
 
 
 def _protocols(fs) -> tuple:
