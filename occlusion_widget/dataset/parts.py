@@ -21,11 +21,12 @@ True
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 import warnings
 
-from .claims import exclusive_write
+from .claims import HOST, _pid_alive, exclusive_write
 from .integrity import StoreCorruptError
 from .summary import COLUMNS
 
@@ -85,7 +86,7 @@ def _parts(fs, folder: str) -> list:
 def _read_parts(fs, parts, url, repair):
     import pyarrow.parquet as pq
 
-    tables, good = [], []
+    tables, good, vanished = [], [], False
     for part in parts:
         name = part.rsplit("/", 1)[-1]
         try:
@@ -93,7 +94,8 @@ def _read_parts(fs, parts, url, repair):
                 tables.append(pq.read_table(fh))
             good.append(part)
         except FileNotFoundError:
-            continue  # compacted away meanwhile: its rows are in a newer part
+            vanished = True  # compacted away meanwhile: its rows are in a newer part
+            continue
         except Exception as exc:
             where = f"{url}/{name}"
             if not repair:
@@ -110,7 +112,7 @@ def _read_parts(fs, parts, url, repair):
                 f"corrupt/{name}: its images are swept again",
                 stacklevel=3,
             )
-    return tables, good
+    return tables, good, vanished
 
 
 def read(fs, folder: str, url: str, repair: bool = False):
@@ -121,7 +123,11 @@ def read(fs, folder: str, url: str, repair: bool = False):
     """
     import pyarrow as pa
 
-    tables, _ = _read_parts(fs, _parts(fs, folder), url, repair)
+    for _ in range(3):
+        tables, _, vanished = _read_parts(fs, _parts(fs, folder), url, repair)
+        if not vanished:
+            break
+        # A part vanished while reading: a compaction moved its rows to a new part; list again.
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="default").to_pandas()
@@ -134,18 +140,21 @@ def compact(fs, folder: str) -> bool:
 
     lock = f"{folder}/.compact.lock"
     fs.makedirs(folder, exist_ok=True)
-    if not exclusive_write(fs, lock, json.dumps({"time": time.time()}).encode()):
+    who = {"time": time.time(), "host": HOST, "pid": os.getpid()}
+    if not exclusive_write(fs, lock, json.dumps(who).encode()):
         try:
-            since = float(json.loads(fs.cat_file(lock))["time"])
+            holder = json.loads(fs.cat_file(lock))
+            since = float(holder["time"])
+            gone = holder.get("host") == HOST and not _pid_alive(int(holder.get("pid", -1)))
         except (OSError, ValueError, KeyError, TypeError):
-            since = 0.0
-        if time.time() - since < LOCK_STALE_AFTER:
+            since, gone = 0.0, True
+        if not gone and time.time() - since < LOCK_STALE_AFTER:
             return False
         fs.rm_file(lock)
         return compact(fs, folder)
     try:
         parts = _parts(fs, folder)
-        tables, good = _read_parts(fs, parts, folder, repair=False)
+        tables, good, _ = _read_parts(fs, parts, folder, repair=False)
         if len(good) < 2:
             return True
         frame = pa.concat_tables(tables, promote_options="default").to_pandas()

@@ -222,7 +222,7 @@ class DiskStore(_Base):
                 )
             except (ContainsGroupError, FileExistsError):
                 mode = "r+"  # another writer created it first: open theirs
-            except Exception as exc:
+            except (ValueError, KeyError, TypeError) as exc:  # bad JSON, missing fields
                 raise StoreCorruptError(
                     f"the store's metadata {self.maps}/zarr.json is unreadable "
                     f"({type(exc).__name__}: {_first_line(exc)}). Re-run sweep_dataset with "
