@@ -2,7 +2,7 @@
 
     python store_writer.py STORE STRIDE N SYNC MODE
 
-MODE ``meet``: the first model call waits (up to 60 s) until another writer has made its own
+MODE ``meet``: the first model call waits (up to 120 s) until another writer has made its own
 first call, so that two writers overlap for sure. MODE ``hold``: the first model call waits until
 the file SYNC/release exists. MODE ``hang``: the model hangs at its fourth call (to be killed).
 Patch 8, black baseline, batch 64. Prints ``calls=<number of model calls>`` at the end; exits 3
@@ -30,7 +30,7 @@ def banded(n, size=12):
     return out
 
 
-def wait_for(predicate, limit=60.0):
+def wait_for(predicate, limit=120.0):
     end = time.monotonic() + limit
     while not predicate() and time.monotonic() < end:
         time.sleep(0.02)

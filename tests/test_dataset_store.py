@@ -37,7 +37,7 @@ def writer(store, stride, n, sync, mode):
     )
 
 
-def finish(proc, limit=120):
+def finish(proc, limit=300):
     out, err = proc.communicate(timeout=limit)
     return proc.returncode, out + err
 

@@ -29,6 +29,7 @@ import socket
 import threading
 import time
 import uuid
+import warnings
 
 __all__ = ["BUSY", "CLAIMED", "DONE", "Claims", "LocalClaims", "settle"]
 
@@ -71,7 +72,29 @@ def exclusive_write(fs, path: str, data: bytes) -> bool:
             fh.write(data)
     except FileExistsError:
         return False
+    except (ValueError, NotImplementedError, TypeError) as exc:  # no "xb" in this driver
+        if "mode" not in str(exc).lower() and not isinstance(exc, NotImplementedError):
+            raise
+        _warn_not_atomic(fs)
+        if fs.exists(path):
+            return False
+        fs.pipe_file(path, data)
     return True
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_not_atomic(fs) -> None:
+    name = type(fs).__name__
+    if name not in _WARNED:
+        _WARNED.add(name)
+        warnings.warn(
+            f"{name} cannot create a file exclusively (fsspec mode 'xb'): claims on this store "
+            f"are not atomic, so two writers at once could sweep an image twice (results stay "
+            f"right, rows are compacted). Run one writer at a time, or upgrade its fsspec driver",
+            stacklevel=4,
+        )
 
 
 def _read_json(fs, path: str):
