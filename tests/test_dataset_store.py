@@ -102,6 +102,28 @@ def test_a_second_writer_with_other_parameters_is_refused_at_once(tmp_path):
     assert {ds.result(i).probabilities.shape for i in range(6)} == {shape}
 
 
+def test_writers_in_threads_of_one_process_sweep_each_image_once(tmp_path):
+    import threading
+
+    model, calls = counting()
+    failures = []
+
+    def sweep():
+        try:
+            ow.sweep_dataset(model, banded(24), store=tmp_path / "s", **AS_WRITER)
+        except Exception as exc:  # any failure fails the test below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(calls) == 24  # one model call per image (batch 64), each image once
+    assert len(raw_rows(tmp_path / "s")) == 24
+
+
 def test_a_writer_killed_mid_sweep_is_taken_over_by_the_next(tmp_path):
     store, sync, n = tmp_path / "s", tmp_path / "sync", 6
     sync.mkdir()

@@ -17,7 +17,6 @@ writers sharing the store never sweep one image twice.
 
 from __future__ import annotations
 
-import time
 import warnings
 
 from .claims import CLAIMED, DONE, Claims, LocalClaims
@@ -25,9 +24,6 @@ from .integrity import StoreCorruptError, image_digest, verify_arrays
 from .store import DiskStore
 
 __all__ = ["Plan", "plan"]
-
-#: How often (seconds) a writer re-reads the table to learn what other writers finished.
-REFRESH_EVERY = 2.0
 
 
 class Plan:
@@ -51,12 +47,15 @@ class Plan:
         self.redo = redo
         self.had_rows = False  # whether the store held any row before this sweep
         self._done: set = set()
-        self._read_at = 0.0
+        self._version: object = None
 
     def _is_done(self, key: str) -> bool:
-        if key not in self._done and time.monotonic() - self._read_at > REFRESH_EVERY:
-            self._done = self.store.done_keys()
-            self._read_at = time.monotonic()
+        # Asked when a claim's writer is gone: it flushed its rows before it went, so the
+        # table is read again whenever its files changed since the last look.
+        if key not in self._done:
+            version = self.store.table_version()
+            if version != self._version:
+                self._done, self._version = self.store.done_keys(), version
         return key in self._done
 
     def open_claims(self):
