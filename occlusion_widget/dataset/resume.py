@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 
-from .claims import CLAIMED, DONE, Claims, LocalClaims
+from .claims import CLAIMED, Claims, LocalClaims
 from .integrity import StoreCorruptError, image_digest, verify_arrays
 from .store import DiskStore
 
@@ -66,13 +66,14 @@ class Plan:
 
     def claimed(self, claims, on_skip=None):
         """The images to sweep, each claimed just before it is handed out; the ones another
-        writer has or has finished are skipped (``on_skip()`` is called for each)."""
+        writer has or has finished are skipped (``on_skip()`` is called for each: they count
+        as done for the progress bar)."""
         for item in self.items:
             state = claims.claim(item.key, redo=item.key in self.redo)
             if state == CLAIMED:
                 claims.digests[item.key] = item.digest
                 yield item
-            elif on_skip is not None and state == DONE:
+            elif on_skip is not None:  # finished, or being swept, by another writer
                 on_skip()
 
 
