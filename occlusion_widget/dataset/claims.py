@@ -97,11 +97,18 @@ def _warn_not_atomic(fs) -> None:
         )
 
 
-def _read_json(fs, path: str):
-    try:
-        return json.loads(fs.cat_file(path))
-    except (OSError, ValueError):
-        return None
+def _read_json(fs, path: str, tries: int = 1):
+    """The JSON document at ``path``, or None. A file just created may not be written yet:
+    with ``tries`` it is read again a little later before it counts as unreadable."""
+    for attempt in range(tries):
+        try:
+            return json.loads(fs.cat_file(path))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            if attempt + 1 < tries:
+                time.sleep(0.05)
+    return None
 
 
 def settle(fs, path: str, content: dict) -> tuple[dict, bool]:
@@ -214,7 +221,7 @@ class Claims:
             pid = int(holder.get("pid", -1))
             if pid == os.getpid() or not _pid_alive(pid):
                 return False
-        beat = _read_json(self.fs, f"{self.beats}/{holder.get('writer')}.json")
+        beat = _read_json(self.fs, f"{self.beats}/{holder.get('writer')}.json", tries=10)
         return isinstance(beat, dict) and time.time() - float(beat.get("time", 0)) < STALE_AFTER
 
     def claim(self, key: str, redo: bool = False) -> str:
@@ -226,7 +233,7 @@ class Claims:
             if exclusive_write(self.fs, path, self._payload()):
                 self.pending[key] = path
                 return CLAIMED
-            holder = _read_json(self.fs, path)
+            holder = _read_json(self.fs, path, tries=10)
             if self.alive(holder):
                 return BUSY
             if not redo and not self.fs.exists(f"{self.dir}/{key}.{n + 1}") and self.is_done(key):
