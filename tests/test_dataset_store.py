@@ -282,6 +282,21 @@ def test_grey_and_rgba_files_are_converted_to_the_models_channels(tmp_path):
     np.testing.assert_array_equal(ds.result("c_rgba.png").image, data[2])
 
 
+def test_channels_converts_every_file_for_a_model_that_declares_none(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "data"
+    root.mkdir()
+    data = banded(2)
+    Image.fromarray(data[0][..., 0]).save(root / "a_grey.png")  # the first file is grey
+    Image.fromarray(data[1]).save(root / "b_rgb.png")
+    ds = ow.sweep_dataset(brightness_model(), root, channels=3, **PARAMS)
+    assert (ds.table["status"] == "done").all()
+    assert ds.result("a_grey.png").image.shape == (12, 12, 3)
+    with pytest.raises(ValueError, match=r"channels must be 1, 3 or 4"):
+        ow.sweep_dataset(brightness_model(), root, channels=2, **PARAMS)
+
+
 def test_an_array_of_other_channels_gets_advice_that_works():
     rgb = banded(2)
     grey = rgb[1].mean(axis=2).astype(np.uint8)

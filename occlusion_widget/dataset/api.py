@@ -35,6 +35,7 @@ def sweep_dataset(
     batch_size=None,
     resize=None,
     top_k=None,
+    channels=None,
     model_factory=None,
     progress=True,
     cancel=None,
@@ -76,6 +77,10 @@ def sweep_dataset(
     top_k : int, optional
         Classes kept per position in the store (float16). Default: all classes up to 100,
         otherwise the top 10. The table's numbers always come from the full float32 sweep.
+    channels : {1, 3, 4}, optional
+        Convert every image file to this many channels (Pillow's ``convert`` to L, RGB or
+        RGBA: grey becomes RGB, RGBA drops its alpha). Default: the channels a Keras model
+        declares, else those of the first image.
     model_factory : callable, optional
         ``() -> model``, called once per worker (instead of ``model``).
     progress : bool or callable, default True
@@ -138,6 +143,7 @@ def sweep_dataset(
         top_k,
         dict(sweep_options),
         describe_model(model, model_factory),
+        channels,
     )
     params.describe()  # raises now on a malformed patch size, stride or resize
     st = open_store(store, storage_options)

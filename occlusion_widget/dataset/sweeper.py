@@ -54,10 +54,17 @@ class DatasetParams:
     options: dict = field(default_factory=dict)
     #: What model runs (:func:`.identity.describe_model`); recorded, compared on resume.
     model: dict | None = None
+    #: Channels image files are converted to (None: the model's, else the first image's).
+    channels: int | None = None
 
     def describe(self, image_shape=None) -> dict:
         """JSON parameters recorded in the store; a resumed sweep must give the same ones
         (the model: see :func:`.identity.model_mismatch`)."""
+        if self.channels is not None and self.channels not in _MODES:
+            raise ValueError(
+                f"channels must be 1, 3 or 4 (image files converted to L, RGB or RGBA); "
+                f"got {self.channels!r}"
+            )
         described = {
             "patch_size": list(normalize_pair(self.patch_size, "patch_size")),
             "stride": list(normalize_pair(self.stride, "stride")),
@@ -123,7 +130,9 @@ class ImageSweeper:
         self.image_shape = None if image_shape is None else tuple(image_shape)
         self.swept = 0  # images swept successfully by this sweeper
         # Files are converted to the channels the model takes (else those of the dataset).
-        self.channels = _model_channels(model) or (image_shape[2] if image_shape else None)
+        self.channels = (
+            params.channels or _model_channels(model) or (image_shape[2] if image_shape else None)
+        )
 
     def decode(self, item):
         """``(pixels for the engine, None)`` or ``(None, error message)``."""
@@ -241,7 +250,7 @@ def _shape_error(got, want, is_file) -> str:
     text = "x".join(map(str, got)), "x".join(map(str, want))
     message = f"image is {text[0]} but the dataset is {text[1]} (H x W x C)"
     if got[2] != want[2]:
-        if is_file:  # files are converted to the model's channels: this one could not be
+        if is_file:  # files are converted to the dataset's channels: this one could not be
             return f"{message}; its channels could not be converted to {want[2]}"
         mode = _MODES.get(want[2], "RGB")
         return (
