@@ -7,5 +7,6 @@ Examples
 
 from .api import open_dataset, sweep_dataset
 from .dataset import OcclusionDataset
+from .integrity import StoreCorruptError
 
-__all__ = ["OcclusionDataset", "open_dataset", "sweep_dataset"]
+__all__ = ["OcclusionDataset", "StoreCorruptError", "open_dataset", "sweep_dataset"]

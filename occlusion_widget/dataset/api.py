@@ -10,6 +10,7 @@ import numpy as np
 from .dataset import OcclusionDataset
 from .identity import describe_model
 from .local import RowWriter, run_local
+from .resume import plan
 from .sources import make_source
 from .store import open_store
 from .sweeper import DatasetParams
@@ -34,6 +35,7 @@ def sweep_dataset(
     batch_size=None,
     resize=None,
     top_k=None,
+    channels=None,
     model_factory=None,
     progress=True,
     cancel=None,
@@ -75,6 +77,10 @@ def sweep_dataset(
     top_k : int, optional
         Classes kept per position in the store (float16). Default: all classes up to 100,
         otherwise the top 10. The table's numbers always come from the full float32 sweep.
+    channels : {1, 3, 4}, optional
+        Convert every image file to this many channels (Pillow's ``convert`` to L, RGB or
+        RGBA: grey becomes RGB, RGBA drops its alpha). Default: the channels a Keras model
+        declares, else those of the first image.
     model_factory : callable, optional
         ``() -> model``, called once per worker (instead of ``model``).
     progress : bool or callable, default True
@@ -137,37 +143,47 @@ def sweep_dataset(
         top_k,
         dict(sweep_options),
         describe_model(model, model_factory),
+        channels,
     )
     params.describe()  # raises now on a malformed patch size, stride or resize
     st = open_store(store, storage_options)
     image_shape = _check_stored_params(st, params)
     described = params.describe()["baseline"]
-    if isinstance(described, str) and described.startswith("array["):
+    if (
+        isinstance(described, str)
+        and described.startswith("array[")
+        and not st.has_arrays("_baseline")
+    ):
         # A whole baseline image is recorded by checksum only: keep it to rebuild results.
         st.write_arrays("_baseline", {"baseline": np.asarray(baseline, np.float32)})
-    if source.class_names is not None:
+    if source.class_names is not None and st.meta().get("folder_classes") != source.class_names:
         st.write_meta({"folder_classes": source.class_names})
-    done = st.done_keys()
-    items, total, skipped = _remaining(source, done)
-    with RowWriter(st, total, progress, start=skipped) as writer:
-        if backend == "local":
-            run_local(
-                _load_model(model, model_factory), params, items, st, writer, image_shape, cancel
-            )
-        else:
-            from .ray_backend import run_ray
+    work = plan(st, source, params)
+    done = work.had_rows
+    claims = work.open_claims()
+    try:
+        with RowWriter(st, work.total, progress, start=work.skipped, claims=claims) as writer:
+            items = work.claimed(claims, writer.skip)
+            if backend == "local":
+                model = _load_model(model, model_factory)
+                run_local(model, params, items, st, writer, image_shape, cancel)
+            else:
+                from .ray_backend import run_ray
 
-            run_ray(
-                model,
-                model_factory,
-                params,
-                items,
-                st,
-                writer,
-                image_shape,
-                cancel,
-                ray_options or {},
-            )
+                run_ray(
+                    model,
+                    model_factory,
+                    params,
+                    items,
+                    st,
+                    writer,
+                    image_shape,
+                    cancel,
+                    ray_options or {},
+                )
+    finally:
+        claims.close()
+    st.compact_if_needed()
     if writer.done == 0 and not done and not (cancel is not None and cancel.is_set()):
         raise ValueError("the dataset is empty: no images to sweep")
     if writer.errors and progress is not False and not callable(progress):
@@ -176,22 +192,13 @@ def sweep_dataset(
 
 
 def _check_stored_params(st, params):
-    """Refuse at once a store written with other parameters (before any image is swept);
-    returns the image shape the store holds, if any."""
-    meta = st.meta()
-    if not meta or "params" not in meta:
-        return None
-    shape = meta["params"].get("image_shape")
-    st.check_params(params.describe(shape), meta["num_classes"], meta["kept_classes"])
+    """Settle this sweep's parameters in the store, or refuse at once a store written with
+    other ones (before any image is swept); returns the image shape the store holds, if any."""
+    meta = st.params_meta()
+    shape = meta.get("params", {}).get("image_shape")
+    k = meta.get("num_classes")
+    st.check_params(params.describe(shape), k, meta.get("kept_classes", k))
     return None if shape is None else tuple(shape)
-
-
-def _remaining(source, done):
-    if source.total is not None:
-        items = list(source.items)
-        todo = [item for item in items if item.key not in done]
-        return todo, len(items), len(items) - len(todo)
-    return (item for item in source.items if item.key not in done), None, 0
 
 
 def _load_model(model, model_factory):

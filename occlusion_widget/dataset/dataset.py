@@ -9,6 +9,7 @@ import numpy as np
 from ..engine import OcclusionResult, load_image, make_baseline, make_grid
 from ..engine.baselines import describe_baseline
 from .confusion import confusion_table
+from .integrity import verify_arrays
 from .store import expand
 
 __all__ = ["OcclusionDataset"]
@@ -44,7 +45,7 @@ class OcclusionDataset:
 
     def __init__(self, store):
         self.store = store
-        meta = store.meta()
+        meta = store.params_meta()
         self.params = dict(meta.get("params", {}))
         self.num_classes = int(meta.get("num_classes", 0))
         self.kept_classes = int(meta.get("kept_classes", 0))
@@ -87,6 +88,11 @@ class OcclusionDataset:
             match = table[table["id"] == which]
             if match.empty:
                 raise KeyError(f"no image with id {which!r} in the table")
+            if len(match) > 1:  # a stream whose order changed between runs: ids are positions
+                raise KeyError(
+                    f"the id {which!r} names {len(match)} images in the table (positions of a "
+                    f"stream whose order changed between runs); give a row number instead"
+                )
             return match.iloc[0]
         raise TypeError(f"give a row number (int) or an image id (str); got {which!r}")
 
@@ -111,7 +117,10 @@ class OcclusionDataset:
         row = self._row(which)
         if row["status"] != "done":
             raise ValueError(f"image {row['id']!r} was skipped: {row['error']}")
+        self.store.require_meta()  # names what is lost, before any KeyError could
         arrays = self.store.read_arrays(row["key"])
+        where = f"the maps of image {row['id']!r} ({self.store.where(row['key'])})"
+        verify_arrays(arrays, str(row.get("checksum") or ""), where)
         options = self.params.get("options", {})
         raw = load_image(np.asarray(arrays["image"]))
         value_range = tuple(options["value_range"]) if options.get("value_range") else None

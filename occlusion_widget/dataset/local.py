@@ -31,8 +31,9 @@ class RowWriter:
     ['0']
     """
 
-    def __init__(self, store, total, progress, start=0):
+    def __init__(self, store, total, progress, start=0, claims=None):
         self.store = store
+        self.claims = claims  # told of each image whose row is in
         self.pending = []
         self.last_flush = time.monotonic()
         self.done = start
@@ -49,6 +50,10 @@ class RowWriter:
 
     def add(self, row):
         self.pending.append(row)
+        if self.claims is not None:
+            self.claims.finished(row["key"])
+            if not row.get("digest"):  # a row from a backend that did not carry it
+                row["digest"] = self.claims.digests.get(row["key"], "")
         if row.get("status") == "error":
             self.errors.append((row["id"], row["error"]))
         self.done += 1
@@ -61,6 +66,14 @@ class RowWriter:
             or time.monotonic() - self.last_flush > FLUSH_EVERY_SECONDS
         ):
             self.flush()
+
+    def skip(self):
+        """An image found done meanwhile (by another writer): counted, no row."""
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
 
     def flush(self):
         if self.pending:

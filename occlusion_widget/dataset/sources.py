@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .integrity import display_path
+
 __all__ = ["IMAGE_EXTENSIONS", "Item", "Source", "key_of", "make_source"]
 
 #: File extensions treated as images in a folder; other files are recorded as errors.
@@ -37,6 +39,14 @@ class Item:
         The file, or ``""`` for in-memory images.
     label : int
         The true class, -1 when unknown.
+    digest : str
+        The image's content (:func:`.integrity.image_digest`), filled in before the sweep.
+    by_content : bool
+        Whether the image is known by its content rather than its id (a stream whose order
+        may change between runs): then its key derives from ``digest`` and ``occurrence``.
+    occurrence : int
+        How many images with the same digest came before it in the stream (duplicates are
+        distinct images of the dataset).
 
     Examples
     --------
@@ -48,10 +58,16 @@ class Item:
     image: object
     path: str
     label: int
+    digest: str = ""
+    by_content: bool = False
+    occurrence: int = 0
 
     @property
     def key(self) -> str:
-        """The id hashed to a short name safe for a Zarr node (ids may hold any character)."""
+        """The id hashed to a short name safe for a Zarr node (ids may hold any character);
+        for an image known by its content, its digest."""
+        if self.by_content and self.digest:
+            return f"c{self.digest[1:17]}" + (f"-{self.occurrence}" if self.occurrence else "")
         return key_of(self.id)
 
 
@@ -63,7 +79,8 @@ def key_of(item_id: str) -> str:
     >>> key_of("cats/001.png")
     'i911c1d19e31b72de'
     """
-    return "i" + hashlib.sha1(item_id.encode("utf-8")).hexdigest()[:16]
+    data = item_id.encode("utf-8", "surrogateescape")  # a file name need not be UTF-8
+    return "i" + hashlib.sha1(data).hexdigest()[:16]
 
 
 @dataclass
@@ -81,6 +98,8 @@ class Source:
     items: object
     total: int | None
     class_names: list[str] | None = None
+    #: Whether the ids name the images (a folder's relative paths) rather than positions.
+    named: bool = False
 
 
 def make_source(images, labels=None) -> Source:
@@ -179,8 +198,9 @@ def _folder(root: Path) -> Source:
     for path in files:
         rel = path.relative_to(root)
         label = index[rel.parts[0]] if classes and len(rel.parts) > 1 else -1
-        items.append(Item(rel.as_posix(), None, str(path), label))
-    return Source(items, len(items), classes)
+        # The id must be text a table holds: undecodable bytes of a name become \\xNN.
+        items.append(Item(display_path(rel.as_posix()), None, str(path), label))
+    return Source(items, len(items), classes, named=True)
 
 
 def _item(item_id, image, label) -> Item:

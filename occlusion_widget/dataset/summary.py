@@ -40,6 +40,8 @@ COLUMNS = {
     "winner_classes": "list<int64>",  # every class that wins somewhere, most positions first...
     "winner_counts": "list<int64>",  # ...and at how many positions
     "seconds": "float64",  # time to sweep this image (not compared between backends)
+    "digest": "string",  # the image's content (pixels or file bytes): its identity with the id
+    "checksum": "string",  # of its stored maps, verified when they are read back
 }
 
 

@@ -15,7 +15,8 @@ import numpy as np
 from ..engine import occlusion_map
 from ..engine.grid import normalize_pair
 from ..engine.images import load_image
-from ..engine.model import ModelError
+from ..engine.model import ModelError, declared_input_shape
+from .integrity import arrays_checksum, display_path, preprocess_probe
 from .store import quantize
 from .summary import error_row, summarize
 
@@ -25,6 +26,11 @@ __all__ = ["DatasetParams", "ImageSweeper"]
 #: :data:`TOP_K` per position (1000 ImageNet classes x 729 positions is 1.4 MB per image).
 KEEP_ALL_UP_TO = 100
 TOP_K = 10
+#: Image files larger than this (width x height, read from the file's header) are recorded as
+#: errors without being decoded: 50 megapixels decode to 150 MB of RGB bytes.
+MAX_IMAGE_PIXELS = 50_000_000
+#: The Pillow mode a file is converted to for a model that takes this many channels.
+_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
 @dataclass
@@ -48,10 +54,17 @@ class DatasetParams:
     options: dict = field(default_factory=dict)
     #: What model runs (:func:`.identity.describe_model`); recorded, compared on resume.
     model: dict | None = None
+    #: Channels image files are converted to (None: the model's, else the first image's).
+    channels: int | None = None
 
     def describe(self, image_shape=None) -> dict:
         """JSON parameters recorded in the store; a resumed sweep must give the same ones
         (the model: see :func:`.identity.model_mismatch`)."""
+        if self.channels is not None and self.channels not in _MODES:
+            raise ValueError(
+                f"channels must be 1, 3 or 4 (image files converted to L, RGB or RGBA); "
+                f"got {self.channels!r}"
+            )
         described = {
             "patch_size": list(normalize_pair(self.patch_size, "patch_size")),
             "stride": list(normalize_pair(self.stride, "stride")),
@@ -61,7 +74,10 @@ class DatasetParams:
             "resize": None if self.resize is None else list(normalize_pair(self.resize, "resize")),
             "image_shape": None if image_shape is None else [int(s) for s in image_shape],
             "options": {k: _describe_value(v) for k, v in sorted(self.options.items())},
+            "top_k": None if self.top_k is None else int(self.top_k),
         }
+        if image_shape is not None:  # what preprocess does, on a probe batch of this shape
+            described["preprocess_probe"] = preprocess_probe(self.preprocess, image_shape)
         if self.model is not None:
             described["model"] = self.model
         return described
@@ -113,12 +129,15 @@ class ImageSweeper:
         self.params = params
         self.image_shape = None if image_shape is None else tuple(image_shape)
         self.swept = 0  # images swept successfully by this sweeper
+        # Files are converted to the channels the model takes (else those of the dataset).
+        self.channels = (
+            params.channels or _model_channels(model) or (image_shape[2] if image_shape else None)
+        )
 
     def decode(self, item):
         """``(pixels for the engine, None)`` or ``(None, error message)``."""
-        source = item.path if item.path else item.image
         try:
-            raw = load_image(source)
+            raw = load_image(self._open(item.path) if item.path else item.image)
         except Exception as exc:  # any decoding failure is this image's problem, not the run's
             return None, _decode_error(exc)
         pixels = raw.pixels
@@ -127,18 +146,38 @@ class ImageSweeper:
         shape = (*(int(s) for s in np.shape(pixels)[:2]), int(raw.pixels.shape[2]))
         if self.image_shape is None:
             self.image_shape = shape
+            self.channels = self.channels or shape[2]
         elif shape != self.image_shape:
-            got, want = "x".join(map(str, shape)), "x".join(map(str, self.image_shape))
-            return None, (
-                f"image is {got} but the dataset is {want} (H x W x C); pass "
-                f"resize=({self.image_shape[0]}, {self.image_shape[1]}) to resize every image"
-            )
+            return None, _shape_error(shape, self.image_shape, bool(item.path))
         if self.params.resize is None:
             # Integer images stay integers: the engine's value range and gray fill depend on it.
             pixels = raw.pixels.astype(np.uint8) if _is_byte(raw) else raw.pixels
         if raw.squeeze_channel:
             pixels = pixels[..., 0]
         return pixels, None
+
+    def _open(self, path):
+        """A file as a PIL image in the model's channels; its size is checked from the header
+        before any pixel is decoded."""
+        import warnings
+
+        from PIL import Image
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise ValueError(
+                        f"the file is {width}x{height} pixels, over the "
+                        f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels a dataset image may have; "
+                        f"shrink it before sweeping (it was not decoded)"
+                    )
+                mode = _MODES.get(self.channels or 0)
+                if mode and img.mode != mode:
+                    return img.convert(mode)  # as Pillow does: gray to RGB, RGBA drops alpha
+                img.load()
+                return img.copy()
 
     def run(self, item, cancel=None):
         """``(arrays to store or None, table row)`` for one item, ``(None, None)`` when cancelled.
@@ -148,10 +187,17 @@ class ImageSweeper:
         fill the table with one error per image).
         """
         start = time.perf_counter()
-        row = {"id": item.id, "key": item.key, "path": item.path, "label": int(item.label)}
+        row = {
+            "id": item.id,
+            "key": item.key,
+            "path": display_path(item.path),
+            "label": int(item.label),
+            "digest": getattr(item, "digest", ""),
+        }
         pixels, problem = self.decode(item)
         if problem is not None:
-            row.update(error_row(problem), seconds=time.perf_counter() - start)
+            # The row keeps what is known of the image: its id, file, true label.
+            row.update(error_row(problem), seconds=time.perf_counter() - start, **_known(row))
             return None, row
         p = self.params
         try:
@@ -171,7 +217,7 @@ class ImageSweeper:
         except (ModelError, ValueError, TypeError) as exc:
             if self.swept == 0:
                 raise
-            row.update(error_row(f"{type(exc).__name__}: {exc}"))
+            row.update(error_row(f"{type(exc).__name__}: {exc}"), **_known(row))
             row["seconds"] = time.perf_counter() - start
             return None, row
         if not result.complete:  # cancelled mid-image: nothing of it is kept
@@ -182,7 +228,37 @@ class ImageSweeper:
         arrays = quantize(result.probabilities, p.kept_classes(result.num_classes))
         arrays["base_probabilities"] = result.base_probabilities.astype(np.float32)
         arrays["image"] = pixels if np.asarray(pixels).dtype == np.uint8 else result.image
+        row["checksum"] = arrays_checksum(arrays)  # verified whenever the maps are read back
         return arrays, row
+
+
+def _known(row) -> dict:
+    return {"label": row["label"], "digest": row["digest"]}
+
+
+def _model_channels(model) -> int | None:
+    try:
+        shape = declared_input_shape(model)
+    except ValueError:
+        return None
+    if shape is None or len(shape) != 4 or shape[-1] not in _MODES:
+        return None
+    return int(shape[-1])
+
+
+def _shape_error(got, want, is_file) -> str:
+    text = "x".join(map(str, got)), "x".join(map(str, want))
+    message = f"image is {text[0]} but the dataset is {text[1]} (H x W x C)"
+    if got[2] != want[2]:
+        if is_file:  # files are converted to the dataset's channels: this one could not be
+            return f"{message}; its channels could not be converted to {want[2]}"
+        mode = _MODES.get(want[2], "RGB")
+        return (
+            f"{message}: {got[2]} channel(s) where the dataset has {want[2]}. Convert such "
+            f"images first, e.g. numpy.asarray(PIL.Image.fromarray(image).convert({mode!r})), "
+            f"or pass them as files, which are converted to the model's channels"
+        )
+    return f"{message}; pass resize=({want[0]}, {want[1]}) to resize every image"
 
 
 def _is_byte(raw) -> bool:

@@ -1,0 +1,260 @@
+"""Who sweeps which image: atomic claims, so that writers sharing a store cooperate.
+
+Before a writer sweeps an image it creates ``<store>/claims/<key>.<n>`` with an exclusive
+create (fsspec's ``"xb"`` mode: ``O_CREAT | O_EXCL`` on a local or network filesystem, a
+conditional write where an object store's fsspec driver implements one). Exactly one writer
+succeeds; the others skip the image. A claim names its writer, and a writer keeps a heartbeat
+file ``<store>/writers/<id>.json`` fresh while it runs. A claim whose writer is gone (its
+process ended on this machine, or its heartbeat is older than :data:`STALE_AFTER` seconds)
+and whose image has no row is taken over through the next number ``n + 1``, again with an
+exclusive create: a crashed image is redone once, by one writer.
+
+The same exclusive create settles the sweep parameters (:func:`settle`): the first writer's
+parameters win and every other writer is compared against them.
+
+Claims name images by their key only, so they hold for any layout of the maps.
+
+Examples
+--------
+>>> session = LocalClaims()
+>>> session.claim("i0"), session.claim("i0")
+('claimed', 'busy')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+import warnings
+
+__all__ = ["BUSY", "CLAIMED", "DONE", "Claims", "LocalClaims", "settle"]
+
+CLAIMED, BUSY, DONE = "claimed", "busy", "done"
+#: A writer whose heartbeat is older than this many seconds is taken for dead.
+STALE_AFTER = 120.0
+#: How often a running writer refreshes its heartbeat.
+BEAT_EVERY = 20.0
+
+_LIVE: set[str] = set()  # writers running in this process
+
+
+def _host() -> str:
+    """This machine: its name and boot id (containers may share a host name)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            boot = fh.read().strip()
+    except OSError:
+        boot = ""
+    return f"{socket.gethostname()}/{boot}"
+
+
+HOST = _host()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def exclusive_write(fs, path: str, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` unless it exists (atomically); whether it was created."""
+    try:
+        with fs.open(path, "xb") as fh:
+            fh.write(data)
+    except FileExistsError:
+        return False
+    except (ValueError, NotImplementedError, TypeError) as exc:  # no "xb" in this driver
+        if "mode" not in str(exc).lower() and not isinstance(exc, NotImplementedError):
+            raise
+        _warn_not_atomic(fs)
+        if fs.exists(path):
+            return False
+        fs.pipe_file(path, data)
+    return True
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_not_atomic(fs) -> None:
+    name = type(fs).__name__
+    if name not in _WARNED:
+        _WARNED.add(name)
+        warnings.warn(
+            f"{name} cannot create a file exclusively (fsspec mode 'xb'): claims on this store "
+            f"are not atomic, so two writers at once could sweep an image twice (results stay "
+            f"right, rows are compacted). Run one writer at a time, or upgrade its fsspec driver",
+            stacklevel=4,
+        )
+
+
+def _read_json(fs, path: str, tries: int = 1):
+    """The JSON document at ``path``, or None. A file just created may not be written yet:
+    with ``tries`` it is read again a little later before it counts as unreadable."""
+    for attempt in range(tries):
+        try:
+            return json.loads(fs.cat_file(path))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            if attempt + 1 < tries:
+                time.sleep(0.05)
+    return None
+
+
+def settle(fs, path: str, content: dict) -> tuple[dict, bool]:
+    """``content`` written to ``path`` if nobody wrote it first, else what is there:
+    ``(settled content, whether it is ours)``. An unreadable file (cut short by a crash) is
+    replaced by ``content``.
+
+    Examples
+    --------
+    >>> import fsspec
+    >>> fs = fsspec.filesystem("memory")
+    >>> settle(fs, "/doc/p.json", {"stride": 4}), settle(fs, "/doc/p.json", {"stride": 8})
+    (({'stride': 4}, True), ({'stride': 4}, False))
+    """
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    data = json.dumps(content, sort_keys=True).encode()
+    for _ in range(3):
+        if exclusive_write(fs, path, data):
+            return content, True
+        found = _read_json(fs, path)
+        if isinstance(found, dict):
+            return found, False
+        time.sleep(0.05)  # another writer may be mid-write: look again before repairing
+    fs.pipe_file(path, data)
+    return content, True
+
+
+class LocalClaims:
+    """Claims for a store that lives in this process only (``store=None``): an image is
+    claimed once per run, so a duplicate in a stream is swept once."""
+
+    def __init__(self):
+        self.taken: set[str] = set()
+        self.digests: dict[str, str] = {}  # of the images handed out, for their rows
+
+    def claim(self, key: str, redo: bool = False) -> str:
+        if key in self.taken:
+            return BUSY
+        self.taken.add(key)
+        return CLAIMED
+
+    def finished(self, key: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Claims:
+    """One writer's claims on a store folder (see the module docstring).
+
+    Parameters
+    ----------
+    fs, root
+        The store's fsspec filesystem and its root path there.
+    is_done : callable
+        ``is_done(key)``: whether the image has a done row in the store now (asked only when
+        a claim's writer is gone, to tell a finished image from a crashed one).
+
+    Examples
+    --------
+    >>> import fsspec
+    >>> fs = fsspec.filesystem("memory")
+    >>> a, b = Claims(fs, "/doc/s", lambda k: False), Claims(fs, "/doc/s", lambda k: False)
+    >>> a.claim("i1"), b.claim("i1")
+    ('claimed', 'busy')
+    >>> a.close(); b.claim("i1")  # a ended without finishing it: b takes it over
+    'claimed'
+    >>> b.close()
+    """
+
+    def __init__(self, fs, root: str, is_done):
+        self.fs = fs
+        self.dir = f"{root}/claims"
+        self.beats = f"{root}/writers"
+        self.is_done = is_done
+        self.id = uuid.uuid4().hex
+        self.pending: dict[str, str] = {}  # claimed, not finished: released if we stop
+        self.digests: dict[str, str] = {}  # of the images handed out, for their rows
+        self._stop = threading.Event()
+        fs.makedirs(self.dir, exist_ok=True)
+        fs.makedirs(self.beats, exist_ok=True)
+        _LIVE.add(self.id)
+        self._beat()
+        self._thread = threading.Thread(target=self._beating, name="ow-store-heartbeat")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _payload(self) -> bytes:
+        who = {"writer": self.id, "host": HOST, "pid": os.getpid(), "time": time.time()}
+        return json.dumps(who).encode()
+
+    def _beat(self) -> None:
+        self.fs.pipe_file(f"{self.beats}/{self.id}.json", self._payload())
+
+    def _beating(self) -> None:
+        while not self._stop.wait(BEAT_EVERY):
+            try:
+                self._beat()
+            except Exception:  # a flaky store: the next beat tries again
+                pass
+
+    def alive(self, holder) -> bool:
+        """Whether the writer that made a claim may still be working on it."""
+        if not isinstance(holder, dict):
+            return False  # a claim cut short by a crash
+        if holder.get("writer") in _LIVE:
+            return True
+        if holder.get("host") == HOST:
+            pid = int(holder.get("pid", -1))
+            if pid == os.getpid() or not _pid_alive(pid):
+                return False
+        beat = _read_json(self.fs, f"{self.beats}/{holder.get('writer')}.json", tries=10)
+        return isinstance(beat, dict) and time.time() - float(beat.get("time", 0)) < STALE_AFTER
+
+    def claim(self, key: str, redo: bool = False) -> str:
+        """``"claimed"`` (sweep it), ``"busy"`` (another live writer has it) or ``"done"``
+        (a writer that is gone finished it). ``redo`` claims a finished image again."""
+        n = 0
+        while True:
+            path = f"{self.dir}/{key}.{n}"
+            if exclusive_write(self.fs, path, self._payload()):
+                self.pending[key] = path
+                return CLAIMED
+            holder = _read_json(self.fs, path, tries=10)
+            if self.alive(holder):
+                return BUSY
+            if not redo and not self.fs.exists(f"{self.dir}/{key}.{n + 1}") and self.is_done(key):
+                return DONE
+            n += 1
+
+    def finished(self, key: str) -> None:
+        """The image's row is written (or about to be flushed): its claim stays as a mark."""
+        self.pending.pop(key, None)
+
+    def close(self) -> None:
+        """Stop the heartbeat and release the claims of images not swept (cancel, error)."""
+        self._stop.set()
+        for path in self.pending.values():
+            try:
+                self.fs.rm_file(path)
+            except OSError:
+                pass
+        self.pending.clear()
+        _LIVE.discard(self.id)
+        try:
+            self.fs.rm_file(f"{self.beats}/{self.id}.json")
+        except OSError:
+            pass

@@ -1,0 +1,144 @@
+"""What a sweep into an existing store still has to do: by identity, not by position.
+
+An image is done when the store holds a done row with its key *and its digest* (its pixels or
+its file's bytes) and its maps pass their checksum. Otherwise:
+
+- a folder's file that changed since it was swept, or an image whose maps are missing or
+  damaged, is swept again (its new row replaces the old one);
+- a list or array whose image at some position is not the one the store holds there is
+  refused: the store holds another dataset;
+- a stream (an iterator or a ``tf.data.Dataset``, whose order may change from one run to the
+  next) is known by content: an image already swept is skipped wherever it comes, so a
+  shuffled stream resumed gives every image once.
+
+Then each remaining image is claimed (:mod:`.claims`) right before it is swept, so that
+writers sharing the store never sweep one image twice.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from .claims import CLAIMED, Claims, LocalClaims
+from .integrity import StoreCorruptError, image_digest, verify_arrays
+from .store import DiskStore
+
+__all__ = ["Plan", "plan"]
+
+
+class Plan:
+    """The images a sweep has left: ``total`` (None for a stream), ``skipped`` (done already),
+    ``redo`` (keys swept again) and :meth:`claimed`, the stream of images to sweep.
+
+    Examples
+    --------
+    >>> from occlusion_widget.dataset.sources import make_source
+    >>> from occlusion_widget.dataset.store import MemoryStore
+    >>> p = plan(MemoryStore(), make_source([np.zeros((2, 2))] * 2))
+    >>> p.total, p.skipped, [item.id for item in p.claimed(p.open_claims())]
+    (2, 0, ['0', '1'])
+    """
+
+    def __init__(self, store, items, total, skipped, redo):
+        self.store = store
+        self.items = items
+        self.total = total
+        self.skipped = skipped
+        self.redo = redo
+        self.had_rows = False  # whether the store held any row before this sweep
+        self._done: set = set()
+        self._version: object = None
+
+    def _is_done(self, key: str) -> bool:
+        # Asked when a claim's writer is gone: it flushed its rows before it went, so the
+        # table is read again whenever its files changed since the last look.
+        if key not in self._done:
+            version = self.store.table_version()
+            if version != self._version:
+                self._done, self._version = self.store.done_keys(), version
+        return key in self._done
+
+    def open_claims(self):
+        """This writer's claims on the store (close them when the sweep ends)."""
+        if isinstance(self.store, DiskStore):
+            return Claims(self.store.fs, self.store.root, self._is_done)
+        return LocalClaims()
+
+    def claimed(self, claims, on_skip=None):
+        """The images to sweep, each claimed just before it is handed out; the ones another
+        writer has or has finished are skipped (``on_skip()`` is called for each: they count
+        as done for the progress bar)."""
+        for item in self.items:
+            state = claims.claim(item.key, redo=item.key in self.redo)
+            if state == CLAIMED:
+                claims.digests[item.key] = item.digest
+                yield item
+            elif on_skip is not None:  # finished, or being swept, by another writer
+                on_skip()
+
+
+def plan(store, source, params=None) -> Plan:
+    """What to sweep of ``source`` into ``store`` (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        When a list or array holds other images than the store at the same positions.
+    """
+    repair = isinstance(store, DiskStore)
+    table = store.table(repair=repair)
+    done = {row.key: row for row in table.itertuples() if row.status == "done"}
+    broken = _broken(store, done) if repair else set()
+    stream = source.total is None
+    named = bool(getattr(source, "named", False))
+    redo = set(broken)
+    seen: dict[str, int] = {}
+
+    def pending(item) -> bool:
+        item.digest = image_digest(item.image, item.path)
+        if stream:
+            item.by_content = True
+            item.occurrence = seen.get(item.digest, 0)
+            seen[item.digest] = item.occurrence + 1
+        row = done.get(item.key)
+        if row is None:
+            return True
+        if item.key in broken:
+            return True
+        if not row.digest or not item.digest or row.digest == item.digest:
+            return False
+        if named:  # the file changed since it was swept: sweep it again
+            redo.add(item.key)
+            return True
+        raise ValueError(
+            f"image {item.id!r} is not the image the store at {store.location} holds as "
+            f"{item.id!r} (their pixels differ): this store was swept with other images. Give "
+            f"a new store path, or the same images in the same order"
+        )
+
+    if stream:
+        work = Plan(store, (item for item in source.items if pending(item)), None, 0, redo)
+    else:
+        every = list(source.items)
+        todo = [item for item in every if pending(item)]
+        work = Plan(store, todo, len(every), len(every) - len(todo), redo)
+    work.had_rows = not table.empty
+    return work
+
+
+def _broken(store, done) -> set:
+    """Keys of done images whose maps are missing or fail their checksum (read them all)."""
+    bad = {}
+    for key, row in done.items():
+        try:
+            verify_arrays(store.read_arrays(key), row.checksum, f"the maps {store.where(key)}")
+        except StoreCorruptError as exc:
+            bad[key] = f"{row.id}: {str(exc).split('. Re-run')[0]}"
+    if bad:
+        listed = "; ".join(list(bad.values())[:5]) + (" ..." if len(bad) > 5 else "")
+        warnings.warn(
+            f"{len(bad)} image(s) of the store at {store.location} have missing or damaged "
+            f"maps and are swept again: {listed}",
+            stacklevel=3,
+        )
+    return set(bad)

@@ -1,0 +1,77 @@
+"""A writer process for the store tests: sweeps banded images into a store with a numpy model.
+
+    python store_writer.py STORE STRIDE N SYNC MODE
+
+MODE ``meet``: the first model call waits (up to 120 s) until another writer has made its own
+first call, so that two writers overlap for sure. MODE ``hold``: the first model call waits until
+the file SYNC/release exists. MODE ``hang``: the model hangs at its fourth call (to be killed).
+Patch 8, black baseline, batch 64. Prints ``calls=<number of model calls>`` at the end; exits 3
+with the message on a ValueError.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from models_dataset import brightness_model
+
+import occlusion_widget as ow
+
+
+def banded(n, size=12):
+    out = np.full((n, size, size, 3), 40, np.uint8)
+    for i in range(n):
+        out[i, (i % 3) * 4 : (i % 3) * 4 + 4] = 200
+        out[i, :, i % size] = 90 + i  # every image distinct
+    return out
+
+
+def wait_for(predicate, limit=120.0):
+    end = time.monotonic() + limit
+    while not predicate() and time.monotonic() < end:
+        time.sleep(0.02)
+
+
+def main(store, stride, n, sync, mode):
+    sync = Path(sync)
+    inner = brightness_model()
+    calls = []
+
+    def model(batch):
+        calls.append(len(batch))
+        if len(calls) == 1 and mode == "meet":
+            (sync / f"ready-{os.getpid()}").touch()
+            wait_for(lambda: len(list(sync.glob("ready-*"))) >= 2)
+        if len(calls) == 1 and mode == "hold":
+            (sync / "started").touch()
+            wait_for((sync / "release").exists)
+        if len(calls) == 4 and mode == "hang":
+            (sync / "hanging").touch()
+            time.sleep(600)
+        return inner(batch)
+
+    try:
+        ow.sweep_dataset(
+            model,
+            banded(n),
+            store=store,
+            patch_size=8,
+            stride=stride,
+            baseline="black",
+            batch_size=64,
+            progress=False,
+        )
+    except ValueError as exc:
+        print(f"refused: {exc}", flush=True)
+        return 3
+    print(f"calls={len(calls)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    store, stride, n, sync, mode = sys.argv[1:6]
+    sys.exit(main(store, int(stride), int(n), sync, mode))
