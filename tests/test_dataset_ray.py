@@ -3,9 +3,12 @@ since starting Ray takes seconds."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
-from models_dataset import images, tiny_keras_model
+from models_dataset import BandModel, DiesOnce, images, tiny_keras_model
 
 import occlusion_widget as ow
 
@@ -14,11 +17,22 @@ pytest.importorskip("ray.data")
 pytest.importorskip("zarr")
 
 PARAMS = {"patch_size": 4, "stride": 2, "batch_size": 8, "progress": False}
+TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # Ray's workers inherit the environment of the Ray they belong to: with tests/ on their
+    # path they can unpickle the test models (classes pickled by reference).
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), saved]))
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
     yield
     ray.shutdown()
 
@@ -64,3 +78,35 @@ def test_ray_equals_local_and_writes_the_same_store(local_ray, model_path, tmp_p
 def test_ray_refuses_a_live_keras_model(local_ray):
     with pytest.raises(TypeError, match="model_factory"):
         ow.sweep_dataset(tiny_keras_model(), images(2), backend="ray", **PARAMS)
+
+
+@pytest.mark.slow
+def test_a_killed_actor_loses_no_image(local_ray, tmp_path):
+    import pandas as pd
+    import psutil
+
+    data = images(8)
+    labels = [i % 3 for i in range(8)]
+    local = ow.sweep_dataset(BandModel(), data, labels=labels, store=tmp_path / "l", **PARAMS)
+    marker = tmp_path / "killed"
+    # Two actors, four images a block: one actor kills itself in the middle of its first
+    # block, after one image of that block is written to the store.
+    remote = ow.sweep_dataset(
+        DiesOnce(marker, at_call=3),
+        data,
+        labels=labels,
+        store=tmp_path / "r",
+        backend="ray",
+        ray_options={"num_actors": 2, "images_per_batch": 4},
+        **PARAMS,
+    )
+    assert marker.exists(), "no actor died: the test did not test anything"
+    assert not psutil.pid_exists(int(marker.read_text()))
+    # Every image exactly once, also in the raw Parquet table (one row per image).
+    raw = pd.read_parquet(tmp_path / "r" / "table")
+    assert sorted(raw["id"]) == sorted(local.table["id"])
+    assert (raw["status"] == "done").all()
+    for image_id in local.table["id"]:
+        np.testing.assert_allclose(
+            remote.result(image_id).probabilities, local.result(image_id).probabilities, atol=1e-6
+        )

@@ -7,5 +7,6 @@ Examples
 
 from .api import open_dataset, sweep_dataset
 from .dataset import OcclusionDataset
+from .ray_start import start_ray
 
-__all__ = ["OcclusionDataset", "open_dataset", "sweep_dataset"]
+__all__ = ["OcclusionDataset", "open_dataset", "start_ray", "sweep_dataset"]
