@@ -80,3 +80,20 @@ class DiesOnce(BandModel):
                 os.close(fd)
                 os.kill(os.getpid(), signal.SIGKILL)
         return super().__call__(batch)
+
+
+class DiesEveryTime(BandModel):
+    """:class:`BandModel` whose every process kills itself (SIGKILL) at its first model call,
+    leaving a file named after its process id in ``folder``: an image that always kills its
+    worker (as one that runs it out of memory would)."""
+
+    def __init__(self, folder, num_classes=3):
+        super().__init__(num_classes)
+        self.folder = str(folder)
+
+    def __call__(self, batch):
+        import os
+        import signal
+
+        open(os.path.join(self.folder, str(os.getpid())), "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)

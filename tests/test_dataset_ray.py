@@ -4,11 +4,12 @@ since starting Ray takes seconds."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from models_dataset import BandModel, DiesOnce, images, tiny_keras_model
+from models_dataset import BandModel, DiesEveryTime, DiesOnce, images, tiny_keras_model
 
 import occlusion_widget as ow
 
@@ -110,3 +111,39 @@ def test_a_killed_actor_loses_no_image(local_ray, tmp_path):
         np.testing.assert_allclose(
             remote.result(image_id).probabilities, local.result(image_id).probabilities, atol=1e-6
         )
+
+
+#: Far more than the few worker starts the test needs, even on a loaded machine: it only has
+#: to tell "ended" from "retries without end" (the old behaviour).
+ENDS_WITHIN_S = 300
+
+
+@pytest.mark.slow
+def test_an_image_that_kills_every_worker_ends_the_sweep(local_ray, tmp_path):
+    deaths = tmp_path / "deaths"
+    deaths.mkdir()
+    outcome = {}
+
+    def sweep():
+        try:
+            ow.sweep_dataset(
+                DiesEveryTime(deaths),
+                images(2),
+                labels=[0, 1],
+                store=tmp_path / "r",
+                backend="ray",
+                ray_options={"num_actors": 1, "max_restarts": 1, "max_task_retries": 1},
+                **PARAMS,
+            )
+        except Exception as exc:  # the outcome the test looks at
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=sweep, daemon=True)
+    thread.start()
+    thread.join(ENDS_WITHIN_S)
+    assert not thread.is_alive(), "the sweep reran a worker-killing block without end"
+    error = outcome.get("error")
+    assert isinstance(error, RuntimeError), repr(error)
+    assert "max_restarts=1" in str(error) and "resume" in str(error)
+    # One actor, restarted once, its block run twice: two worker processes died, no more.
+    assert len(list(deaths.iterdir())) == 2
