@@ -147,3 +147,26 @@ def test_an_image_that_kills_every_worker_ends_the_sweep(local_ray, tmp_path):
     assert "max_restarts=1" in str(error) and "resume" in str(error)
     # One actor, restarted once, its block run twice: two worker processes died, no more.
     assert len(list(deaths.iterdir())) == 2
+
+
+def test_ray_messages_go_to_logging_not_stderr(capsys, caplog):
+    import logging
+
+    from occlusion_widget.dataset.ray_start import ray_output_to_logging
+
+    ray_logger = logging.getLogger("ray")
+    before = list(ray_logger.handlers)
+    with caplog.at_level(logging.INFO, logger="occlusion_widget.ray"):
+        with ray_output_to_logging():
+            # What ray.init says on every start (Ray's own logger, its own stderr handler).
+            logging.getLogger("ray._private.authentication").warning("Token authentication on")
+            logging.getLogger("ray.data").info("Starting execution of Dataset")
+    assert capsys.readouterr().err == ""
+    routed = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    assert (
+        "occlusion_widget.ray",
+        logging.INFO,
+        "ray.data: Starting execution of Dataset",
+    ) in routed
+    assert any("Token authentication on" in message for _, _, message in routed)
+    assert ray_logger.handlers == before  # Ray's own console output is back afterwards

@@ -189,7 +189,7 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
     if not todo:
         return {}
     runtime_env = _runtime_env()
-    start_ray(runtime_env=runtime_env, **options.get("init", {}))
+    start_ray(**{"runtime_env": runtime_env, **options.get("init", {})})
     records = [
         {
             "id": item.id,

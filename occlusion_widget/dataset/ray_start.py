@@ -55,17 +55,17 @@ def _python_logs_routed():
     forward = _ToLogger()
     for name in _RAY_LOGGERS:
         logger = logging.getLogger(name)
-        console = [h for h in logger.handlers if _is_console(h)]
-        saved.append((logger, console))
-        for handler in console:
+        saved.append((logger, list(logger.handlers)))
+        for handler in [h for h in logger.handlers if _is_console(h)]:
             logger.removeHandler(handler)
         logger.addHandler(forward)
     try:
         yield
     finally:
-        for logger, console in saved:
+        for logger, handlers in saved:
             logger.removeHandler(forward)
-            for handler in console:
+            for handler in handlers:  # back as they were, in their order
+                logger.removeHandler(handler)
                 logger.addHandler(handler)
 
 
