@@ -38,3 +38,62 @@ def tiny_keras_model(size=8, channels=3, num_classes=4, seed=0):
 def images(n, size=8, channels=3, seed=0):
     """``n`` seeded uint8 images."""
     return np.random.default_rng(seed).integers(0, 256, (n, size, size, channels), dtype=np.uint8)
+
+
+class BandModel:
+    """:func:`brightness_model` as a picklable class (Ray ships a plain callable pickled)."""
+
+    def __init__(self, num_classes=3):
+        self.num_classes = num_classes
+
+    def __call__(self, batch):
+        return brightness_model(self.num_classes)(batch)
+
+
+class DiesOnce(BandModel):
+    """:class:`BandModel` whose process kills itself (SIGKILL, as the kernel's OOM killer or
+    ``kill -9`` would) at its ``at_call``-th model call, once per ``marker`` file.
+
+    The marker is created atomically before the kill, so exactly one process dies however many
+    share the file, and the restarted one (which finds the marker) sweeps on. The marker holds
+    the dead process's id.
+    """
+
+    def __init__(self, marker, at_call=3, num_classes=3):
+        super().__init__(num_classes)
+        self.marker = str(marker)
+        self.at_call = at_call
+        self.calls = 0
+
+    def __call__(self, batch):
+        import os
+        import signal
+
+        self.calls += 1
+        if self.calls == self.at_call:
+            try:
+                fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pass
+            else:
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                os.kill(os.getpid(), signal.SIGKILL)
+        return super().__call__(batch)
+
+
+class DiesEveryTime(BandModel):
+    """:class:`BandModel` whose every process kills itself (SIGKILL) at its first model call,
+    leaving a file named after its process id in ``folder``: an image that always kills its
+    worker (as one that runs it out of memory would)."""
+
+    def __init__(self, folder, num_classes=3):
+        super().__init__(num_classes)
+        self.folder = str(folder)
+
+    def __call__(self, batch):
+        import os
+        import signal
+
+        open(os.path.join(self.folder, str(os.getpid())), "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -3,9 +3,13 @@ since starting Ray takes seconds."""
 
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
-from models_dataset import images, tiny_keras_model
+from models_dataset import BandModel, DiesEveryTime, DiesOnce, images, tiny_keras_model
 
 import occlusion_widget as ow
 
@@ -14,11 +18,22 @@ pytest.importorskip("ray.data")
 pytest.importorskip("zarr")
 
 PARAMS = {"patch_size": 4, "stride": 2, "batch_size": 8, "progress": False}
+TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # Ray's workers inherit the environment of the Ray they belong to: with tests/ on their
+    # path they can unpickle the test models (classes pickled by reference).
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), saved]))
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
     yield
     ray.shutdown()
 
@@ -64,3 +79,94 @@ def test_ray_equals_local_and_writes_the_same_store(local_ray, model_path, tmp_p
 def test_ray_refuses_a_live_keras_model(local_ray):
     with pytest.raises(TypeError, match="model_factory"):
         ow.sweep_dataset(tiny_keras_model(), images(2), backend="ray", **PARAMS)
+
+
+@pytest.mark.slow
+def test_a_killed_actor_loses_no_image(local_ray, tmp_path):
+    import pandas as pd
+    import psutil
+
+    data = images(8)
+    labels = [i % 3 for i in range(8)]
+    local = ow.sweep_dataset(BandModel(), data, labels=labels, store=tmp_path / "l", **PARAMS)
+    marker = tmp_path / "killed"
+    # Two actors, four images a block: one actor kills itself in the middle of its first
+    # block, after one image of that block is written to the store.
+    remote = ow.sweep_dataset(
+        DiesOnce(marker, at_call=3),
+        data,
+        labels=labels,
+        store=tmp_path / "r",
+        backend="ray",
+        ray_options={"num_actors": 2, "images_per_batch": 4},
+        **PARAMS,
+    )
+    assert marker.exists(), "no actor died: the test did not test anything"
+    assert not psutil.pid_exists(int(marker.read_text()))
+    # Every image exactly once, also in the raw Parquet table (one row per image).
+    raw = pd.read_parquet(tmp_path / "r" / "table")
+    assert sorted(raw["id"]) == sorted(local.table["id"])
+    assert (raw["status"] == "done").all()
+    for image_id in local.table["id"]:
+        np.testing.assert_allclose(
+            remote.result(image_id).probabilities, local.result(image_id).probabilities, atol=1e-6
+        )
+
+
+#: Far more than the few worker starts the test needs, even on a loaded machine: it only has
+#: to tell "ended" from "retries without end" (the old behaviour).
+ENDS_WITHIN_S = 300
+
+
+@pytest.mark.slow
+def test_an_image_that_kills_every_worker_ends_the_sweep(local_ray, tmp_path):
+    deaths = tmp_path / "deaths"
+    deaths.mkdir()
+    outcome = {}
+
+    def sweep():
+        try:
+            ow.sweep_dataset(
+                DiesEveryTime(deaths),
+                images(2),
+                labels=[0, 1],
+                store=tmp_path / "r",
+                backend="ray",
+                ray_options={"num_actors": 1, "max_restarts": 1, "max_task_retries": 1},
+                **PARAMS,
+            )
+        except Exception as exc:  # the outcome the test looks at
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=sweep, daemon=True)
+    thread.start()
+    thread.join(ENDS_WITHIN_S)
+    assert not thread.is_alive(), "the sweep reran a worker-killing block without end"
+    error = outcome.get("error")
+    assert isinstance(error, RuntimeError), repr(error)
+    assert "max_restarts=1" in str(error) and "resume" in str(error)
+    # One actor, restarted once, its block run twice: two worker processes died, no more.
+    assert len(list(deaths.iterdir())) == 2
+
+
+def test_ray_messages_go_to_logging_not_stderr(capsys, caplog):
+    import logging
+
+    from occlusion_widget.dataset.ray_start import ray_output_to_logging
+
+    ray_logger = logging.getLogger("ray")
+    before = list(ray_logger.handlers)
+    with caplog.at_level(logging.INFO, logger="occlusion_widget.ray"):
+        with ray_output_to_logging():
+            # What ray.init says on every start (Ray's own logger, its own stderr handler).
+            logging.getLogger("ray._private.authentication").warning("Token authentication on")
+            logging.getLogger("ray.data").info("Starting execution of Dataset")
+    assert capsys.readouterr().err == ""
+    routed = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    assert (
+        "occlusion_widget.ray",
+        logging.INFO,
+        "ray.data: Starting execution of Dataset",
+    ) in routed
+    assert any("Token authentication on" in message for _, _, message in routed)
+    assert ray_logger.handlers == before  # Ray's own console output is back afterwards

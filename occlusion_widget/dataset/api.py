@@ -92,7 +92,9 @@ def sweep_dataset(
         fsspec options for a ``store`` URL (credentials, endpoint).
     ray_options : dict, optional
         ``num_actors``, ``num_cpus`` / ``num_gpus`` per actor, ``images_per_batch``,
-        ``init`` (keyword arguments for ``ray.init``).
+        ``init`` (keyword arguments for ``ray.init``), ``max_restarts`` /
+        ``max_task_retries`` (how often a dead worker is restarted and its block rerun;
+        3 each by default).
     **sweep_options
         Further keyword arguments for :func:`occlusion_map` (e.g. a value range or target
         groups where the engine supports them); recorded in the store's parameters.

@@ -8,18 +8,30 @@ truth, written after the maps) and drives the progress bar.
 
 A local Ray is started unless one is running; with ``RAY_ADDRESS`` set, ``ray.init`` joins
 that cluster instead. On a cluster the store must be a path every node reaches: a shared
-filesystem or an object-store URL (fsspec).
+filesystem or an object-store URL (fsspec). Ray's console output goes to the logger
+``occlusion_widget.ray`` (see :mod:`.ray_start`).
+
+A lost worker loses nothing. An actor that dies (killed, out of memory, its node lost) is
+restarted by Ray and its unfinished block is run again, up to ``max_restarts`` and
+``max_task_retries`` times (``ray_options``; :data:`MAX_RESTARTS`, :data:`MAX_TASK_RETRIES` by
+default: finite, so an image that kills every worker ends the sweep with an error instead of
+looping). Rerunning a block is harmless: an image's maps are written under its key, replacing
+whatever a dead try left there, and only this process writes rows, one per key, from the blocks
+Ray hands back. When the retries run out, what is done stays in the store and the same call
+resumes.
 """
 
 from __future__ import annotations
 
+import collections
 import io
 import json
-import logging
 import os
+import warnings
 
 import numpy as np
 
+from .ray_start import LOGGER, ray_output_to_logging, start_ray
 from .sources import Item
 from .store import DiskStore, write_arrays
 from .summary import error_row
@@ -33,6 +45,9 @@ _MISSING = (
 )
 #: Images per map_batches call: small, so rows (and the progress bar) arrive often.
 IMAGES_PER_BATCH = 4
+#: How often Ray restarts one dead actor, and reruns one block whose actor died.
+MAX_RESTARTS = 3
+MAX_TASK_RETRIES = 3
 
 
 def _import_ray():
@@ -79,7 +94,7 @@ class SweepActor:
         self.group = None
         if store_url is not None:
             self.group = DiskStore(store_url, storage_options).group
-        self.seen = False
+        self.worker = _worker_name()
 
     def __call__(self, batch):
         import pandas as pd
@@ -96,6 +111,7 @@ class SweepActor:
                 row = {"id": item.id, "key": item.key, "path": item.path, "label": item.label}
                 row.update(error_row(f"{type(exc).__name__}: {exc}"), seconds=0.0, _fatal=True)
             blob = b""
+            row["_worker"] = self.worker
             if arrays is not None:
                 row["_num_classes"] = len(arrays["base_probabilities"])
                 if self.group is not None:
@@ -106,6 +122,13 @@ class SweepActor:
             rows.append(json.dumps(row))
             packed.append(blob)
         return pd.DataFrame({"row": rows, "arrays": packed})
+
+
+def _worker_name() -> str:
+    """``<node id, 8 hex digits>:<process id>``: which node and process swept an image."""
+    import ray
+
+    return f"{ray.get_runtime_context().get_node_id()[:8]}:{os.getpid()}"
 
 
 def _model_for_workers(model, model_factory):
@@ -155,17 +178,18 @@ def _first_shape(items, params, writer, image_shape):
 
 
 def run_ray(model, model_factory, params, items, store, writer, image_shape, cancel, options):
-    """Sweep ``items`` on Ray Data into ``store`` (see the module docstring)."""
+    """Sweep ``items`` on Ray Data into ``store`` (see the module docstring).
+
+    Returns how many images each worker (``node:pid``) swept, as a dict; the same tally is
+    logged at INFO level on ``occlusion_widget.ray``.
+    """
     ray = _import_ray()
     shipped = _model_for_workers(model, model_factory)
     image_shape, todo = _first_shape(items, params, writer, image_shape)
     if not todo:
-        return
+        return {}
     runtime_env = _runtime_env()
-    if not ray.is_initialized():
-        init = {"include_dashboard": False, "log_to_driver": False, "runtime_env": runtime_env}
-        init.update(options.get("init", {}))
-        ray.init(**init)
+    start_ray(**{"runtime_env": runtime_env, **options.get("init", {})})
     records = [
         {
             "id": item.id,
@@ -186,43 +210,114 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
     storage_options = store.storage_options if isinstance(store, DiskStore) else None
     blocks = max(1, -(-len(records) // per_batch))
     actors = max(1, min(int(actors), blocks))  # an actor without a block would only idle
+    restarts = options.get("max_restarts", MAX_RESTARTS)
+    retries = options.get("max_task_retries", MAX_TASK_RETRIES)
     dataset = ray.data.from_items(records, override_num_blocks=blocks)
-    swept = dataset.map_batches(
-        SweepActor,
-        fn_constructor_kwargs={
-            "model": shipped,
-            "model_factory": model_factory,
-            "params": params,
-            "image_shape": image_shape,
-            "store_url": store_url,
-            "storage_options": storage_options,
-        },
-        batch_size=per_batch,
-        batch_format="pandas",
-        compute=ray.data.ActorPoolStrategy(size=actors),
-        num_cpus=num_cpus,
-        num_gpus=num_gpus,
-        runtime_env=runtime_env,
-    )
-    # Ray Data's own progress bars and log lines would bury ours: quiet them for this run.
+    with warnings.catch_warnings():
+        # Ray Data 2.5x names no parameter for an actor's restarts and retries and calls the
+        # catch-all ray_remote_args deprecated: without them its defaults (retry forever)
+        # would apply, and an image that kills every worker would loop without end.
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
+        swept = dataset.map_batches(
+            SweepActor,
+            fn_constructor_kwargs={
+                "model": shipped,
+                "model_factory": model_factory,
+                "params": params,
+                "image_shape": image_shape,
+                "store_url": store_url,
+                "storage_options": storage_options,
+            },
+            batch_size=per_batch,
+            batch_format="pandas",
+            compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=num_cpus,
+            num_gpus=num_gpus,
+            runtime_env=runtime_env,
+            max_restarts=restarts,
+            max_task_retries=retries,
+        )
+    collect = _Collector(store, writer, params, image_shape)
     context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
-    checked = False
-    ok = 0
-    for batch in swept.iter_batches(batch_size=None, batch_format="pandas"):
+    bars = context.enable_progress_bars
+    context.enable_progress_bars = False  # ours is the one bar
+    try:
+        with ray_output_to_logging():
+            for batch in swept.iter_batches(batch_size=None, batch_format="pandas"):
+                collect.batch(batch)
+                if cancel is not None and cancel.is_set():
+                    break
+    except ray.exceptions.RayError as exc:
+        if not _worker_lost(exc):
+            raise
+        raise RuntimeError(
+            f"a Ray worker died more often than max_restarts={restarts} / "
+            f"max_task_retries={retries} allow "
+            f"({type(exc).__name__}). The {collect.done} images swept so far are kept: run "
+            f"the same sweep again to resume, or raise them in ray_options. "
+            f"Ray's worker logs (/tmp/ray/session_latest/logs) say why it died"
+        ) from exc
+    finally:
+        context.enable_progress_bars = bars
+    LOGGER.info(
+        "Ray swept %d images: %s",
+        sum(collect.workers.values()),
+        ", ".join(f"{w} {n}" for w, n in sorted(collect.workers.items())),
+        extra={"ray_workers": dict(collect.workers)},
+    )
+    return dict(collect.workers)
+
+
+def _worker_lost(exc) -> bool:
+    """Whether ``exc`` (or what it wraps) says that a worker process or its node died."""
+    import ray.exceptions as rex
+
+    lost = (
+        rex.ActorDiedError,
+        rex.WorkerCrashedError,
+        rex.NodeDiedError,
+        rex.ActorUnavailableError,
+    )
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, lost):
+            return True
+        cause = getattr(exc, "cause", None)
+        exc = cause if isinstance(cause, BaseException) else exc.__cause__
+    return False
+
+
+class _Collector:
+    """Takes the row blocks Ray hands back: each image's row once, whatever Ray retried."""
+
+    def __init__(self, store, writer, params, image_shape):
+        self.store, self.writer = store, writer
+        self.params, self.image_shape = params, image_shape
+        self.keys = set()
+        self.done = 0
+        self.checked = False
+        self.workers = collections.Counter()
+
+    def batch(self, batch) -> None:
         for text, blob in zip(batch["row"], batch["arrays"], strict=True):
-            row = json.loads(text)
-            if row.pop("_fatal", False) and ok == 0:
-                raise ValueError(f"the first image failed in the Ray workers: {row['error']}")
-            k = row.pop("_num_classes", None)
-            if k is not None:
-                ok += 1
-                if not checked:
-                    store.check_params(params.describe(image_shape), k, params.kept_classes(k))
-                    checked = True
-                if len(blob):
-                    store.write_arrays(row["key"], _unpack_arrays(blob))
-            writer.add(row)
-        if cancel is not None and cancel.is_set():
-            break
+            self.row(json.loads(text), blob)
+
+    def row(self, row: dict, blob: bytes) -> None:
+        worker = row.pop("_worker", None)
+        if row["key"] in self.keys:
+            return  # a block Ray ran twice: its maps were rewritten in place, its row is in
+        if row.pop("_fatal", False) and self.done == 0:
+            raise ValueError(f"the first image failed in the Ray workers: {row['error']}")
+        k = row.pop("_num_classes", None)
+        if k is not None:
+            self.done += 1
+            if not self.checked:
+                describe = self.params.describe(self.image_shape)
+                self.store.check_params(describe, k, self.params.kept_classes(k))
+                self.checked = True
+            if len(blob):
+                self.store.write_arrays(row["key"], _unpack_arrays(blob))
+        self.keys.add(row["key"])
+        self.workers[worker] += 1
+        self.writer.add(row)
