@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from .. import palette
+from ..engine.flat import flat_note as _flat_note
 from ..engine.images import to_display_rgba
 
 
@@ -100,13 +101,10 @@ def target_maps(result, indices) -> tuple[np.ndarray, float]:
 
 
 def flat_note(result, sensitivity, label) -> str | None:
-    """The sentence a title needs when no computed position changes the target noticeably."""
-    changes = np.abs(sensitivity[np.isfinite(sensitivity)])
-    if changes.size == 0 or changes.max() > palette.FLAT_BELOW:
-        return None
-    ph, pw = result.patch_size
-    so_far = "" if result.complete else " (so far)"
-    return f"no {ph}×{pw} patch changes P({label}) by more than {palette.FLAT_BELOW:g}{so_far}"
+    """The sentence a title needs when no computed position changes the target noticeably:
+    the engine's one sentence (:func:`~occlusion_widget.engine.flat.flat_note`), as the widget
+    says it. ``sensitivity`` is NaN where not computed."""
+    return _flat_note(sensitivity, result.patch_size, label, getattr(result, "mode", "occlude"))
 
 
 def colormap(kind: str, name: str | None = None):
