@@ -58,6 +58,9 @@ def visualize(
 ):
     """Draw the seed notebook's three panels: image, attribution map (colour bar), overlay.
 
+    The overlay draws the image in grey under the map, as the widget does, so that none of the
+    image's colours can pass for a map colour (a blue sky is not "occluding raises it").
+
     Parameters
     ----------
     explanation : numpy.ndarray or OcclusionResult
