@@ -124,6 +124,7 @@ def test_the_figure_names_the_target_by_its_label():
     kwargs = dict(baselines=["black"], patch_sizes=[2], steps=2)
     cmp = ow.compare(_corner_model, np.ones((4, 4)), labels=["dark", "corner"], **kwargs)
     assert cmp.target_name == "corner"
+    assert repr(cmp).startswith("Comparison of 1 settings for corner (")
     labels = [ax.get_ylabel() for ax in cmp.figure().axes]
     assert "P(corner)" in labels  # the curves
     assert any(label.startswith("P(corner):") for label in labels)  # the colour bar

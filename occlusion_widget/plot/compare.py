@@ -47,6 +47,10 @@ class PlottedComparison(Comparison):
         """
         return self.results[0].target_name(self.target, self.labels)
 
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return text.replace(f"for class {self.target} ", f"for {self.target_name} ", 1)
+
     def figure(self, *, figsize=None, cmap="RdBu_r"):
         """The maps side by side (best first) above their curves; see :func:`comparison_figure`."""
         return comparison_figure(self, figsize=figsize, cmap=cmap)
