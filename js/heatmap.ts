@@ -12,6 +12,7 @@ import {
   type Geometry,
 } from "./geometry";
 import type { Cell, Grid, RGBAImage } from "./sync";
+import { underlayPixels } from "./underlay";
 
 export interface HeatmapFrame {
   image: RGBAImage | null;
@@ -78,7 +79,8 @@ export class HeatmapView {
   readonly badge: HTMLDivElement;
   private geometry: Geometry | null = null;
   private geometryKey: [Grid | null, number, number] = [null, 0, 0];
-  private imageSource: [RGBAImage | null, HTMLCanvasElement | null] = [null, null];
+  /** The image as drawn, per image and whether a map lies over it (then in grey). */
+  private imageSource: [RGBAImage | null, boolean, HTMLCanvasElement | null] = [null, false, null];
   private size: DisplaySize = { width: 320, height: 320, scale: 1, pixelated: false };
   private overlay: [Uint8ClampedArray | null, Geometry | null, HTMLCanvasElement | null] = [
     null,
@@ -217,17 +219,20 @@ export class HeatmapView {
     const ctx = context2d(this.canvas);
     if (ctx === null) return;
 
-    if (this.imageSource[0] !== image) {
-      this.imageSource = [image, offscreen(image.data, width, height)];
+    const g = this.geometry;
+    // Under a map the image is grey (underlay.ts): its colours must not pass for map colours.
+    const grey = g !== null && frame.opacity > 0;
+    if (this.imageSource[0] !== image || this.imageSource[1] !== grey) {
+      const pixels = grey ? underlayPixels(image.data) : image.data;
+      this.imageSource = [image, grey, offscreen(pixels, width, height)];
     }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, bw, bh);
     ctx.imageSmoothingEnabled = !pixelated;
     ctx.imageSmoothingQuality = "high";
-    const source = this.imageSource[1];
+    const source = this.imageSource[2];
     if (source !== null) ctx.drawImage(source, 0, 0, bw, bh);
 
-    const g = this.geometry;
     const sx = bw / width;
     const sy = bh / height;
     if (g !== null && frame.opacity > 0) {

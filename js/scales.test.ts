@@ -186,7 +186,9 @@ describe("flatNote", () => {
     );
     flat.fill(NaN, 8);
     expect(flatNote(snapshotWith({ target_map: encode(flat, [3, 4]), target: [0, 1] }))).toBe(""); // the group's base is 0.9: a drop of 0.2
-    expect(flatNote(snapshotWith({ target_map: encode(flat, [3, 4]) }))).toContain("(so far)");
+    expect(flatNote(snapshotWith({ target_map: encode(flat, [3, 4]) }))).toContain(
+      "(so far: 8 of 12 positions computed)",
+    );
     expect(flatNote(snapshotWith({}))).toBe("");
   });
 });

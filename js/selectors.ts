@@ -1,6 +1,6 @@
 // Values derived from the decoded traits: class names, rankings, the unoccluded prediction and
 // the sensitivity map. Pure functions of a Snapshot (sync.ts), so each can be tested on numbers.
-import { FLAT_BELOW } from "./colormap";
+import { flatSentence } from "./flatnote";
 import { preview, type Preview } from "./preview";
 import type { Snapshot } from "./sync";
 
@@ -192,25 +192,14 @@ export function previewOf(
 }
 
 /**
- * The sentence to show when the map says nothing (result.flat_note in Python): no computed patch
- * changes P(target) by more than FLAT_BELOW. "" otherwise or before any cell is computed. The
- * kernel's `note` says the same; this is the fallback when it says nothing.
+ * The sentence to show when the map says nothing (flatnote.ts, the twin of the engine's
+ * flat_note): no computed patch changes P(target) by more than FLAT_BELOW; "" otherwise or
+ * before any cell is computed. The kernel's `note` says the same; this is the fallback when it
+ * says nothing.
  */
 export function flatNote(snapshot: Snapshot): string {
   const values = sensitivity(snapshot);
   if (values === null) return "";
-  let m = -1;
-  let computed = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] ?? Number.NaN;
-    if (!Number.isFinite(v)) continue;
-    computed++;
-    m = Math.max(m, Math.abs(v));
-  }
-  if (m < 0 || m > FLAT_BELOW) return "";
-  const [ph, pw] = snapshot.grid?.patch ?? snapshot.patchSize;
-  const soFar = computed < values.length ? " (so far)" : "";
-  const what = snapshot.mode === "reveal" ? "patch shown alone" : "patch";
-  const name = targetLabel(snapshot);
-  return `no ${ph}×${pw} ${what} changes P(${name}) by more than ${FLAT_BELOW}${soFar}`;
+  const patch = snapshot.grid?.patch ?? snapshot.patchSize;
+  return flatSentence(values, patch, targetLabel(snapshot), snapshot.mode);
 }

@@ -39,8 +39,9 @@ def target_map(result: OcclusionResult, target: Any) -> np.ndarray:
 
 
 def note_for(result: OcclusionResult, target: Any, labels: Any) -> str:
-    """The ``note`` trait: the engine's sentence when the map says nothing, ``""`` otherwise.
-    While positions are missing it says how many the sentence rests on.
+    """The ``note`` trait: the engine's sentence when the map says nothing
+    (:meth:`OcclusionResult.flat_note`, which also says how many positions a partial map's
+    sentence rests on), ``""`` otherwise.
 
     Examples
     --------
@@ -51,12 +52,7 @@ def note_for(result: OcclusionResult, target: Any, labels: Any) -> str:
     >>> note_for(result, 1, ["a", "b"])
     'no 4×4 patch changes P(b) by more than 0.001'
     """
-    text = result.flat_note(target, labels=list(labels) or None)
-    if not text:
-        return ""
-    if not result.complete:
-        text += f" (so far: {result.done} of {result.total} positions computed)"
-    return text
+    return result.flat_note(target, labels=list(labels) or None) or ""
 
 
 class Mirror:

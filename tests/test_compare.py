@@ -119,6 +119,21 @@ def test_the_figure_draws_every_map_and_leaves_pyplot_alone():
     assert cmp.plot().__class__ is Figure
 
 
+def test_the_figure_names_the_target_by_its_label():
+    pytest.importorskip("matplotlib")
+    kwargs = dict(baselines=["black"], patch_sizes=[2], steps=2)
+    cmp = ow.compare(_corner_model, np.ones((4, 4)), labels=["dark", "corner"], **kwargs)
+    assert cmp.target_name == "corner"
+    assert repr(cmp).startswith("Comparison of 1 settings for corner (")
+    labels = [ax.get_ylabel() for ax in cmp.figure().axes]
+    assert "P(corner)" in labels  # the curves
+    assert any(label.startswith("P(corner):") for label in labels)  # the colour bar
+    assert not any("class 1" in label for label in labels)
+    # Without labels the figure says what it knows: the class index.
+    unnamed = ow.compare(_corner_model, np.ones((4, 4)), **kwargs)
+    assert "P(class 1)" in [ax.get_ylabel() for ax in unnamed.figure().axes]
+
+
 def test_an_empty_list_of_settings_is_refused():
     with pytest.raises(ValueError, match="baselines must name at least one setting"):
         ow.compare(_corner_model, np.ones((4, 4)), baselines=[], patch_sizes=[2])

@@ -68,8 +68,8 @@ def test_flat_note_says_when_no_patch_changes_the_target(result):
     labels = ["sky", "square", "rest"]
     assert result.flat_note(1, labels=labels) is None
     assert result.flat_note(0, labels=labels) == ("no 4×4 patch changes P(sky) by more than 0.001")
-    assert result.flat_note([1, 2], labels=labels, threshold=0.01) == (
-        "no 4×4 patch changes P(square + rest) by more than 0.01"
+    assert result.flat_note([1, 2], labels=labels) == (
+        "no 4×4 patch changes P(square + rest) by more than 0.001"
     )
     assert result.flat_note(0) == "no 4×4 patch changes P(class 0) by more than 0.001"
     # A rise counts as a change too: class 2 gains 0.8 where the block is hidden.

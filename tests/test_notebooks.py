@@ -131,6 +131,20 @@ def test_committed_notebook_is_clean(name: str) -> None:
         assert not cell.metadata, f"{name}: cell {cell.id} carries metadata {dict(cell.metadata)}"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_notebooks_check_their_own_prose(name: str) -> None:
+    # Every sentence that cites a result is computed and asserted in the notebook itself, so
+    # running it (the tests below) fails when the prose stops being true.
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    asserts = sum(
+        isinstance(node, ast.Assert)
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for node in ast.walk(ast.parse(cell.source))
+    )
+    assert asserts >= 5, f"{name} asserts {asserts} of the results its text cites"
+
+
 def test_every_notebook_is_executed_here() -> None:
     # A notebook added to notebooks/ without a test here would rot unnoticed.
     assert sorted(path.name for path in NOTEBOOKS.glob("*.ipynb")) == sorted(NAMES)

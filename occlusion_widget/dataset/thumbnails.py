@@ -1,7 +1,7 @@
 """Small pictures of a dataset sweep's images with their sensitivity map laid over them.
 
-A thumbnail is what the single-image widget shows at first, shrunk: the image, and over it the
-sensitivity of the unoccluded prediction in the palette's diverging ramp, each pixel coloured
+A thumbnail is what the single-image widget shows at first, shrunk: the image in grey, and over
+it the sensitivity of the unoccluded prediction in the palette's diverging ramp, each pixel coloured
 by the nearest patch centre (``plot/cells.py``, the browser's geometry). Each is made once, from
 the store, and kept: paging back and forth never redraws one.
 """

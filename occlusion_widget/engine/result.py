@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .flat import flat_note
 from .grid import Grid
 
 __all__ = ["OcclusionResult"]
@@ -320,12 +321,10 @@ class OcclusionResult:
         values = values[np.isfinite(values)]
         return float(values.max()) if values.size else float("nan")
 
-    def flat_note(self, target=None, threshold=0.001, labels=None) -> str | None:
-        """The sentence to show when a map says nothing: no computed patch changes the
-        target's probability (up or down) by more than ``threshold``; None otherwise.
-
-        A flat map drawn with its own colour scale would show noise as structure; plots and
-        the widget say this sentence instead.
+    def flat_note(self, target=None, labels=None) -> str | None:
+        """The sentence to show when the map says nothing: no computed patch changes the
+        target's probability (up or down) by more than :data:`~.flat.FLAT_BELOW`; None
+        otherwise. One function writes it for every view (:func:`.flat.flat_note`).
 
         Examples
         --------
@@ -334,13 +333,8 @@ class OcclusionResult:
         >>> result.flat_note(0, labels=["sky", "square", "other"])
         'no 8×8 patch changes P(sky) by more than 0.001'
         """
-        values = self.sensitivity(target)[self.computed]
-        values = values[np.isfinite(values)]
-        if not values.size or float(np.abs(values).max()) > threshold:
-            return None
-        ph, pw = self.patch_size
-        name = self.target_name(target, labels)
-        return f"no {ph}×{pw} patch changes P({name}) by more than {threshold:g}"
+        values = np.where(self.computed, self.sensitivity(target), np.nan)
+        return flat_note(values, self.patch_size, self.target_name(target, labels), self.mode)
 
     def attribution(self, target=None) -> np.ndarray:
         """``(H, W)`` per-pixel attribution: the mean sensitivity of the windows covering it.

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from .. import palette
+from ..engine.flat import flat_note as _flat_note
 from ..engine.images import to_display_rgba
 
 
@@ -17,6 +18,27 @@ def display_rgb(image, value_range=None) -> np.ndarray:
     (:func:`~occlusion_widget.engine.images.to_display_rgba`, which the browser's canvas gets
     too) without its alpha channel."""
     return np.ascontiguousarray(to_display_rgba(image, value_range)[..., :3])
+
+
+def underlay(rgb) -> np.ndarray:
+    """``(H, W, 3)`` uint8: the image as drawn under a map, in light grey.
+
+    A map's colours must not be confused with the image's: over a dark blue background the
+    diverging map's blue half would vanish, and the background itself would read as "occluding
+    raises it". So the image under a map keeps only its luminance (as Captum's
+    ``blended_heat_map`` draws it), lifted into 64..255 so that the ramps' dark ends still stand
+    out. Integer arithmetic, the same in ``js/underlay.ts``, so the widget, ``save()`` and every
+    figure draw the same greys.
+
+    Examples
+    --------
+    >>> underlay(np.array([[[69, 100, 168], [255, 255, 255]]], np.uint8)).tolist()
+    [[[138, 138, 138], [255, 255, 255]]]
+    """
+    pixels = np.asarray(rgb)[..., :3].astype(np.int64)
+    luma = 299 * pixels[..., 0] + 587 * pixels[..., 1] + 114 * pixels[..., 2]  # 0..255000
+    grey = (3 * luma + 256000 + 2000) // 4000  # 64 + 3/4 of the luminance, rounded
+    return np.repeat(grey[..., None], 3, axis=-1).astype(np.uint8)
 
 
 def new_figure(figsize):
@@ -100,13 +122,10 @@ def target_maps(result, indices) -> tuple[np.ndarray, float]:
 
 
 def flat_note(result, sensitivity, label) -> str | None:
-    """The sentence a title needs when no computed position changes the target noticeably."""
-    changes = np.abs(sensitivity[np.isfinite(sensitivity)])
-    if changes.size == 0 or changes.max() > palette.FLAT_BELOW:
-        return None
-    ph, pw = result.patch_size
-    so_far = "" if result.complete else " (so far)"
-    return f"no {ph}×{pw} patch changes P({label}) by more than {palette.FLAT_BELOW:g}{so_far}"
+    """The sentence a title needs when no computed position changes the target noticeably:
+    the engine's one sentence (:func:`~occlusion_widget.engine.flat.flat_note`), as the widget
+    says it. ``sensitivity`` is NaN where not computed."""
+    return _flat_note(sensitivity, result.patch_size, label, getattr(result, "mode", "occlude"))
 
 
 def colormap(kind: str, name: str | None = None):

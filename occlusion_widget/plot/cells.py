@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import palette
+from ._common import target_maps, underlay
 
 __all__ = ["axis_lookup", "cell_colors", "cell_rgba", "compose"]
 
@@ -55,8 +56,6 @@ def cell_colors(view: str, result, indices, *, scale: str = "auto") -> dict:
     >>> cell_colors("probability", result, (3,))["kind"]  # doctest: +SKIP
     'sequential'
     """
-    from ._common import target_maps
-
     computed = np.asarray(result.computed, bool)
     if view == "predicted_class":
         classes = result.predicted_classes()
@@ -102,6 +101,8 @@ def cell_colors(view: str, result, indices, *, scale: str = "auto") -> dict:
 def compose(image: np.ndarray, result, rgb, opacity: float, alpha=None) -> np.ndarray:
     """The image with the cell colours laid over it at ``opacity``, ``(H, W, 3)`` uint8.
 
+    Under a map (``opacity > 0``) the image is drawn in grey (:func:`._common.underlay`), as in
+    the widget, so none of its colours passes for a map colour; at opacity 0 it keeps its own.
     Cells not computed stay transparent, as in the widget (which hatches them).
 
     Examples
@@ -111,5 +112,5 @@ def compose(image: np.ndarray, result, rgb, opacity: float, alpha=None) -> np.nd
     """
     layer = cell_rgba(result, rgb, alpha).astype(np.float64)
     weight = opacity * layer[..., 3:] / 255.0
-    base = np.asarray(image, np.float64)[..., :3]
+    base = np.asarray(underlay(image) if opacity > 0 else image, np.float64)[..., :3]
     return np.floor(base * (1 - weight) + layer[..., :3] * weight + 0.5).astype(np.uint8)

@@ -6,22 +6,50 @@ inside the functions so ``import occlusion_widget`` stays light.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from .. import labels as _labels
 from ..engine.compare import Comparison
 from ..engine.compare import compare as _compare_engine
+from ._common import display_rgb, underlay
 
 __all__ = ["PlottedComparison", "compare", "comparison_figure"]
 
 
+@dataclass(frozen=True, repr=False, eq=False)
 class PlottedComparison(Comparison):
     """A :class:`~occlusion_widget.engine.compare.Comparison` that can draw itself.
+
+    Attributes
+    ----------
+    labels : tuple of str or None
+        One name per class, when :func:`compare` was given ``labels``: the figure names the
+        target with it.
 
     Examples
     --------
     >>> cmp.figure()  # doctest: +SKIP
     <Figure size 900x600 with 4 Axes>
     """
+
+    labels: tuple[str, ...] | None = None
+
+    @property
+    def target_name(self) -> str:
+        """The target's label, or ``class i`` without labels.
+
+        Examples
+        --------
+        >>> cmp.target_name  # doctest: +SKIP
+        'triangle'
+        """
+        return self.results[0].target_name(self.target, self.labels)
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return text.replace(f"for class {self.target} ", f"for {self.target_name} ", 1)
 
     def figure(self, *, figsize=None, cmap="RdBu_r"):
         """The maps side by side (best first) above their curves; see :func:`comparison_figure`."""
@@ -42,12 +70,14 @@ class PlottedComparison(Comparison):
         return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def compare(model, image, **kwargs) -> PlottedComparison:
+def compare(model, image, *, labels=None, **kwargs) -> PlottedComparison:
     """Sweep an image under several baselines and patch sizes, rank the maps by deletion AUC.
 
     The quantitative form of "compare fills, trust what they agree on": every map is judged by
     the same deletion curve (one shared fill), the lower its area the more faithful the map.
-    Keyword arguments as for :func:`occlusion_widget.engine.compare.compare`.
+    Keyword arguments as for :func:`occlusion_widget.engine.compare.compare`, and ``labels``
+    (a list, dict, "imagenet", "cifar10" or None): class names, so the figure says
+    "P(triangle)", not "P(class 2)".
 
     Returns
     -------
@@ -67,7 +97,10 @@ def compare(model, image, **kwargs) -> PlottedComparison:
     'black'
     """
     result = _compare_engine(model, image, **kwargs)
-    return PlottedComparison(**result._fields())
+    names = None
+    if labels is not None:
+        names = tuple(_labels.as_list(labels, result.results[0].num_classes))
+    return PlottedComparison(**result._fields(), labels=names)
 
 
 def comparison_figure(comparison: Comparison, *, figsize=None, cmap="RdBu_r"):
@@ -106,7 +139,8 @@ def comparison_figure(comparison: Comparison, *, figsize=None, cmap="RdBu_r"):
         zip(comparison.rows, comparison.results, maps, strict=True)
     ):
         ax = fig.add_subplot(grid[0, i])
-        ax.imshow(_grayscale(result), cmap="gray", vmin=0.0, vmax=1.0)
+        # In grey under the map, as in the widget: no colour of the image passes for a map colour.
+        ax.imshow(underlay(display_rgb(result.image, result.value_range)))
         image = ax.imshow(attribution, cmap=cmap, vmin=-limit, vmax=limit, alpha=0.6)
         ax.set_title(
             f"{row['rank']}. {row['baseline']}, patch {_pair(row['patch_size'])}\n"
@@ -116,9 +150,12 @@ def comparison_figure(comparison: Comparison, *, figsize=None, cmap="RdBu_r"):
         )
         ax.set_xticks([])
         ax.set_yticks([])
+    target_name = comparison.results[0].target_name(
+        comparison.target, getattr(comparison, "labels", None)
+    )
     if image is not None:
         label = "gain when shown" if comparison.results[0].mode == "reveal" else "drop when hidden"
-        fig.colorbar(image, ax=fig.axes[:n], shrink=0.8, label=f"class {comparison.target} {label}")
+        fig.colorbar(image, ax=fig.axes[:n], shrink=0.8, label=f"P({target_name}): {label}")
     curves_ax = fig.add_subplot(grid[1, :])
     for i, (row, curves) in enumerate(zip(comparison.rows, comparison.curves, strict=True)):
         name = f"{row['rank']}. {row['baseline']}, {_pair(row['patch_size'])}"
@@ -129,7 +166,7 @@ def comparison_figure(comparison: Comparison, *, figsize=None, cmap="RdBu_r"):
     curves_ax.set_xlabel(
         "fraction of pixels removed (solid: deletion) or added (dashed: insertion)"
     )
-    curves_ax.set_ylabel(f"P(class {comparison.target})")
+    curves_ax.set_ylabel(f"P({target_name})")
     curves_ax.set_title(
         f"most important pixels first, filled with {comparison.metric_baseline!r}; "
         f"lower deletion area = more faithful map",
@@ -137,12 +174,6 @@ def comparison_figure(comparison: Comparison, *, figsize=None, cmap="RdBu_r"):
     )
     curves_ax.legend(fontsize=8, loc="best")
     return fig
-
-
-def _grayscale(result):
-    lo, hi = result.value_range
-    pixels = (np.asarray(result.image, np.float64) - lo) / (hi - lo if hi > lo else 1.0)
-    return np.clip(pixels[:, :, :3].mean(axis=2), 0.0, 1.0)
 
 
 def _pair(pair):

@@ -21,6 +21,7 @@ from ._common import (
     resolve_target,
     rgb01,
     target_maps,
+    underlay,
 )
 from .cells import cell_rgba
 
@@ -56,6 +57,9 @@ def visualize(
     scale="auto",
 ):
     """Draw the seed notebook's three panels: image, attribution map (colour bar), overlay.
+
+    The overlay draws the image in grey under the map, as the widget does, so that none of the
+    image's colours can pass for a map colour (a blue sky is not "occluding raises it").
 
     Parameters
     ----------
@@ -140,7 +144,8 @@ def visualize(
         axes[1].set_title(panel_title)
         fig.colorbar(mappable, ax=axes[1], fraction=0.046, pad=0.04)
     overlay_ax = axes[-1]
-    overlay_ax.imshow(shown, extent=extent)
+    # In grey under the map, as in the widget: no colour of the image passes for a map colour.
+    overlay_ax.imshow(underlay(shown) if alpha > 0 else shown, extent=extent)
     # Faint where little changes, as in the widget, so noise does not look like evidence.
     weight = alpha * palette.sensitivity_alpha(attribution, m)
     overlay_ax.imshow(attribution, alpha=weight, **kwargs)
@@ -239,7 +244,7 @@ def plot_class_map(
         fig.colorbar(prob, ax=axes[1], fraction=0.046, pad=0.04)
 
     ax = axes[-1]
-    ax.imshow(shown)
+    ax.imshow(underlay(shown))
     ax.imshow(cell_rgba(result, colors.rgb(result.predicted_classes())), interpolation="nearest")
     handles = []
     for classes, count, colour in colors.legend():
