@@ -94,12 +94,15 @@ class Picture:
         self.widget = widget
         self.display_id = f"occlusion-widget-{uuid.uuid4().hex}"
         self.shown = False
-        # One bundle built and sent at a time, in order; _lock guards the timer only.
+        # _publishing: one message sent at a time; _lock: the timer and the generation count.
         self._publishing = threading.Lock()
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
-        # What the outputs show now: the key of the drawn view, and its PNG (None: placeholder).
+        self._looks = 0
+        # What the outputs show now: the drawn view's key (None: the placeholder) and the
+        # generation it was read at.
         self._sent_key: tuple[Any, ...] | None = None
+        self._sent_generation = 0
         self._cache: tuple[tuple[Any, ...], bytes, Any] | None = None
 
     def bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -111,18 +114,24 @@ class Picture:
         >>> sorted(w._picture.bundle()[0])  # doctest: +SKIP
         ['application/vnd.jupyter.widget-view+json', 'image/png', 'text/plain']
         """
-        data, metadata, _ = self._bundle(self._draw())
+        data, metadata, _ = self._bundle(self._draw(self._look()[1]))
         return data, metadata
 
     def display(self) -> None:
         """Show the widget with its picture, as an output that later updates can replace."""
         from IPython.display import display
 
+        self.shown = True  # first: a sweep ending from now on updates this output
+        generation, shown = self._look()
+        data, metadata, key = self._bundle(self._draw(shown))
         with self._publishing:
-            self.shown = True
-            data, metadata, key = self._bundle(self._draw())
             display(data, raw=True, metadata=metadata, display_id=self.display_id)
-            self._sent_key = key
+            # An update sent while this was drawn reached no output: send it again.
+            stale = generation < self._sent_generation
+            self._sent_key = None if stale else key
+            self._sent_generation = max(generation, self._sent_generation)
+        if stale:
+            self.changed(0.0)
 
     def changed(self, delay: float = DEBOUNCE) -> None:
         """Redraw the shown outputs ``delay`` seconds from now, unless called again before."""
@@ -142,7 +151,10 @@ class Picture:
         the cell it runs (nbclient), even when the sweep ended between two cells."""
         with self._lock:
             timer = self._timer
-        if timer is not None and timer is not threading.current_thread():
+        # The timer reads the view under the session's lock: a caller holding it (a trait
+        # observer during a sweep's update) would wait for it forever; its own send suffices.
+        owned = getattr(self.widget.session.lock, "_is_owned", lambda: False)()
+        if timer is not None and timer is not threading.current_thread() and not owned:
             timer.join(timeout)
         self._refresh(again=True)
 
@@ -154,24 +166,47 @@ class Picture:
             self.shown = False
 
     # -- inside ------------------------------------------------------------------------------
+    # Locks: the session's lock, then this picture's _lock or _publishing, never the other way
+    # (a trait observer runs holding the session's lock and may call w.wait()). A view is read
+    # under the session's lock with a generation number, drawn with no lock held, and sent
+    # under _publishing unless a newer one was sent meanwhile.
 
     def _refresh(self, again: bool = False) -> None:
         from IPython.display import update_display
 
+        if not self.shown or self.widget.comm is None:
+            return
+        generation, shown = self._look()
+        drawn = self._draw(shown)
+        # While a sweep runs the outputs keep the last finished map (or the placeholder).
+        if drawn[0] is None:
+            return
+        data, metadata, key = self._bundle(drawn)
         with self._publishing:
-            if not self.shown or self.widget.comm is None:
+            if generation < self._sent_generation:
+                return  # a newer view was sent meanwhile
+            if key == self._sent_key and not again:
                 return
-            drawn = self._draw()
-            if drawn[0] == self._sent_key and not again:
-                return
-            data, metadata, key = self._bundle(drawn)
             update_display(data, raw=True, metadata=metadata, display_id=self.display_id)
-            self._sent_key = key
+            self._sent_key, self._sent_generation = key, generation
 
-    def _draw(self) -> tuple[tuple[Any, ...] | None, bytes | None]:
-        """The key of what the widget shows and its PNG (None while a sweep runs)."""
-        shown = self.widget._shown_view()
-        if shown is None or self.widget.status in ("idle", "running"):
+    def _look(self) -> tuple[int, tuple[Any, dict[str, Any]] | None]:
+        """A generation number and what the widget shows (None before a result or while a
+        sweep runs), read together under the session's lock."""
+        with self.widget.session.lock:
+            with self._lock:
+                self._looks += 1
+                generation = self._looks
+            shown = self.widget._shown_view()
+            if self.widget.status in ("idle", "running"):
+                shown = None
+        return generation, shown
+
+    def _draw(
+        self, shown: tuple[Any, dict[str, Any]] | None
+    ) -> tuple[tuple[Any, ...] | None, bytes | None]:
+        """The key of a view and its PNG (None, None for no view)."""
+        if shown is None:
             return None, None
         result, state = shown
         state["selected"] = None  # the map, not the pinned cell's panel

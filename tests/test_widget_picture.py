@@ -158,3 +158,52 @@ def test_a_saved_result_is_drawn_at_once_and_a_closed_widget_keeps_its_picture(
     _, data, _ = outputs.sent[-1]
     assert WIDGET_VIEW not in data
     np.testing.assert_array_equal(picture_of(data), expected)
+
+
+def test_a_recompute_keeps_the_last_map_until_its_own_is_finished(outputs, tmp_path) -> None:
+    model = CountingModel()
+    w = OcclusionWidget(model, IMAGE, labels=NAMES, patch_size=8, stride=4, batch_size=4)
+    try:
+        assert w.wait(10) == "done"
+        w._ipython_display_()
+        display_id = outputs.sent[0][2]
+        first = saved(w, tmp_path, "first.png")
+        model.block_at, model.calls = 3, 0
+        w.recompute(stride=8)
+        assert model.reached.wait(10)
+        w.target = 2  # changed mid-sweep: nothing to draw yet, the finished map stays
+        w._picture.changed(0.0)
+        w._picture.flush(10)
+        np.testing.assert_array_equal(picture_of(outputs.shown(display_id)), first)
+        model.release.set()
+        assert w.wait(10) == "done"
+        np.testing.assert_array_equal(
+            picture_of(outputs.shown(display_id)), saved(w, tmp_path, "second.png")
+        )
+    finally:
+        model.release.set()
+        w.close()
+
+
+def test_waiting_while_holding_the_session_lock_does_not_hang(outputs) -> None:
+    # A trait observer runs holding the session's lock (the sweep's updates set traits); if it
+    # calls w.wait(), waiting for the picture's timer, which needs that lock, would never end.
+    w = OcclusionWidget(band_model, IMAGE, labels=NAMES, patch_size=8, stride=4)
+    try:
+        assert w.wait(10) == "done"
+        w._ipython_display_()
+        w.target = 3
+        returned = threading.Event()
+
+        def observer() -> None:
+            with w.session.lock:
+                w._picture.changed(0.0)
+                w._picture.flush()
+            returned.set()
+
+        threading.Thread(target=observer, daemon=True).start()
+        assert returned.wait(10), "flush waited for a timer blocked on the lock its caller holds"
+        w.wait(10)
+        assert outputs.sent[-1][0] == "update"
+    finally:
+        w.close()
