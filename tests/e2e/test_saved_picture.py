@@ -19,7 +19,7 @@ from jupyter_harness import JupyterServer, wait_until
 from notebook_page import ARTIFACTS, NotebookPage
 from PIL import Image
 from playwright.sync_api import expect
-from widget_page import TOY_WIDGET, toy_notebook, wait_for_status
+from widget_page import TOY_PRELUDE, TOY_WIDGET, toy_notebook, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -100,3 +100,25 @@ def test_a_saved_notebook_carries_the_finished_map_and_shows_it_without_a_kernel
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     picture.screenshot(path=str(ARTIFACTS / "picture-shared.png"))
     shared.close()
+
+
+def test_notebook_7_saves_the_picture_and_keeps_the_live_view(open_notebook) -> None:
+    nb = open_notebook("picture-nb7.ipynb", [TOY_PRELUDE, f"w = {TOY_WIDGET}\nw"], app="notebook")
+    nb.run_all()
+    nb.wait_for_widget()
+    wait_for_status(nb, "done")
+    view = nb.page.locator(".ow-root")
+    view.evaluate("root => { root.dataset.owProbe = 'the view first drawn'; }")
+    view.get_by_test_id("ow-target").select_option("1")
+    nb.kernel.wait_for("w.target", lambda v: v == 1, timeout=20)
+    nb.kernel.execute("w.wait(); w.save('expected-nb7.png', dpi=100)")
+    expected = pixels((nb.server.notebooks / "expected-nb7.png").read_bytes())
+
+    def shows_the_final_map(doc: dict) -> bool:
+        png = widget_output(doc)["data"].get("image/png")
+        return png is not None and bool(np.array_equal(pixels(base64.b64decode(png)), expected))
+
+    saved_until(nb, shows_the_final_map)
+    expect(nb.page.locator(".ow-root")).to_have_count(1)
+    assert view.evaluate("root => root.dataset.owProbe") == "the view first drawn"
+    nb.screenshot("picture-notebook7")
