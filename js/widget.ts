@@ -11,6 +11,7 @@ import { downloadBlob, pageFromReply } from "./export_page";
 import { displaySize } from "./geometry";
 import { HeatmapView } from "./heatmap";
 import { InspectorView } from "./inspector";
+import { keepView } from "./keep_view";
 import { LegendView } from "./legend";
 import { ProbeController } from "./probe_controller";
 import { Requests, type Reply, type Sender } from "./requests";
@@ -39,7 +40,12 @@ const pendingTarget = new WeakMap<object, string>();
 
 let views = 0;
 
+/** A view, or the content of one that the kernel's output update orphaned (`keep_view.ts`). */
 function render({ model, el }: RenderProps<ModelTraits>): () => void {
+  return keepView(model, el, () => build(model, el));
+}
+
+function build(model: Model, el: HTMLElement): () => void {
   const abort = new AbortController();
   const { signal } = abort;
   const viewId = `ow${Date.now().toString(36)}v${++views}`;

@@ -18,7 +18,8 @@ __all__ = ["Outputs"]
 
 
 class Outputs:
-    """The widget's read-only outputs (``selection``, ``save``, ``probe``, ``to_html``).
+    """The widget's read-only outputs (``selection``, ``save``, ``probe``, ``to_html``) and
+    its cell output (the live view with a picture beside it).
 
     Examples
     --------
@@ -29,12 +30,14 @@ class Outputs:
 
     _session: Any
     _mirror: Any
+    _picture: Any
     selected: Any
     target: Any
     labels: Any
     top_k: int
     view: str
     opacity: float
+    color_scale: str
 
     @property
     def selection(self) -> Selection | None:
@@ -53,6 +56,36 @@ class Outputs:
             names, k = list(self.labels), self.top_k
             return select(result, *selected, target=target, names=names, top_k=k)
 
+    # -- the cell's output: the live widget, and a picture for where no kernel runs ------------
+
+    def _ipython_display_(self) -> None:
+        """Show the widget with a picture of its map, in an output the picture updates."""
+        if getattr(self, "comm", None) is None:  # closed: only the picture is left to show
+            from IPython.display import display
+
+            data, metadata = self._picture.bundle()
+            display(data, raw=True, metadata=metadata)
+            return
+        self._picture.display()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The widget view, and the map as ``image/png`` (see :mod:`occlusion_widget.picture`).
+
+        Examples
+        --------
+        >>> sorted(w._repr_mimebundle_()[0])  # doctest: +SKIP
+        ['application/vnd.jupyter.widget-view+json', 'image/png', 'text/plain']
+        """
+        return self._picture.bundle()
+
+    def _widget_bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """anywidget's data (``text/plain`` and the widget view) and metadata, as new dicts."""
+        if getattr(self, "comm", None) is None:  # closed: no model for a view to show
+            return {"text/plain": repr(self)}, {}
+        bundle = super()._repr_mimebundle_()  # type: ignore[misc]
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        return dict(data), dict(metadata)
+
     def save(self, path: str | Path, dpi: int = 150) -> Path:
         """Write the current view as a picture drawn with matplotlib in the browser's colours.
 
@@ -63,13 +96,23 @@ class Outputs:
         """
         from .plot import save_view
 
+        shown = self._shown_view()
+        if shown is None:
+            raise RuntimeError("nothing to save yet: no batch has finished; try w.wait()")
+        result, state = shown
+        return save_view(path, result=result, dpi=dpi, **state)
+
+    def _shown_view(self) -> tuple[Any, dict[str, Any]] | None:
+        """The shown result and what :func:`~occlusion_widget.plot.save_view` needs to draw it
+        as the browser does, read together under the session's lock; None before a result."""
         with self._session.lock:
             result, target = self._mirror.adopted, self.target
             if result is None or target is None:
-                raise RuntimeError("nothing to save yet: no batch has finished; try w.wait()")
+                return None
             state = {"view": self.view, "target": target, "labels": list(self.labels)}
             state.update(opacity=self.opacity, selected=self.selected, top_k=self.top_k)
-        return save_view(path, result=result, dpi=dpi, **state)
+            state.update(scale=self.color_scale)
+        return result, state
 
     def probe(self, region: Any) -> np.ndarray:
         """The model's ``(K,)`` probabilities with one region hidden as the sweep hides a patch.

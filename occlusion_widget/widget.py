@@ -22,6 +22,7 @@ from .engine import BASELINE_NAMES, OcclusionResult
 from .engine.params import SWEEP_MODES
 from .mirror import CUSTOM_BASELINE, Mirror
 from .outputs import Outputs
+from .picture import Picture
 from .selection import Selection
 from .session import STATUSES, SWEEP_PARAMS, SweepSession
 from .traits import (
@@ -177,6 +178,7 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
             raise TypeError("pass either a session, or a model and an image with parameters")
         self._session = session
         self._mirror = Mirror(self, session)
+        self._picture = Picture(self)
         super().__init__(
             image=session.display_image(),
             labels=session.names or [],
@@ -188,12 +190,12 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
             **self._mirror.param_state(),
         )
         self.on_msg(self._on_message)
-        session.on_update = self._mirror.update
+        session.on_update = self._on_update
         with session.lock:
             if session.can_run:
                 session.start()
             else:
-                self._mirror.update("end")
+                self._on_update("end")
 
     @classmethod
     def from_result(
@@ -248,6 +250,19 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         with self._session.lock:
             if self._mirror.adopted is self._session.result:
                 self._mirror.show_target()
+        self._on_look(change)
+
+    @traitlets.observe("view", "color_scale", "opacity")
+    def _on_look(self, change: Any) -> None:
+        # getattr: traits are set in __init__ before the picture exists.
+        if getattr(self, "_picture", None) is not None:
+            self._picture.changed()
+
+    def _on_update(self, event: str) -> None:
+        """The session's ``on_update``: traits follow at once; the picture when a sweep ends."""
+        self._mirror.update(event)
+        if event in ("end", "restore"):
+            self._picture.changed(0.0)
 
     @traitlets.observe("top_k")
     def _on_top_k(self, change: Any) -> None:
@@ -352,12 +367,17 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
     def wait(self, timeout: float | None = None) -> str:
         """Block until the sweep ends (or ``timeout`` seconds pass); return :attr:`status`.
 
+        A displayed widget's picture of the finished map (see :mod:`occlusion_widget.picture`)
+        is in its outputs when this returns.
+
         Examples
         --------
         >>> w.wait()  # doctest: +SKIP
         'done'
         """
         self._session.wait(timeout)
+        # The shown outputs' picture of the finished map is sent before this returns.
+        self._picture.flush(timeout)
         return self.status
 
     def close(self) -> None:
@@ -368,4 +388,7 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         >>> w.close()  # doctest: +SKIP
         """
         self.cancel()
+        picture = getattr(self, "_picture", None)
+        if picture is not None:
+            picture.stop()
         super().close()

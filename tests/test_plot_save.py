@@ -143,3 +143,42 @@ def test_sensitivity_lets_the_image_through_where_nothing_changes():
     # Every other cell sits at the floor opacity.
     others = np.delete(colours["alpha"].ravel(), 4)
     assert np.all(np.abs(others - palette.SENSITIVITY_ALPHA_FLOOR) <= 0.5 / 255)
+
+
+LONG = ["a class whose name runs on and on", "another quite long class name", "short"]
+
+
+@pytest.mark.parametrize(
+    ("view", "target", "labels"),
+    [
+        ("predicted_class", 0, LONG),  # the map beside its legend: a narrow column
+        ("sensitivity", [0, 1, 2], LONG),  # a group's long label, and the flat-map note
+        ("probability", [0, 1], LONG),
+    ],
+)
+def test_every_word_of_a_saved_picture_is_inside_it(view, target, labels):
+    # Issue 18, item 10: the predicted-class title ran past the figure's left edge and a
+    # group's title past both; matplotlib cuts text at the edge without a sign.
+    result = predicting([[0, 1], [2, 0]], [0.5, 0.3, 0.2]) if view == "predicted_class" else None
+    result = result or flat(0.0005)
+    fig = render_view(result, view=view, target=target, labels=labels, dpi=60)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+    # Tick labels outside a colour bar's range exist but are not drawn: only drawn ones count.
+    texts = [t for t in texts if page.overlaps(t.get_window_extent(renderer))]
+    assert texts
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        inside = box.x0 >= page.x0 - 0.5 and box.x1 <= page.x1 + 0.5
+        inside = inside and box.y0 >= page.y0 - 0.5 and box.y1 <= page.y1 + 0.5
+        assert inside, f"{text.get_text()!r} at {box.extents} is cut by the figure {page.extents}"
+    # Wrapped, not shortened: the whole sentence is there, with no ellipsis.
+    title = " ".join(fig.axes[0].get_title().split())
+    assert "…" not in title and "..." not in title
+    if view == "predicted_class":
+        assert title == "Predicted class with the patch at each position"
+    else:
+        names = " + ".join(labels[i] for i in (target if isinstance(target, list) else [target]))
+        assert f"P({names})" in title

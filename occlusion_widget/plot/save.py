@@ -7,6 +7,7 @@ shows, and the widget's worker thread can save too.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -176,12 +177,55 @@ def render_view(
         note = flat_note(result, base - probability, label)
         if note:
             title += f"\n{note}"
-    ax.set_title(title, fontsize=11)
     if colours["kind"] == "categorical":
         _legend(fig, result, colours["colors"], names)
     else:
         _colorbar(fig, ax, colours, view)
+    _fit_title(fig, ax, title, fontsize=11)
     return fig
+
+
+def _fit_title(fig, ax, title: str, fontsize: float) -> None:
+    """Set ``ax``'s title with its lines wrapped at spaces to fit inside the figure.
+
+    matplotlib neither wraps nor shortens a title: one wider than the room it has, centred on
+    the map, ran off the figure's edges and was cut (a predicted-class map's title beside its
+    legend, a group's long label). The layout moves the map when the title grows, so the fit
+    is checked again after each wrap.
+    """
+    ax.set_title(title, fontsize=fontsize)
+    for _ in range(3):
+        fig.draw_without_rendering()  # runs the layout: the map's box is where it will be
+        renderer = fig.canvas.get_renderer()
+        box = ax.get_window_extent(renderer)
+        centre = (box.x0 + box.x1) / 2
+        margin = 0.02 * fig.bbox.width
+        room = 2 * min(centre - fig.bbox.x0, fig.bbox.x1 - centre) - 2 * margin
+        if ax.title.get_window_extent(renderer).width <= room:
+            return
+        measure = partial(_text_width, renderer, ax.title.get_fontproperties())
+        ax.set_title(_wrap(title, room, measure), fontsize=fontsize)
+
+
+def _text_width(renderer, font, text: str) -> float:
+    return renderer.get_text_width_height_descent(text, font, ismath=False)[0]
+
+
+def _wrap(text: str, room: float, width) -> str:
+    """``text`` with each line broken at spaces into lines no wider than ``room`` (a word
+    wider than that stays whole on its own line)."""
+    lines = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and width(candidate) > room:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _check_cell(result, selected) -> tuple[int, int]:

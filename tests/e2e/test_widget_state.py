@@ -277,6 +277,11 @@ def test_reopening_from_the_saved_notebook_without_its_kernel(
         return state.get("selected") == list(PINNED) and has_widget_output(doc)
 
     doc = save(nb, saved_state)
+    # Issue 18: beside the widget, the output keeps a picture for places with no widget state.
+    outputs = [
+        o for c in doc["cells"] for o in c.get("outputs", []) if WIDGET_VIEW_MIME in o["data"]
+    ]
+    assert all("image/png" in o["data"] for o in outputs), "no picture beside the widget"
     saved = doc["metadata"]["widgets"][WIDGET_STATE_MIME]["state"][model_id]
     assert saved["state"]["view"] == "predicted_class" and saved["state"]["target"] == 1
     arrays = {"image", "baseline_image", "base_probabilities", "target_map", "topk_indices"}
