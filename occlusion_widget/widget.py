@@ -41,6 +41,8 @@ __all__ = ["OcclusionWidget", "Selection", "WidgetValueError"]
 
 VIEWS = ("sensitivity", "probability", "predicted_class")
 COLOR_SCALES = ("auto", "fixed")
+#: What a widget without a model says where Recompute and Probe would be.
+NO_MODEL = "no model to run: this shows a saved result (pass model= to recompute or probe)"
 
 
 class OcclusionWidget(Outputs, anywidget.AnyWidget):
@@ -70,6 +72,8 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         Map opacity over the image, 0..1.
     color_scale : {"auto", "fixed"}
         ``"auto"`` scales the colours to the map; ``"fixed"`` uses -1..1 (or 0..1).
+    caption : str
+        A line shown above the widget, naming what it shows (``""``: none).
     session : SweepSession, optional
         A session to show instead of ``model`` and ``image`` (what :meth:`from_result` does).
     **params
@@ -142,6 +146,11 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
     note = traitlets.Unicode("").tag(sync=True)
     # False on the standalone page: kernel-only controls are switched off there.
     _kernel = traitlets.Bool(True).tag(sync=True)
+    # Why Recompute and Probe are off though a kernel answers (a saved result without its
+    # model), in one line the browser shows; "" when the widget has a model to run.
+    _no_model = traitlets.Unicode("").tag(sync=True)
+    # A line above the widget naming what it shows (the gallery names the image it opened).
+    caption = traitlets.Unicode("").tag(sync=True)
 
     # -- both ways: what the person chooses ----------------------------------------------------
     target = Target(count_from="_class_count").tag(sync=True)
@@ -161,6 +170,7 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         view: str = "sensitivity",
         opacity: float = 0.7,
         color_scale: str = "auto",
+        caption: str = "",
         session: SweepSession | None = None,
         **params: Any,
     ) -> None:
@@ -185,12 +195,16 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
             view=view,
             opacity=opacity,
             color_scale=color_scale,
+            caption=caption,
+            _no_model="" if session.can_run else NO_MODEL,
             **self._mirror.param_state(),
         )
         self.on_msg(self._on_message)
         session.on_update = self._mirror.update
         with session.lock:
-            if session.can_run:
+            # A session that already shows a result (from_result, with or without a model)
+            # is shown as it is: only a session that never ran starts a sweep.
+            if session.can_run and session.status == "idle":
                 session.start()
             else:
                 self._mirror.update("end")
@@ -203,9 +217,16 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         image: Any = None,
         labels: Any = None,
         top_k: int = 5,
+        model: Any = None,
+        preprocess: Any = None,
+        output: str = "auto",
+        caption: str = "",
         **display: Any,
     ) -> OcclusionWidget:
-        """Show a computed (or loaded) result; no model is needed, nothing runs.
+        """Show a computed (or loaded) result; nothing runs until you ask.
+
+        Without ``model`` the widget cannot recompute or probe: those controls are switched
+        off and say why. With the model that made the result they work as in a live widget.
 
         Parameters
         ----------
@@ -216,6 +237,14 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         labels : list of str or dict, optional
             Class names, one per class of the result.
         top_k : int
+        model : keras.Model or callable, optional
+            The model that computed ``result``: Recompute, Probe and Brush then run it.
+        preprocess : callable, optional
+            Applied to each occluded batch before ``model`` (as when the result was computed).
+        output : {"auto", "probabilities", "logits"}
+            How to read ``model``'s scores.
+        caption : str
+            A line above the widget naming what it shows.
         **display
             ``target``, ``view``, ``opacity``, ``color_scale``.
 
@@ -231,8 +260,16 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         >>> ow.OcclusionWidget.from_result(result, labels="imagenet")  # doctest: +SKIP
         """
         reject_unknown(display, "from_result()", ["target", "view", "opacity", "color_scale"])
-        session = SweepSession.from_result(result, labels=labels, top_k=top_k, image=image)
-        return cls(session=session, top_k=top_k, **display)
+        session = SweepSession.from_result(
+            result,
+            labels=labels,
+            top_k=top_k,
+            image=image,
+            model=model,
+            preprocess=preprocess,
+            output=output,
+        )
+        return cls(session=session, top_k=top_k, caption=caption, **display)
 
     # -- reacting to the browser ---------------------------------------------------------------
 
@@ -316,7 +353,7 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         TypeError, ValueError
             An unknown parameter or a bad value.
         RuntimeError
-            The widget was made by :meth:`from_result` and has no model.
+            The widget was made by :meth:`from_result` without a model.
 
         Examples
         --------
