@@ -7,7 +7,7 @@ import type { Cell } from "./sync";
 export function pinText(pinned: Cell | null): string {
   return pinned === null
     ? "not pinned · click a cell to pin it"
-    : `📌 pinned (${pinned[0]}, ${pinned[1]}) · Esc or click here to unpin`;
+    : `Pinned (${pinned[0]}, ${pinned[1]}) · Esc or click here to unpin`;
 }
 
 function editable(target: EventTarget | null): boolean {

@@ -196,7 +196,7 @@ describe("a pinned cell", () => {
     model.set("selected", [1, 2]); // from Python
     await nextFrame();
     expect(line.disabled).toBe(false);
-    expect(line.textContent).toBe("📌 pinned (1, 2) · Esc or click here to unpin");
+    expect(line.textContent).toBe("Pinned (1, 2) · Esc or click here to unpin");
     line.click();
     expect(model.get("selected")).toBeNull();
   });
