@@ -146,8 +146,7 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
     note = traitlets.Unicode("").tag(sync=True)
     # False on the standalone page: kernel-only controls are switched off there.
     _kernel = traitlets.Bool(True).tag(sync=True)
-    # Why Recompute and Probe are off though a kernel answers (a saved result without its
-    # model), in one line the browser shows; "" when the widget has a model to run.
+    # Why Recompute and Probe are off (a saved result without its model); "" with a model.
     _no_model = traitlets.Unicode("").tag(sync=True)
     # A line above the widget naming what it shows (the gallery names the image it opened).
     caption = traitlets.Unicode("").tag(sync=True)
@@ -223,10 +222,8 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         caption: str = "",
         **display: Any,
     ) -> OcclusionWidget:
-        """Show a computed (or loaded) result; nothing runs until you ask.
-
-        Without ``model`` the widget cannot recompute or probe: those controls are switched
-        off and say why. With the model that made the result they work as in a live widget.
+        """Show a computed (or loaded) result; nothing runs until you ask. Without ``model``,
+        Recompute and Probe are switched off and say why.
 
         Parameters
         ----------
@@ -237,12 +234,9 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         labels : list of str or dict, optional
             Class names, one per class of the result.
         top_k : int
-        model : keras.Model or callable, optional
-            The model that computed ``result``: Recompute, Probe and Brush then run it.
-        preprocess : callable, optional
-            Applied to each occluded batch before ``model`` (as when the result was computed).
-        output : {"auto", "probabilities", "logits"}
-            How to read ``model``'s scores.
+        model, preprocess, output : optional
+            The model that computed ``result``, its preprocess and how its scores are read
+            (``"auto"``, ``"probabilities"``, ``"logits"``): Recompute and Probe then run it.
         caption : str
             A line above the widget naming what it shows.
         **display

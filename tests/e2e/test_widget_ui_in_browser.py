@@ -3,7 +3,7 @@ that never stays on "probing…", a pin set from Python that shows how to undo i
 that finds "golden retriever", and a map that does not move when a note appears.
 
 The toy notebook of widget_page.py (a numpy model, seconds per scenario). Notebook 7 runs the
-pin scenario too: its keyboard handling is not JupyterLab's.
+pin scenario (its keyboard handling is not JupyterLab's) and the no-model one too.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ pytestmark = pytest.mark.e2e
 PROBING = "probing…"
 
 
+@pytest.mark.parametrize("app", ["lab", "notebook"])
 def test_a_saved_result_without_its_model_switches_its_controls_off_and_says_why(
-    open_notebook,
+    open_notebook, app: str
 ) -> None:
     setup = textwrap.dedent(
         """
@@ -37,12 +38,11 @@ def test_a_saved_result_without_its_model_switches_its_controls_off_and_says_why
         calls["n"] = 0
         """
     )
-    nb = toy_notebook(
-        open_notebook,
-        "no_model.ipynb",
-        "ow.OcclusionWidget.from_result(result, labels=LABELS)",
-        setup=setup,
-    )
+    cell = f"{setup}\nw = ow.OcclusionWidget.from_result(result, labels=LABELS)\nw"
+    nb = open_notebook(f"no_model_{app}.ipynb", [TOY_PRELUDE, cell], app=app)
+    nb.run_all()
+    nb.wait_for_widget()
+    nb.kernel.execute(KERNEL_HELPERS)
     wait_for_status(nb, "done")
     reason = nb.by_test_id("ow-kernel-off")
     expect(reason).to_be_visible()
@@ -55,7 +55,7 @@ def test_a_saved_result_without_its_model_switches_its_controls_off_and_says_why
     nb.page.mouse.move(*cell_point(nb, 1, 1))
     expect(nb.page.locator(".ow-inspector-title")).to_have_text("Row 1, column 1")
     assert nb.py("calls['n']") == 0
-    nb.screenshot("no-model")
+    nb.screenshot(f"no-model-{app}")
 
 
 def _box(a: tuple[int, int], b: tuple[int, int]) -> str:
