@@ -3,6 +3,8 @@ import type { RenderProps } from "@anywidget/types";
 import gallery from "./gallery";
 import {
   caption,
+  metricsParts,
+  metricsText,
   pageCount,
   pageText,
   readGallery,
@@ -101,6 +103,12 @@ describe("gallery state", () => {
     expect(caption(item("x"), labels)).toBe("cat → dog");
     expect(caption(item("x", { true: 1 }), labels)).toBe("dog");
     expect(caption(item("x", { true: null }), labels)).toBe("dog");
+  });
+
+  it("splits the numbers into parts that wrap between them, all of them in the tooltip", () => {
+    const it3 = item("x", { flip_fraction: 0.74, max_drop: 0.19, confidence: 0.398 });
+    expect(metricsParts(it3)).toEqual(["flips 74%", "drop 0.19", "p 0.398"]);
+    expect(metricsText(it3)).toBe("flips 74% · drop 0.19 · p 0.398");
   });
 });
 

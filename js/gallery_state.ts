@@ -172,11 +172,16 @@ function percent(v: number | null): string {
   return v === null ? "–" : `${Math.round(v * 100)}%`;
 }
 
-/** The numbers under a thumbnail: flips, largest drop, confidence. */
-export function metricsText(item: GalleryItem): string {
+/** The numbers under a thumbnail, each a unit that never breaks: flips, largest drop, confidence. */
+export function metricsParts(item: GalleryItem): string[] {
   const drop = item.max_drop === null ? "–" : item.max_drop.toFixed(2);
   const p = item.confidence === null ? "–" : formatProbability(item.confidence);
-  return `flips ${percent(item.flip_fraction)} · drop ${drop} · p ${p}`;
+  return [`flips ${percent(item.flip_fraction)}`, `drop ${drop}`, `p ${p}`];
+}
+
+/** The numbers under a thumbnail on one line (the card's tooltip). */
+export function metricsText(item: GalleryItem): string {
+  return metricsParts(item).join(" · ");
 }
 
 /** A tooltip that says everything about the image, incl. which class it flips to. */

@@ -43,7 +43,17 @@ export const GALLERY_CSS = `
   font-weight: 600;
 }
 .ow-gallery .ow-gallery-item.ow-wrong .ow-gallery-caption { color: var(--ow-error); }
-.ow-gallery .ow-gallery-metrics { color: var(--ow-fg-muted); font-size: 11px; white-space: nowrap; }
+.ow-gallery .ow-gallery-metrics {
+  display: flex;
+  flex-wrap: wrap;
+  justify-content: center;
+  column-gap: 8px;
+  max-width: 100%;
+  color: var(--ow-fg-muted);
+  font-size: 11px;
+  line-height: 1.3;
+}
+.ow-gallery .ow-gallery-metrics > span { white-space: nowrap; }
 .ow-gallery .ow-gallery-pager { display: flex; align-items: center; gap: 8px; }
 .ow-gallery button.ow-gallery-step {
   font: inherit;

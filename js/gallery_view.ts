@@ -5,6 +5,7 @@ import {
   caption,
   className,
   itemTitle,
+  metricsParts,
   metricsText,
   pageCount,
   pageText,
@@ -193,7 +194,12 @@ export class GalleryView {
         [
           canvas,
           h("span", { className: "ow-gallery-caption", text: caption(item, s.labels) }),
-          h("span", { className: "ow-gallery-metrics", text: metricsText(item) }),
+          // The parts wrap between them, so the card's width holds them (the tooltip has all).
+          h(
+            "span",
+            { className: "ow-gallery-metrics", attrs: { title: metricsText(item) } },
+            metricsParts(item).map((text) => h("span", { text })),
+          ),
         ],
       );
       button.dataset.id = item.id;

@@ -16,6 +16,13 @@ export interface Box {
   width: number;
 }
 
+/**
+ * A box's size and place in reading order, width first: "30 wide × 24 tall patch at x=10, y=4".
+ */
+export function boxText(box: Box, noun: string): string {
+  return `${box.width} wide × ${box.height} tall ${noun} at x=${box.left}, y=${box.top}`;
+}
+
 export interface DisplaySize {
   width: number;
   height: number;

@@ -2,7 +2,7 @@
 // image and baseline buffers (no round trip to the kernel), the top-k probabilities at that
 // position beside the unoccluded ones, the predicted class and the drop in the target.
 import { formatProbability, formatSigned, h, putPixels, setText } from "./dom";
-import { displaySize, patchBox, type Box } from "./geometry";
+import { boxText, displaySize, patchBox, type Box } from "./geometry";
 import { css } from "./colormap";
 import { INTERPOLATED, NEAREST, NONE } from "./preview";
 import { classColor } from "./scales";
@@ -283,7 +283,7 @@ export class InspectorView {
     } else {
       const box = patchBox(grid, cell);
       setText(this.title, `Row ${cell[0]}, column ${cell[1]}${pinned ? " · pinned" : ""}`);
-      const where = `${box.height}×${box.width} patch at y=${box.top}, x=${box.left}`;
+      const where = boxText(box, "patch");
       setText(
         this.caption,
         (reveal

@@ -1,6 +1,7 @@
 // The live occluder ("probe"), pure parts: a dragged rectangle or a painted mask in image pixels,
 // the image the model sees with that region filled, and the request queue that keeps at most one
 // probe in flight (the latest region waits; older ones are dropped). No DOM: see probe_view.ts.
+import { boxText } from "./geometry";
 import type { RGBAImage, SweepMode } from "./sync";
 
 /** [top, left, height, width] in image pixels, as the kernel reads `region.box`. */
@@ -79,11 +80,11 @@ export function regionArea(region: ProbeRegion): number {
   return n;
 }
 
-/** A short description: "24×30 box at y=4, x=10" or "mask of 311 pixels". */
+/** A short description in reading order: "30 wide × 24 tall box at x=10, y=4", or "mask of 311 pixels". */
 export function describeRegion(region: ProbeRegion): string {
   if (region.kind === "mask") return `mask of ${regionArea(region)} pixels`;
   const [top, left, h, w] = region.box;
-  return `${h}×${w} box at y=${top}, x=${left}`;
+  return boxText({ top, left, height: h, width: w }, "box");
 }
 
 /**
@@ -132,6 +133,7 @@ export class ProbeQueue<Answer> {
   private inFlight = false;
   private waiting: ProbeRegion | null = null;
   private generation = 0;
+  private flightGeneration = 0;
   /** The region in flight, or else the one last answered: asking again for it is a no-op. */
   private latest: string | null = null;
 
@@ -142,6 +144,11 @@ export class ProbeQueue<Answer> {
 
   get busy(): boolean {
     return this.inFlight;
+  }
+
+  /** An answer is still to be shown: a region is in flight (and not outdated) or waiting. */
+  get pending(): boolean {
+    return (this.inFlight && this.flightGeneration === this.generation) || this.waiting !== null;
   }
 
   request(region: ProbeRegion): void {
@@ -158,6 +165,7 @@ export class ProbeQueue<Answer> {
     this.inFlight = true;
     this.latest = key;
     const generation = this.generation;
+    this.flightGeneration = generation;
     this.start(region, (answer) => {
       this.inFlight = false;
       if (generation === this.generation) this.show(region, answer);

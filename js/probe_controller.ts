@@ -1,7 +1,7 @@
 // Wires the probe together: the tool on the map (probe_view.ts) draws regions, the queue
 // (probe.ts) sends them one at a time as `{type: "probe", id, region}` requests, and the answer
 // is shown beside the map (probe_result.ts).
-import { ProbeQueue, probeMessage, type ProbeRegion } from "./probe";
+import { describeRegion, ProbeQueue, probeMessage, type ProbeRegion } from "./probe";
 import { readProbeReply, ProbeResultView, type ProbeAnswer } from "./probe_result";
 import { ProbeView } from "./probe_view";
 import type { Requests } from "./requests";
@@ -35,13 +35,15 @@ export class ProbeController {
       {
         region: (region) => {
           const s = this.snapshot();
-          if (s === null || !s.kernel) return;
+          if (s === null || !s.kernel || s.noModel !== "") return;
           this.mode = s.mode;
-          // The panel keeps the last answered region and its numbers (they belong together)
-          // and says a newer one is on its way.
-          if (this.shown === null) this.display(region, null);
-          else this.result.setPending();
+          this.layerRegion(region);
           this.queue.request(region);
+          // The panel keeps the last answered region and its numbers (they belong together)
+          // and says a newer one is on its way, only while one is: a mouse-up on the box the
+          // drag already asked for sends nothing, and its answer may be shown already.
+          if (this.shown === null) this.display(region, null);
+          else if (this.queue.pending) this.result.setPending();
         },
         off: () => this.clear(),
       },
@@ -64,8 +66,9 @@ export class ProbeController {
 
   /** New traits: a new image or mode makes the probe meaningless; else redraw its panel. */
   update(s: Snapshot): void {
-    this.view.update(s.image, s.kernel);
-    if (s.image !== this.image || (this.shown !== null && s.mode !== this.mode) || !s.kernel) {
+    this.view.update(s.image, s.kernel, s.noModel);
+    const off = !s.kernel || s.noModel !== "";
+    if (s.image !== this.image || (this.shown !== null && s.mode !== this.mode) || off) {
       this.image = s.image;
       if (this.shown !== null) this.clear();
     }
@@ -76,5 +79,12 @@ export class ProbeController {
     if (s === null) return;
     this.shown = { region, answer };
     this.result.show(s, region, this.mode, answer);
+    // An older region's answer while a newer one is on its way: both are true, say both.
+    if (answer !== null && this.queue.pending) this.result.setPending();
+  }
+
+  /** The drawn region, for tests to tell which answer belongs to what is on the map. */
+  private layerRegion(region: ProbeRegion): void {
+    this.view.layer.dataset.region = describeRegion(region);
   }
 }

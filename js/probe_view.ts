@@ -13,6 +13,7 @@ export interface ProbeViewHandlers {
   off(): void;
 }
 
+const PROBE_TITLE = "Live occluder: draw any region and see what the model says without it";
 export const PROBE_HINT_BOX = "Drag a box on the map: the model sees it filled by the baseline.";
 export const PROBE_HINT_BRUSH = "Paint on the map (Shift adds to the mask); Escape clears.";
 
@@ -27,7 +28,7 @@ export class ProbeView {
     attrs: {
       type: "button",
       "aria-pressed": "false",
-      title: "Live occluder: draw any region and see what the model says without it",
+      title: PROBE_TITLE,
     },
   });
   readonly brush = h("button", {
@@ -99,15 +100,21 @@ export class ProbeView {
     this.sync();
   }
 
-  /** The image to draw on; with no kernel the tool is hidden (probing needs Python). */
-  update(image: RGBAImage | null, kernel: boolean): void {
+  /**
+   * The image to draw on; with no kernel the tool is hidden (probing needs Python), and with
+   * no model (`noModel`, the reason) it is switched off and its title says why.
+   */
+  update(image: RGBAImage | null, kernel: boolean, noModel = ""): void {
     if (image !== this.image) {
       this.image = image;
       this.mask = null;
       this.draw(null);
     }
     this.toolbar.hidden = !kernel || image === null;
-    if (!kernel && this.on) this.setOn(false);
+    this.tool.disabled = noModel !== "";
+    const title = noModel !== "" ? noModel : PROBE_TITLE;
+    if (this.tool.title !== title) this.tool.title = title;
+    if ((!kernel || noModel !== "") && this.on) this.setOn(false);
   }
 
   /** Forget the drawn region (Escape, a new image). */

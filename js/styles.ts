@@ -149,13 +149,35 @@ export const CSS = `
 }
 .ow-root .ow-map-title { font-weight: 600; font-size: 14px; max-width: 100%; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .ow-root .ow-note {
+  position: absolute;
+  left: 4px;
+  right: 4px;
+  bottom: 4px;
+  z-index: 1;
+  line-height: 1.4;
   padding: 6px 10px;
   border-radius: 4px;
   border-left: 4px solid var(--ow-warn);
-  background: rgba(230, 81, 0, 0.1);
+  background: linear-gradient(rgba(230, 81, 0, 0.12), rgba(230, 81, 0, 0.12)),
+    var(--jp-layout-color1, Canvas);
+  opacity: 0.94;
   font-weight: 600;
   overflow-wrap: anywhere;
+  pointer-events: none;
 }
+.ow-root .ow-title-line { font-weight: 600; font-size: 14px; overflow-wrap: anywhere; }
+.ow-root .ow-pin-note {
+  align-self: flex-start;
+  font: inherit;
+  font-size: 12px;
+  color: var(--ow-fg);
+  background: var(--ow-input-bg);
+  border: 1px solid var(--ow-warn);
+  border-radius: 12px;
+  padding: 2px 10px;
+  cursor: pointer;
+}
+.ow-root .ow-pin-note:disabled { color: var(--ow-fg-muted); border-color: var(--ow-border); cursor: default; }
 .ow-root .ow-colorbar { max-width: 100%; }
 .ow-root .ow-colorbar-title { font-size: 12px; color: var(--ow-fg-muted); margin-bottom: 2px; }
 .ow-root .ow-colorbar-ramp { height: 12px; border-radius: 2px; border: 1px solid var(--ow-border); }

@@ -1,7 +1,8 @@
 // The sweep form under the view row: patch, stride, baseline, Occlude/Reveal, with Recompute /
-// Cancel. Edits wait for Recompute (or go at once for the mode toggle); the kernel validates and
-// then sets the traits, so the form never shows a value as the map's before the kernel agrees.
-// With no kernel (`_kernel` false: the standalone page) the form is switched off and says why.
+// Cancel. Every edit, the mode included, waits for Recompute ("changed: press Recompute"); the
+// kernel validates and then sets the traits, so the form never shows a value as the map's before
+// the kernel agrees. With no kernel (`_kernel` false: the standalone page) or no model (`_no_model`:
+// a saved result) the form is switched off and says why.
 import { h, setText } from "./dom";
 import type { Snapshot, SweepMode } from "./sync";
 
@@ -23,6 +24,11 @@ export interface SweepHandlers {
 
 /** Why the sweep controls are off on a page without a kernel. */
 export const NEEDS_PYTHON = "Recomputing needs Python: open the notebook to change the sweep";
+
+/** Why the sweep can not be changed here ("" when it can): no kernel, or no model. */
+export function offReason(s: Pick<Snapshot, "kernel" | "noModel">): string {
+  return !s.kernel ? NEEDS_PYTHON : s.noModel;
+}
 
 const MODE_TITLE = "Occlude: hide each patch under the baseline. Reveal: show only each patch.";
 
@@ -102,8 +108,6 @@ export class SweepForm {
       input.addEventListener("input", mark, opts);
       input.addEventListener("change", mark, opts);
     }
-    // Switching mode is a new sweep at once: there is nothing else to set first.
-    this.mode.addEventListener("change", () => this.submit(), opts);
     this.element = h("form", { className: "ow-row ow-sweep", attrs: { "aria-label": "Sweep" } }, [
       field("Patch", this.patch, "ow-number"),
       field("Stride", this.stride, "ow-number"),
@@ -127,7 +131,7 @@ export class SweepForm {
 
   private submit(): void {
     const last = this.last;
-    if (last !== null && !last.kernel) return;
+    if (last !== null && offReason(last) !== "") return;
     // An edited number input sets both sides; an untouched one keeps the trait's pair, so a
     // non-square patch set from Python survives a recompute that changes only the baseline.
     // The kernel validates: whatever was typed is sent as typed (rounded), and refused there.
@@ -217,15 +221,18 @@ export class SweepForm {
     // A number input shows h of a [h, w] pair; its title tells a non-square one.
     const pairTitle = ([a, b]: [number, number], name: string): string =>
       a === b ? "" : `${name} is ${a}×${b} (h×w)`;
-    const off = !s.kernel;
+    const reason = offReason(s);
+    const off = reason !== "";
     for (const input of [this.patch, this.stride, this.baseline, this.mode]) input.disabled = off;
-    this.patch.title = off ? NEEDS_PYTHON : pairTitle(s.patchSize, "patch");
-    this.stride.title = off ? NEEDS_PYTHON : pairTitle(s.stride, "stride");
-    this.baseline.title = off ? NEEDS_PYTHON : "";
-    this.mode.title = off ? NEEDS_PYTHON : MODE_TITLE;
+    this.patch.title = off ? reason : pairTitle(s.patchSize, "patch");
+    this.stride.title = off ? reason : pairTitle(s.stride, "stride");
+    this.baseline.title = off ? reason : "";
+    this.mode.title = off ? reason : MODE_TITLE;
     this.recompute.hidden = off;
     this.cancel.hidden = off;
     this.kernelOff.hidden = !off;
+    setText(this.kernelOff, s.kernel ? s.noModel : "recomputing needs Python");
+    if (this.kernelOff.title !== reason) this.kernelOff.title = reason;
     this.cancel.disabled = s.status !== "running";
   }
 }

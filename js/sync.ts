@@ -46,6 +46,10 @@ export interface ModelTraits {
   baseline_probabilities: EncodedArray | null;
   /** False where no kernel answers (the standalone page); missing means true. */
   _kernel: boolean | null;
+  /** Why Recompute and Probe are off though a kernel answers (no model), or "". */
+  _no_model: string | null;
+  /** A line above the widget naming what it shows, or "". */
+  caption: string | null;
 }
 
 export const TRAITS: readonly (keyof ModelTraits)[] = [
@@ -75,6 +79,8 @@ export const TRAITS: readonly (keyof ModelTraits)[] = [
   "mode",
   "baseline_probabilities",
   "_kernel",
+  "_no_model",
+  "caption",
 ];
 
 export interface RawGrid {
@@ -145,6 +151,9 @@ export interface Snapshot {
   baselineProbabilities: Float32Array | null;
   /** A kernel answers requests (false on the standalone page). */
   kernel: boolean;
+  /** Why the kernel has no model to recompute or probe with ("" when it has one). */
+  noModel: string;
+  caption: string;
 }
 
 /** Anything with a get(name) like anywidget's model. */
@@ -342,8 +351,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
   const opacity = Number(model.get("opacity"));
   const options = model.get("baseline_options");
   const progress = model.get("progress");
-  const error = model.get("error");
-  const note = model.get("note");
+  const text = (v: unknown): string => (typeof v === "string" ? v : "");
   return {
     image,
     baselineImage,
@@ -365,11 +373,13 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     baselineOptions: Array.isArray(options) ? options.map((s) => String(s)) : [],
     status: asStatus(model.get("status")),
     progress: progress !== null && typeof progress === "object" ? (progress as Progress) : {},
-    error: typeof error === "string" ? error : "",
+    error: text(model.get("error")),
     colorScale: model.get("color_scale") === "fixed" ? "fixed" : "auto",
-    note: typeof note === "string" ? note : "",
+    note: text(model.get("note")),
     mode: model.get("mode") === "reveal" ? "reveal" : "occlude",
     baselineProbabilities: toFloat32(decode(model.get("baseline_probabilities"))),
     kernel: model.get("_kernel") !== false,
+    noModel: text(model.get("_no_model")),
+    caption: text(model.get("caption")),
   };
 }

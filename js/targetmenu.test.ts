@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readSnapshot } from "./sync";
-import { matchingClasses, nextGroup, TargetMenu, VISIBLE_ROWS } from "./targetmenu";
+import { foldName, matchingClasses, nextGroup, TargetMenu, VISIBLE_ROWS } from "./targetmenu";
 import { encode, FakeModel, sampleState } from "./testutil";
 
 function snapshotWith(n: number, extra: Record<string, unknown> = {}) {
@@ -34,6 +34,30 @@ describe("matchingClasses", () => {
   it("filters by name case-insensitively, or by the exact index", () => {
     expect(matchingClasses(snapshot, "CAT")).toEqual([8, 7]);
     expect(matchingClasses(snapshot, "999")).toContain(999);
+  });
+});
+
+describe("matchingClasses as people type", () => {
+  const labels = ["golden_retriever", "Labrador-retriever", "tabby", "great white shark"];
+  const snapshot = readSnapshot(
+    new FakeModel({
+      ...sampleState(labels),
+      base_probabilities: encode(new Float32Array([0.4, 0.3, 0.2, 0.1]), [4]),
+    }),
+  );
+
+  it("lets spaces match underscores and hyphens, case aside", () => {
+    expect(matchingClasses(snapshot, "golden retriever")).toEqual([0]);
+    expect(matchingClasses(snapshot, "Golden Retriever")).toEqual([0]);
+    expect(matchingClasses(snapshot, "labrador retriever")).toEqual([1]);
+    expect(matchingClasses(snapshot, "retriever")).toEqual([0, 1]);
+    expect(matchingClasses(snapshot, "great_white")).toEqual([3]);
+    expect(matchingClasses(snapshot, "  great   white ")).toEqual([3]);
+  });
+
+  it("folds a name the way it folds a query", () => {
+    expect(foldName("Golden_Retriever")).toBe("golden retriever");
+    expect(foldName("black-footed  ferret")).toBe("black footed ferret");
   });
 });
 
@@ -98,6 +122,21 @@ describe("TargetMenu", () => {
     expect(menu.list.querySelectorAll(".ow-target-row").length).toBeLessThanOrEqual(
       VISIBLE_ROWS + 2,
     );
+  });
+
+  it("clears the find box when the dropdown picks another target", () => {
+    const { menu, onTarget } = mount(50);
+    menu.search.dispatchEvent(new Event("focus"));
+    menu.search.value = "tiger";
+    menu.search.dispatchEvent(new Event("input"));
+    expect(menu.list.querySelectorAll(".ow-target-row:not([hidden])")).toHaveLength(1);
+    menu.select.value = "7";
+    menu.select.dispatchEvent(new Event("change"));
+    expect(onTarget).toHaveBeenLastCalledWith([7]);
+    expect(menu.search.value).toBe("");
+    // Opened again, the list shows every class, not the old search's.
+    menu.search.dispatchEvent(new Event("focus"));
+    expect(menu.list.querySelectorAll(".ow-target-row:not([hidden])").length).toBeGreaterThan(1);
   });
 
   it("shows a group as one entry named A + B in the dropdown", () => {

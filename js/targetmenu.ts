@@ -17,29 +17,40 @@ export const VISIBLE_ROWS = 10;
 
 let menus = 0;
 
-const lowered = new WeakMap<readonly string[], string[]>();
+const folded = new WeakMap<readonly string[], string[]>();
 
-function lowerLabels(labels: readonly string[]): string[] {
-  let hit = lowered.get(labels);
+/**
+ * A name or a query as the search compares them: lower case, and underscores, hyphens and runs
+ * of spaces all one space, so "golden retriever" finds `golden_retriever` and `Golden-Retriever`.
+ */
+export function foldName(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[\s_-]+/g, " ")
+    .trim();
+}
+
+function foldLabels(labels: readonly string[]): string[] {
+  let hit = folded.get(labels);
   if (hit === undefined) {
-    hit = labels.map((s) => s.toLowerCase());
-    lowered.set(labels, hit);
+    hit = labels.map(foldName);
+    folded.set(labels, hit);
   }
   return hit;
 }
 
 /**
- * Classes matching a case-insensitive search on the name (or the exact index), most probable
- * first; every class when the query is empty.
+ * Classes matching a search on the name (case, underscores and hyphens aside: see foldName) or
+ * the exact index, most probable first; every class when the query is empty.
  */
 export function matchingClasses(
   snapshot: Pick<Snapshot, "labels" | "base">,
   query: string,
 ): readonly number[] {
   const order = classesByBaseProbability(snapshot);
-  const q = query.trim().toLowerCase();
+  const q = foldName(query);
   if (q === "") return order;
-  const names = lowerLabels(snapshot.labels);
+  const names = foldLabels(snapshot.labels);
   return order.filter((cls) => (names[cls] ?? `class ${cls}`).includes(q) || String(cls) === q);
 }
 
@@ -112,6 +123,8 @@ export class TargetMenu {
       () => {
         const value = this.select.value;
         if (value.startsWith("group:")) return; // the current group: nothing to change
+        // A search for another class is over once the dropdown picks one.
+        this.clearSearch();
         onTarget([Number(value)]);
       },
       opts,
@@ -198,6 +211,13 @@ export class TargetMenu {
     const next = nextGroup(current, cls, toggle);
     if (!toggle) this.setOpen(false);
     this.onTarget(next);
+  }
+
+  private clearSearch(): void {
+    this.search.value = "";
+    this.query = "";
+    this.active = 0;
+    this.setOpen(false);
   }
 
   private setOpen(open: boolean): void {

@@ -27,6 +27,7 @@ import {
 } from "./sync";
 import { injectStyles, ROOT_CLASS } from "./styles";
 import { badgeText, frameScheduler, mapTitle } from "./titles";
+import { pinText, watchEscape } from "./unpin";
 
 export const version: string = __OW_VERSION__;
 
@@ -156,8 +157,20 @@ function build(model: Model, el: HTMLElement): () => void {
   const inspector = new InspectorView();
   const probe = new ProbeController(requests, () => last, heatmap.element, signal);
   const title = h("div", { className: "ow-map-title" });
-  // What the kernel wants said about the map (e.g. that no patch changes anything), above it.
+  // What the kernel wants said about the map (e.g. that no patch changes anything), laid over
+  // the map's foot: when it appears the map stays where the pointer is.
   const note = h("div", { className: "ow-note", testid: "note", attrs: { role: "status" } });
+  heatmap.element.append(note);
+  // What the widget shows, when it is one of many (the gallery names the image it opened).
+  const caption = h("div", { className: "ow-title-line", testid: "ow-caption" });
+  // Whether the inspector follows the pointer or stays on a pinned cell (pinned from Python
+  // too), and how to let it go.
+  const pinNote = h("button", {
+    className: "ow-pin-note",
+    testid: "ow-pin-note",
+    attrs: { type: "button" },
+  });
+  pinNote.addEventListener("click", () => setSelected(null), { signal });
   // Screen readers hear the pinned position when it changes, not every hovered cell.
   const announcer = h("div", { className: "ow-sr-only", attrs: { "aria-live": "polite" } });
   let announced = "";
@@ -167,17 +180,26 @@ function build(model: Model, el: HTMLElement): () => void {
   const root = h("div", { className: ROOT_CLASS, attrs: { "data-ow-version": version } });
   injectStyles(root);
   const left = h("div", { className: "ow-left" }, [
-    note,
     title,
     probe.view.toolbar,
     heatmap.element,
     colorbar.element,
     legend.element,
   ]);
-  const right = h("div", { className: "ow-right" }, [probe.result.element, inspector.element]);
+  const right = h("div", { className: "ow-right" }, [
+    pinNote,
+    probe.result.element,
+    inspector.element,
+  ]);
   const body = h("div", { className: "ow-body" }, [left, right]);
-  root.append(controls.element, body, announcer);
+  root.append(caption, controls.element, body, announcer);
   el.appendChild(root);
+  watchEscape(root, signal, () => {
+    if (!probe.active && (last?.selected ?? null) === null) return false;
+    if (probe.active) probe.clear();
+    else setSelected(null);
+    return true;
+  });
 
   /** The last full frame's snapshot: hovering redraws from it without decoding anything. */
   let last: Snapshot | null = null;
@@ -260,6 +282,10 @@ function build(model: Model, el: HTMLElement): () => void {
     const noteText = s.note !== "" ? s.note : flatNote(s);
     setText(note, noteText);
     note.hidden = noteText === "";
+    setText(caption, s.caption);
+    caption.hidden = s.caption === "";
+    setText(pinNote, pinText(s.selected));
+    pinNote.disabled = s.selected === null;
     colorbar.update(paint.scale, targetLabel(s), width, s.mode);
     legend.update(s, highlight, s.view === "predicted_class");
     inspector.update(s, s.selected ?? hover, s.selected !== null);

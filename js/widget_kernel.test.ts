@@ -118,9 +118,11 @@ describe("Occlude / Reveal", () => {
     const model = new FakeModel(sampleState());
     const el = mount(model);
     const mode = byId<HTMLSelectElement>(el, "mode");
+    const recompute = byId<HTMLButtonElement>(el, "ow-recompute");
     expect(mode.value).toBe("occlude");
     mode.value = "reveal";
     mode.dispatchEvent(new Event("change"));
+    recompute.click();
     const msg = model.sent[0] as { type: string; params: Record<string, unknown> };
     expect(msg.type).toBe("recompute");
     expect(msg.params).toEqual({
@@ -137,10 +139,11 @@ describe("Occlude / Reveal", () => {
     // before reveal mode (which refuses unknown keys) still accepts it.
     mode.value = "occlude";
     mode.dispatchEvent(new Event("change"));
+    recompute.click();
     expect((model.sent[1] as { params: { mode?: string } }).params.mode).toBe("occlude");
     model.set("mode", "occlude");
     await nextFrame();
-    (byId(el, "ow-recompute") as HTMLButtonElement).click();
+    recompute.click();
     expect((model.sent[2] as { params: object }).params).not.toHaveProperty("mode");
   });
 
@@ -214,7 +217,7 @@ describe("probe", () => {
     };
     model.receive({ type: "reply", id: first.id, ok: true, probe });
     expect(model.sent).toHaveLength(1); // no stale or repeated request queued behind it
-    expect(result.textContent).toContain("Probe · 3×4 box at y=1, x=1");
+    expect(result.textContent).toContain("Probe · 4 wide × 3 tall box at x=1, y=1");
     expect(result.textContent).toContain("Probe predicts: dog");
     expect(result.textContent).toContain("P(cat): 0.700 → 0.150 (drop +0.550)");
     expect(result.querySelectorAll('[data-testid="probe-row"]')).toHaveLength(2);

@@ -80,6 +80,29 @@ class GalleryGrid(anywidget.AnyWidget):
             raise WidgetValueError(str(exc)) from None
 
 
+def image_caption(entry: dict, labels: list[str]) -> str:
+    """The line above an opened image's widget: its id, true label and prediction.
+
+    Examples
+    --------
+    >>> image_caption({"id": "cat/1.png", "true": 0, "predicted": 1, "confidence": 0.61},
+    ...               ["cat", "dog"])
+    'image cat/1.png · true cat · predicted dog (p 0.610)'
+    """
+
+    def name(cls: int | None) -> str:
+        if cls is None:
+            return "unknown"
+        return labels[cls] if 0 <= cls < len(labels) else f"class {cls}"
+
+    p = entry.get("confidence")
+    confidence = "" if p is None else f" (p {p:.3f})"
+    return (
+        f"image {entry['id']} · true {name(entry.get('true'))} · "
+        f"predicted {name(entry.get('predicted'))}{confidence}"
+    )
+
+
 def _forward(name: str, doc: str) -> property:
     def get(self: GalleryWidget) -> Any:
         return getattr(self.grid, name)
@@ -92,7 +115,8 @@ def _forward(name: str, doc: str) -> property:
 
 class GalleryWidget(ipywidgets.VBox):
     """Browse a dataset sweep: thumbnails with their maps, sorted and filtered; click one to
-    open it in :class:`OcclusionWidget`, rebuilt from the store (the model is never called).
+    open it in :class:`OcclusionWidget`, rebuilt from the store (the model is never called to
+    show it; with the dataset's model known, its Recompute and Probe run it).
 
     Parameters
     ----------
@@ -234,7 +258,25 @@ class GalleryWidget(ipywidgets.VBox):
             return
         try:
             result = self.dataset.result(image_id)
-            self.opened = OcclusionWidget.from_result(result, labels=list(self.grid.labels))
+            names = list(self.grid.labels)
+            table = self.dataset.table
+            row = table[table["id"] == image_id].iloc[0]
+            caption = image_caption(item(row), names)
+            model = getattr(self.dataset, "model", None)
+            if model is None:
+                self.opened = OcclusionWidget.from_result(result, labels=names, caption=caption)
+            else:
+                # The store keeps probabilities, not how the model's scores were read: the
+                # sweep's `output` decides for a recompute or a probe.
+                result.output_kind = ""
+                self.opened = OcclusionWidget.from_result(
+                    result,
+                    labels=names,
+                    caption=caption,
+                    model=model,
+                    preprocess=self.dataset.preprocess,
+                    output=self.dataset.params.get("output", "auto"),
+                )
         except Exception as exc:
             self.grid.error = f"could not open image {image_id!r}: {describe_error(exc)}"
             return

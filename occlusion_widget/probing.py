@@ -43,8 +43,8 @@ def probe_inputs(session: Any) -> dict[str, Any]:
     with session.lock:
         if session.model is None:
             raise RuntimeError(
-                "this widget shows a saved result and has no model to probe; create it with "
-                "OcclusionWidget(model, image, ...) to probe regions"
+                "this widget shows a saved result and has no model to probe; pass model= to "
+                "OcclusionWidget.from_result (or open_dataset) to probe regions"
             )
         if session.status == "running":
             progress = session.progress
@@ -54,7 +54,9 @@ def probe_inputs(session: Any) -> dict[str, Any]:
             )
         validated, params, result = session.validated, session.params, session.result
         output = params["output"]
-        if result is not None:  # every probe reads the scores as the sweep did
+        # Every probe reads the scores as the sweep did; a result rebuilt from a dataset store
+        # does not say how (output_kind ""), so the sweep's `output` decides.
+        if result is not None and result.output_kind:
             logits = result.output_kind in ("softmax", "sigmoid_logit")
             output = "logits" if logits else "probabilities"
         return {

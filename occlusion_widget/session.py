@@ -130,9 +130,17 @@ class SweepSession(SessionView):
 
     @classmethod
     def from_result(
-        cls, result: OcclusionResult, *, labels: Any = None, top_k: int = 5, image: Any = None
+        cls,
+        result: OcclusionResult,
+        *,
+        labels: Any = None,
+        top_k: int = 5,
+        image: Any = None,
+        model: Any = None,
+        preprocess: Any = None,
+        output: str = "auto",
     ) -> SweepSession:
-        """A session that shows a computed (or loaded) result; it has no model to run.
+        """A session that shows a computed (or loaded) result; it runs nothing until started.
 
         Parameters
         ----------
@@ -142,6 +150,12 @@ class SweepSession(SessionView):
         top_k : int
         image : array-like, optional
             Shown instead of ``result.image`` (same height and width), e.g. the uint8 photo.
+        model : keras.Model or callable, optional
+            The model that made ``result``: with it the session can recompute and probe;
+            without it, :meth:`start` refuses.
+        preprocess : callable, optional
+        output : {"auto", "probabilities", "logits"}
+            As for the sweep that made ``result``.
 
         Examples
         --------
@@ -157,10 +171,12 @@ class SweepSession(SessionView):
             raise TypeError(f"result must be an OcclusionResult; got {type(result).__name__}")
         named = result.baseline_name in BASELINE_NAMES
         session = cls(
-            None,
+            model,
             result.image,
             labels=labels,
             top_k=top_k,
+            preprocess=preprocess,
+            output=output,
             patch_size=result.patch_size,
             stride=result.stride,
             # A custom fill is kept as the image it was, so it can be shown and reused.
@@ -213,8 +229,8 @@ class SweepSession(SessionView):
         reject_unknown(changes, "recompute()", SWEEP_PARAMS)
         if self._model is None:
             raise RuntimeError(
-                "this widget shows a saved result and has no model to run; create it with "
-                "OcclusionWidget(model, image, ...) to recompute"
+                "this widget shows a saved result and has no model to run; pass model= to "
+                "OcclusionWidget.from_result (or open_dataset) to recompute"
             )
         while True:
             with self.lock:

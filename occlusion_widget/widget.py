@@ -42,6 +42,8 @@ __all__ = ["OcclusionWidget", "Selection", "WidgetValueError"]
 
 VIEWS = ("sensitivity", "probability", "predicted_class")
 COLOR_SCALES = ("auto", "fixed")
+#: What a widget without a model says where Recompute and Probe would be.
+NO_MODEL = "no model to run: this shows a saved result (pass model= to recompute or probe)"
 
 
 class OcclusionWidget(Outputs, anywidget.AnyWidget):
@@ -71,6 +73,8 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         Map opacity over the image, 0..1.
     color_scale : {"auto", "fixed"}
         ``"auto"`` scales the colours to the map; ``"fixed"`` uses -1..1 (or 0..1).
+    caption : str
+        A line shown above the widget, naming what it shows (``""``: none).
     session : SweepSession, optional
         A session to show instead of ``model`` and ``image`` (what :meth:`from_result` does).
     **params
@@ -143,6 +147,10 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
     note = traitlets.Unicode("").tag(sync=True)
     # False on the standalone page: kernel-only controls are switched off there.
     _kernel = traitlets.Bool(True).tag(sync=True)
+    # Why Recompute and Probe are off (a saved result without its model); "" with a model.
+    _no_model = traitlets.Unicode("").tag(sync=True)
+    # A line above the widget naming what it shows (the gallery names the image it opened).
+    caption = traitlets.Unicode("").tag(sync=True)
 
     # -- both ways: what the person chooses ----------------------------------------------------
     target = Target(count_from="_class_count").tag(sync=True)
@@ -162,6 +170,7 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         view: str = "sensitivity",
         opacity: float = 0.7,
         color_scale: str = "auto",
+        caption: str = "",
         session: SweepSession | None = None,
         **params: Any,
     ) -> None:
@@ -187,12 +196,16 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
             view=view,
             opacity=opacity,
             color_scale=color_scale,
+            caption=caption,
+            _no_model="" if session.can_run else NO_MODEL,
             **self._mirror.param_state(),
         )
         self.on_msg(self._on_message)
         session.on_update = self._on_update
         with session.lock:
-            if session.can_run:
+            # A session that already shows a result (from_result, with or without a model)
+            # is shown as it is: only a session that never ran starts a sweep.
+            if session.can_run and session.status == "idle":
                 session.start()
             else:
                 self._on_update("end")
@@ -205,9 +218,14 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         image: Any = None,
         labels: Any = None,
         top_k: int = 5,
+        model: Any = None,
+        preprocess: Any = None,
+        output: str = "auto",
+        caption: str = "",
         **display: Any,
     ) -> OcclusionWidget:
-        """Show a computed (or loaded) result; no model is needed, nothing runs.
+        """Show a computed (or loaded) result; nothing runs until you ask. Without ``model``,
+        Recompute and Probe are switched off and say why.
 
         Parameters
         ----------
@@ -218,6 +236,11 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         labels : list of str or dict, optional
             Class names, one per class of the result.
         top_k : int
+        model, preprocess, output : optional
+            The model that computed ``result``, its preprocess and how its scores are read
+            (``"auto"``, ``"probabilities"``, ``"logits"``): Recompute and Probe then run it.
+        caption : str
+            A line above the widget naming what it shows.
         **display
             ``target``, ``view``, ``opacity``, ``color_scale``.
 
@@ -233,8 +256,16 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         >>> ow.OcclusionWidget.from_result(result, labels="imagenet")  # doctest: +SKIP
         """
         reject_unknown(display, "from_result()", ["target", "view", "opacity", "color_scale"])
-        session = SweepSession.from_result(result, labels=labels, top_k=top_k, image=image)
-        return cls(session=session, top_k=top_k, **display)
+        session = SweepSession.from_result(
+            result,
+            labels=labels,
+            top_k=top_k,
+            image=image,
+            model=model,
+            preprocess=preprocess,
+            output=output,
+        )
+        return cls(session=session, top_k=top_k, caption=caption, **display)
 
     # -- reacting to the browser ---------------------------------------------------------------
 
@@ -333,7 +364,7 @@ class OcclusionWidget(Outputs, anywidget.AnyWidget):
         TypeError, ValueError
             An unknown parameter or a bad value.
         RuntimeError
-            The widget was made by :meth:`from_result` and has no model.
+            The widget was made by :meth:`from_result` without a model.
 
         Examples
         --------

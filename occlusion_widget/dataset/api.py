@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from .dataset import OcclusionDataset
-from .identity import describe_model
+from .identity import describe_model, model_mismatch
 from .local import RowWriter, run_local
 from .resume import plan
 from .sources import make_source
@@ -163,12 +163,13 @@ def sweep_dataset(
     work = plan(st, source, params)
     done = work.had_rows
     claims = work.open_claims()
+    live = None  # the model this process ran, kept for the gallery's widgets
     try:
         with RowWriter(st, work.total, progress, start=work.skipped, claims=claims) as writer:
             items = work.claimed(claims, writer.skip)
             if backend == "local":
-                model = _load_model(model, model_factory)
-                run_local(model, params, items, st, writer, image_shape, cancel)
+                live = _load_model(model, model_factory)
+                run_local(live, params, items, st, writer, image_shape, cancel)
             else:
                 from .ray_backend import run_ray
 
@@ -190,7 +191,9 @@ def sweep_dataset(
         raise ValueError("the dataset is empty: no images to sweep")
     if writer.errors and progress is not False and not callable(progress):
         _show_errors(writer.errors)
-    return OcclusionDataset(st)
+    if live is None and callable(model):  # Ray ran its own copies; a live one is here too
+        live = model
+    return OcclusionDataset(st, model=live, preprocess=preprocess)
 
 
 def _check_stored_params(st, params):
@@ -221,7 +224,7 @@ def _show_errors(errors, limit=10):
     print("\n".join(lines), file=sys.stderr)
 
 
-def open_dataset(store, storage_options=None) -> OcclusionDataset:
+def open_dataset(store, storage_options=None, *, model=None, preprocess=None) -> OcclusionDataset:
     """Reopen a dataset sweep from its store; the model is not needed.
 
     Parameters
@@ -230,15 +233,45 @@ def open_dataset(store, storage_options=None) -> OcclusionDataset:
         The folder (or fsspec URL) given to :func:`sweep_dataset`.
     storage_options : dict, optional
         fsspec options for a URL.
+    model : keras.Model, callable or path, optional
+        The model that made the store: the gallery's widgets can then recompute and probe
+        (without it they show the stored maps only). A Keras model or ``.keras`` file with
+        other weights than the store records is refused.
+    preprocess : callable, optional
+        The preprocess the sweep ran with (required with ``model`` when the store records one).
 
     Returns
     -------
     OcclusionDataset
+
+    Raises
+    ------
+    ValueError
+        ``model`` is not the one that made the store, or ``preprocess`` is missing.
 
     Examples
     --------
     >>> import occlusion_widget as ow
     >>> ds = ow.open_dataset("sweeps/cifar")  # doctest: +SKIP
     >>> ds.table.sort_values("flip_fraction").tail(3)  # doctest: +SKIP
+    >>> ds = ow.open_dataset("sweeps/cifar", model=model)  # doctest: +SKIP
     """
-    return OcclusionDataset(open_store(store, storage_options, mode="r"))
+    st = open_store(store, storage_options, mode="r")
+    if model is None:
+        if preprocess is not None:
+            raise TypeError("preprocess= is used with model=; give the model too, or neither")
+        return OcclusionDataset(st)
+    params = st.params_meta().get("params", {})
+    mismatch = model_mismatch(params.get("model"), describe_model(model))
+    if mismatch:
+        raise ValueError(
+            f"the store at {st.location} was made by another model: model= gives {mismatch}. "
+            "Give the model that made it, or no model to show the stored maps only"
+        )
+    recorded = params.get("preprocess")
+    if recorded is not None and preprocess is None:
+        raise ValueError(
+            f"the store at {st.location} was swept with preprocess {recorded!r}: pass it as "
+            "preprocess= too, so that recomputing and probing see the images as the sweep did"
+        )
+    return OcclusionDataset(st, model=_load_model(model, None), preprocess=preprocess)

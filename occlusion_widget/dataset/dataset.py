@@ -30,6 +30,10 @@ class OcclusionDataset:
         Classes of the model.
     kept_classes : int
         Classes per position kept in the stored maps (all of them, or the top-k).
+    model, preprocess
+        The model that made the maps and its preprocess, when known (from a live
+        :func:`sweep_dataset`, or given to :func:`open_dataset`): the gallery's widgets can
+        then recompute and probe. None otherwise.
 
     Examples
     --------
@@ -43,8 +47,9 @@ class OcclusionDataset:
     2
     """
 
-    def __init__(self, store):
+    def __init__(self, store, model=None, preprocess=None):
         self.store = store
+        self.model, self.preprocess = model, preprocess
         meta = store.params_meta()
         self.params = dict(meta.get("params", {}))
         self.num_classes = int(meta.get("num_classes", 0))

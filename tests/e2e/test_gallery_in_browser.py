@@ -8,11 +8,12 @@ the sweep is done.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import numpy as np
 import pytest
-from notebook_page import read_canvas
+from notebook_page import ARTIFACTS, read_canvas
 from playwright.sync_api import expect
 from widget_page import KERNEL_HELPERS, cell_point_on, expect_inspector_shows
 
@@ -92,3 +93,56 @@ def test_click_an_image_then_hover_its_map(open_notebook) -> None:
     assert stored == shown
     assert nb.py("calls['n']") == 0, "opening an image from the gallery ran the model"
     nb.screenshot("gallery-opened")
+
+
+def test_captions_fit_their_cards_and_an_opened_image_is_named_and_probed(open_notebook) -> None:
+    # Issue 18, items 9 and 2: the numbers under a thumbnail overlapped the next card, and a
+    # widget opened from the gallery offered a Probe that could only fail, and named nothing.
+    nb = open_notebook("gallery_fit.ipynb", [SWEEP, GALLERY])
+    nb.run_all()
+    items = nb.by_test_id("gallery-item")
+    expect(items).to_have_count(6)
+    overflow = items.evaluate_all(
+        """cards => cards.flatMap(card => {
+          const box = card.getBoundingClientRect();
+          return [...card.querySelectorAll('.ow-gallery-caption, .ow-gallery-metrics')]
+            .filter(text => {
+              const r = text.getBoundingClientRect();
+              return r.left < box.left - 0.5 || r.right > box.right + 0.5
+                || text.scrollWidth > text.clientWidth + 0.5;
+            })
+            .map(text => `${card.dataset.id}: "${text.textContent}" ` +
+                         `${text.getBoundingClientRect().width}px in ${box.width}px`);
+        })"""
+    )
+    assert overflow == [], f"captions wider than their cards: {overflow}"
+    # The whole line is a tooltip away.
+    metrics = items.first.locator(".ow-gallery-metrics")
+    expect(metrics).to_have_attribute("title", re.compile(r"^flips \d+% · drop [\d.]+ · p [\d.]+$"))
+    nb.page.locator(".ow-gallery-grid").screenshot(path=str(ARTIFACTS / "gallery-captions.png"))
+
+    # Opened from a live sweep_dataset, the widget has the model: it names the image and probes.
+    chosen = nb.py("g.items[0]['id']")
+    items.first.click()
+    nb.wait_for_widget()
+    row = nb.py(f"ds.table.set_index('id').loc[{chosen!r}].to_dict()")
+    names = nb.py("LABELS")
+    true = names[row["label"]] if row["label"] >= 0 else "unknown"
+    expect(nb.by_test_id("ow-caption")).to_have_text(
+        f"image {chosen} · true {true} · predicted {names[row['predicted']]} "
+        f"(p {row['predicted_probability']:.3f})"
+    )
+    expect(nb.by_test_id("ow-kernel-off")).to_be_hidden()
+    assert nb.py("calls['n']") == 0, "opening an image from the gallery ran the model"
+    nb.by_test_id("probe-tool").click()
+    nb.map.scroll_into_view_if_needed()
+    box = nb.map.bounding_box()
+    assert box is not None
+    nb.page.mouse.move(box["x"] + 10, box["y"] + 10)
+    nb.page.mouse.down()
+    nb.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=3)
+    nb.page.mouse.up()
+    expect(nb.page.locator(".ow-probe-predicted")).to_be_visible()
+    expect(nb.page.locator(".ow-probe-caption")).to_have_text('"gray" baseline, occlude mode')
+    assert nb.py("calls['n']") > 0, "the probe's answer did not come from the model"
+    nb.screenshot("gallery-opened-probe")
