@@ -33,8 +33,22 @@ export interface ExportParts {
   } | null;
 }
 
+/** Where a text item's x is: its left end, its middle or its right end. */
+export type Align = "left" | "center" | "right";
+
+/** The width of a line of text in CSS pixels, as the painter will draw it. */
+export type Measure = (text: string, bold: boolean) => number;
+
 export type DrawItem =
-  | { kind: "text"; text: string; x: number; y: number; bold: boolean; muted: boolean }
+  | {
+      kind: "text";
+      text: string;
+      x: number;
+      y: number;
+      bold: boolean;
+      muted: boolean;
+      align: Align;
+    }
   | { kind: "image"; source: CanvasImageSource; x: number; y: number; w: number; h: number }
   | { kind: "ramp"; ramp: Ramp; x: number; y: number; w: number; h: number }
   | { kind: "swatch"; color: RGB; x: number; y: number; w: number; h: number };
@@ -49,6 +63,34 @@ const PAD = 16;
 const LINE = 18;
 const INSPECTOR_GAP = 24;
 const INSPECTOR_WIDTH = 240;
+const FONT_PX = 13;
+
+/** A measure for layouts made without a canvas: a generous average glyph width. */
+export const estimateWidth: Measure = (text, bold) => text.length * FONT_PX * (bold ? 0.62 : 0.58);
+
+function font(bold: boolean): string {
+  return `${bold ? "600 " : ""}${FONT_PX}px system-ui, sans-serif`;
+}
+
+/**
+ * Break `text` at spaces into lines no wider than `width`; a single word wider than that keeps
+ * a line of its own (the picture then grows to hold it) rather than being cut.
+ */
+export function wrapText(text: string, width: number, measure: Measure, bold = false): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter((w) => w !== "")) {
+    const candidate = line === "" ? word : `${line} ${word}`;
+    if (line !== "" && measure(candidate, bold) > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = candidate;
+    }
+  }
+  if (line !== "" || lines.length === 0) lines.push(line);
+  return lines;
+}
 
 /**
  * What the widget shows now, as export parts: the map canvas as drawn, the scale or legend of
@@ -96,29 +138,46 @@ export function viewParts(
   };
 }
 
-/** Where everything goes, in CSS pixels (painted at the device pixel ratio). */
-export function exportLayout(parts: ExportParts): ExportLayout {
+/**
+ * Where everything goes, in CSS pixels (painted at the device pixel ratio). Titles and notes
+ * wrap to the map's width, the colour bar's end labels end at the bar's ends, and the picture is
+ * as wide as its widest text, so nothing is cut.
+ */
+export function exportLayout(parts: ExportParts, measure: Measure = estimateWidth): ExportLayout {
   const items: DrawItem[] = [];
-  const text = (t: string, x: number, y: number, bold = false, muted = false): void => {
-    items.push({ kind: "text", text: t, x, y, bold, muted });
+  const text = (
+    t: string,
+    x: number,
+    y: number,
+    bold = false,
+    muted = false,
+    align: Align = "left",
+  ): void => {
+    items.push({ kind: "text", text: t, x, y, bold, muted, align });
+  };
+  const room = Math.max(parts.map.width, 240);
+  const paragraph = (t: string, x: number, y: number, bold = false, muted = false): number => {
+    for (const line of wrapText(t, room, measure, bold)) {
+      text(line, x, y, bold, muted);
+      y += LINE;
+    }
+    return y;
   };
   let y = PAD;
-  text(parts.title, PAD, y, true);
-  y += LINE + 4;
-  if (parts.note !== "") {
-    text(parts.note, PAD, y, false, true);
-    y += LINE;
-  }
+  y = paragraph(parts.title, PAD, y, true) + 4;
+  if (parts.note !== "") y = paragraph(parts.note, PAD, y, false, true);
   const mapTop = y;
   items.push({ kind: "image", source: parts.map.source, x: PAD, y, ...sized(parts.map) });
   y += parts.map.height + 8;
   if (parts.colorbar !== null) {
-    text(parts.colorbar.caption, PAD, y, false, true);
-    y += LINE;
+    y = paragraph(parts.colorbar.caption, PAD, y, false, true);
     const w = parts.map.width;
     items.push({ kind: "ramp", ramp: parts.colorbar.ramp, x: PAD, y, w, h: 12 });
     y += 16;
-    for (const tick of parts.colorbar.ticks) text(tick.label, PAD + tick.at * w, y);
+    for (const tick of parts.colorbar.ticks) {
+      const align: Align = tick.at <= 0 ? "left" : tick.at >= 1 ? "right" : "center";
+      text(tick.label, PAD + tick.at * w, y, false, false, align);
+    }
     y += LINE;
   }
   for (const entry of parts.legend) {
@@ -126,7 +185,7 @@ export function exportLayout(parts: ExportParts): ExportLayout {
     text(entry.text, PAD + 18, y);
     y += LINE;
   }
-  let width = PAD * 2 + parts.map.width;
+  let width = PAD * 2 + room;
   let bottom = y;
   const inspector = parts.inspector;
   if (inspector !== null) {
@@ -146,7 +205,21 @@ export function exportLayout(parts: ExportParts): ExportLayout {
     width = x + INSPECTOR_WIDTH + PAD * 4;
     bottom = Math.max(bottom, iy);
   }
+  for (const item of items) {
+    if (item.kind === "text") width = Math.max(width, textExtent(item, measure).right + PAD);
+  }
   return { width: Math.ceil(width), height: Math.ceil(bottom + PAD), items };
+}
+
+/** The horizontal span a text item covers once drawn. */
+export function textExtent(
+  item: Extract<DrawItem, { kind: "text" }>,
+  measure: Measure = estimateWidth,
+): { left: number; right: number } {
+  const w = measure(item.text, item.bold);
+  const left =
+    item.align === "left" ? item.x : item.align === "right" ? item.x - w : item.x - w / 2;
+  return { left, right: left + w };
 }
 
 function sized(map: { width: number; height: number }): { w: number; h: number } {
@@ -166,8 +239,9 @@ export function paintLayout(layout: ExportLayout, dpr = 2): HTMLCanvasElement | 
   ctx.textBaseline = "top";
   for (const item of layout.items) {
     if (item.kind === "text") {
-      ctx.font = `${item.bold ? "600 " : ""}13px system-ui, sans-serif`;
+      ctx.font = font(item.bold);
       ctx.fillStyle = item.muted ? "#555555" : "#111111";
+      ctx.textAlign = item.align;
       ctx.fillText(item.text, item.x, item.y);
     } else if (item.kind === "image") {
       ctx.imageSmoothingEnabled = false;
@@ -191,7 +265,13 @@ export function paintLayout(layout: ExportLayout, dpr = 2): HTMLCanvasElement | 
  * the browser gives no 2D canvas.
  */
 export function downloadPng(parts: ExportParts, filename: string): Promise<boolean> {
-  const canvas = paintLayout(exportLayout(parts));
+  const ctx = context2d(document.createElement("canvas"));
+  if (ctx === null) return Promise.resolve(false);
+  const measure: Measure = (t, bold) => {
+    ctx.font = font(bold);
+    return ctx.measureText(t).width;
+  };
+  const canvas = paintLayout(exportLayout(parts, measure));
   if (canvas === null) return Promise.resolve(false);
   return new Promise((resolve) => {
     canvas.toBlob((blob) => {

@@ -147,7 +147,7 @@ export const CSS = `
   font-size: 12px;
   pointer-events: none;
 }
-.ow-root .ow-map-title { font-weight: 600; font-size: 14px; max-width: 100%; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.ow-root .ow-map-title { font-weight: 600; font-size: 14px; line-height: 18px; max-width: 100%; min-height: 36px; overflow-wrap: anywhere; }
 .ow-root .ow-note {
   position: absolute;
   left: 4px;

@@ -272,7 +272,8 @@ function build(model: Model, el: HTMLElement): () => void {
     heatmap.badge.hidden = badge === "";
     heatmap.badge.textContent = badge;
     // The left column is as wide as the map whatever the view shows under it, so the inspector
-    // beside it never moves; a long title is cut with an ellipsis (the whole text on hover).
+    // beside it never moves; the title wraps inside two reserved lines, so a long one is read
+    // whole and the map under it stays put.
     const width = s.image === null ? 320 : displaySize(s.image.width, s.image.height).width;
     const columnWidth = `${Math.max(width, 240)}px`;
     if (left.style.width !== columnWidth) left.style.width = columnWidth;
