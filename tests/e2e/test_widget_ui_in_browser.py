@@ -66,7 +66,10 @@ def _box(a: tuple[int, int], b: tuple[int, int]) -> str:
 
 
 def test_ten_drags_never_leave_the_probe_panel_on_probing(open_notebook) -> None:
-    nb = toy_notebook(open_notebook, "probe_drags.ipynb", TOY_WIDGET)
+    # JupyterLab only: in Notebook 7 the page scrolls under a drag on a loaded machine, which
+    # makes the pixel positions this test computes up front unreliable.
+    app = "lab"
+    nb = toy_notebook(open_notebook, f"probe_drags_{app}.ipynb", TOY_WIDGET, app=app)
     wait_for_status(nb, "done")
     nb.by_test_id("probe-tool").click()
     nb.map.scroll_into_view_if_needed()
@@ -97,7 +100,7 @@ def test_ten_drags_never_leave_the_probe_panel_on_probing(open_notebook) -> None
         # Once the answer for the box on the map is painted, nothing says it is still coming.
         expect(status).to_have_text('"gray" baseline, occlude mode')
         expect(nb.page.locator(".ow-probe-predicted")).to_be_visible()
-    nb.screenshot("probe-drags")
+    nb.screenshot(f"probe-drags-{app}")
 
 
 @pytest.mark.parametrize("app", ["lab", "notebook"])
@@ -131,11 +134,13 @@ def test_a_pin_set_from_python_says_so_and_escape_under_the_pointer_unpins(
     nb.kernel.wait_for("w.selected", lambda v: v is None, timeout=20)
 
 
-def test_class_search_as_people_type_and_the_map_stays_put_under_a_note(open_notebook) -> None:
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_class_search_as_people_type_and_the_map_stays_put_under_a_note(
+    open_notebook, app: str
+) -> None:
     labels = '["dark_red", "Leaf-Green", "sky_blue", "yellow"]'
-    nb = toy_notebook(
-        open_notebook, "search.ipynb", f"ow.OcclusionWidget(model, image, labels={labels})"
-    )
+    widget = f"ow.OcclusionWidget(model, image, labels={labels})"
+    nb = toy_notebook(open_notebook, f"search_{app}.ipynb", widget, app=app)
     wait_for_status(nb, "done")
     search = nb.by_test_id("ow-target-search")
     rows = nb.page.locator(".ow-target-row:not([hidden]) .ow-target-name")
@@ -147,7 +152,7 @@ def test_class_search_as_people_type_and_the_map_stays_put_under_a_note(open_not
         search.fill(typed)
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text(found)
-    nb.screenshot("search-folded")
+    nb.screenshot(f"search-folded-{app}")
     search.fill("sky blue")
     expect(rows).to_have_count(1)
     nb.by_test_id("ow-target").select_option(value="3")  # yellow
@@ -160,4 +165,4 @@ def test_class_search_as_people_type_and_the_map_stays_put_under_a_note(open_not
     note = nb.by_test_id("note")
     expect(note).to_be_visible()
     assert nb.map.bounding_box() == before
-    nb.screenshot("note-over-map")
+    nb.screenshot(f"note-over-map-{app}")

@@ -94,10 +94,13 @@ CANVAS_CHECKSUM_JS = """
 """
 
 
-def toy_notebook(open_notebook, name: str, widget: str, setup: str = "") -> NotebookPage:
-    """Open a notebook of the toy prelude and one cell that displays ``w``, then run it all."""
+def toy_notebook(
+    open_notebook, name: str, widget: str, setup: str = "", app: str = "lab"
+) -> NotebookPage:
+    """Open a notebook of the toy prelude and one cell that displays ``w``, then run it all
+    (in JupyterLab, or ``app="notebook"`` for Notebook 7)."""
     cell = f"{setup}\nw = {widget}\nw".strip()
-    notebook = open_notebook(name, [TOY_PRELUDE, cell])
+    notebook = open_notebook(name, [TOY_PRELUDE, cell], app=app)
     notebook.run_all()
     notebook.wait_for_widget()
     notebook.kernel.execute(KERNEL_HELPERS)
