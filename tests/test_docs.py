@@ -7,7 +7,10 @@ Chromium by tests/e2e/test_docs_site.py.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import inspect
+import itertools
 import re
 import sys
 from pathlib import Path
@@ -42,6 +45,31 @@ def test_every_public_name_has_a_reference_entry() -> None:
     # A name added to __all__ without an entry on an API page fails here, before any build.
     missing = {f"occlusion_widget.{name}" for name in ow.__all__} - documented()
     assert not missing, f"add a `::: NAME` entry to a page of docs/api/ for: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", ow.__all__)
+def test_every_public_name_has_what_its_entry_shows(name: str) -> None:
+    # The entry renders the docstring's sections: a function without Parameters, Returns (or
+    # Yields) or an example would show a bare signature.
+    obj = getattr(ow, name)
+    if name == "__version__":
+        text = _attribute_docstring(Path(ow.__file__).with_name("_version.py"), name)
+    else:
+        text = inspect.getdoc(obj) or ""
+    assert "Examples\n--------" in text, f"{name}: no example"
+    if inspect.isfunction(obj):
+        assert "Parameters\n----------" in text, f"{name}: no Parameters section"
+        assert re.search(r"Returns\n-------|Yields\n------", text), f"{name}: no Returns section"
+
+
+def _attribute_docstring(path: Path, name: str) -> str:
+    """The string literal right after ``name = ...`` (how griffe documents an attribute)."""
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    for node, after in itertools.pairwise(body):
+        targets = getattr(node, "targets", [])
+        if any(getattr(t, "id", None) == name for t in targets) and isinstance(after, ast.Expr):
+            return inspect.cleandoc(str(getattr(after.value, "value", "")))
+    return ""
 
 
 def test_every_reference_entry_is_a_public_name() -> None:

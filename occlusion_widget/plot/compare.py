@@ -47,7 +47,19 @@ def compare(model, image, **kwargs) -> PlottedComparison:
 
     The quantitative form of "compare fills, trust what they agree on": every map is judged by
     the same deletion curve (one shared fill), the lower its area the more faithful the map.
-    Keyword arguments as for :func:`occlusion_widget.engine.compare.compare`.
+
+    Parameters
+    ----------
+    model, image
+        As for :func:`occlusion_map`.
+    **kwargs
+        Keyword-only, as for :func:`occlusion_widget.engine.compare.compare`:
+        ``baselines`` (the fills to compare, default ``("gray", "black", "blur")``),
+        ``patch_sizes`` (default ``(16,)``), ``stride`` (half of each patch when None),
+        ``target`` (the predicted class when None), ``steps`` (intervals on each curve,
+        default 50), ``metric_baseline`` (the one fill of every curve; the first of
+        ``baselines`` when None), and ``preprocess``, ``mode``, ``output``, ``batch_size`` as
+        for :func:`occlusion_map`.
 
     Returns
     -------
