@@ -211,3 +211,17 @@ def test_the_site_has_every_notebook_with_its_outputs(site: Path) -> None:
     # The quick start's widget is its standalone page, live in the notebook's page.
     quickstart = (site / "notebooks" / "quickstart.html").read_text(encoding="utf-8")
     assert re.search(r'<iframe class="ow-live-map" src="maps/quickstart-\d+\.html"', quickstart)
+
+
+def test_live_maps_keep_their_content_security_policy(site: Path) -> None:
+    from occlusion_widget.standalone import _CSP
+
+    maps = sorted(site.glob("**/maps/*.html"))
+    assert len(maps) >= 5, [p.name for p in maps]
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+    for path in maps:
+        assert meta in path.read_text(encoding="utf-8"), f"{path.name} lost its CSP"
+    # Every guide that shows a widget embeds one.
+    for guide in ("getting_started", "predicted_class_map", "dataset_debugging", "teaching"):
+        text = (site / f"{guide}.html").read_text(encoding="utf-8")
+        assert '<iframe class="ow-live-map" src="maps/' in text, f"{guide}: no live map"
