@@ -35,7 +35,8 @@ from mkdocs.structure.files import File, Files
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-GEN = ROOT / "build" / "docs-gen"
+# OW_DOCS_GEN puts it elsewhere (a build without the shared assets beside one with them).
+GEN = Path(os.environ.get("OW_DOCS_GEN") or ROOT / "build" / "docs-gen")
 NOTEBOOKS = ("quickstart", "predicted_class_map", "classroom", "dataset_debugging")
 # Notebooks that fall back to the demo model without the shared assets.
 NEED_ASSETS = {"quickstart", "predicted_class_map", "dataset_debugging"}
