@@ -16,12 +16,14 @@ export OCCLUSION_WIDGET_ASSETS ?= $(ASSETS)
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help demo test install backends js-deps chromium lint test-js test-py bench bench-quick bench-peers clean
+.PHONY: help demo test install backends js-deps chromium lint test-js test-py bench bench-quick bench-peers clean \
+  docs docs-serve docs-check
 
 help:
 	@echo "make demo   install, then open JupyterLab on notebooks/quickstart.ipynb"
 	@echo "make test   install, then run every check: lint, types, vitest, pytest (incl. browser)"
 	@echo "make bench  run the benchmarks (make bench-quick for a short run)"
+	@echo "make docs   build the documentation site into site/ (make docs-serve: live reload)"
 
 # The editable install runs the hatch Jupyter builder hook, which runs `npm install` and
 # `npm run build` into occlusion_widget/static/.
@@ -83,7 +85,26 @@ test-js: js-deps
 test-py: install backends chromium
 	$(BIN)/pytest
 
-test: lint test-js test-py
+test: lint test-js docs-check test-py
+
+# The documentation site (mkdocs.yml, docs/, scripts/docs/): MkDocs Material, mkdocstrings and
+# mkdocs-jupyter, from the `docs` extra. The build makes its figures, live maps and executed
+# notebooks from this checkout into build/docs-gen/ (reused while their inputs are unchanged).
+$(VENV)/.docs: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[docs]"
+	@touch $@
+
+docs: $(VENV)/.docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(VENV)/.docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict \
+	  --watch occlusion_widget --watch notebooks --watch scripts/docs --watch benchmarks/RESULTS.md
+
+# Part of `make test`: a broken reference, a failing notebook, a live map that was not made or a
+# page that would load anything from outside the site fails the strict build. It runs before
+# test-py, whose browser test opens the built site from disk.
+docs-check: docs
 
 # Peers live in benchmarks/.peers so their pins never touch .venv; a failed install only
 # makes the peer benchmark skip them, with the reason.
@@ -99,4 +120,4 @@ bench-quick: install backends bench-peers chromium
 	$(PY) benchmarks/bench_hover.py --quick
 
 clean:
-	rm -rf $(VENV) node_modules occlusion_widget/static dist build
+	rm -rf $(VENV) node_modules occlusion_widget/static dist build site

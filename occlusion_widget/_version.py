@@ -19,3 +19,11 @@ def _read_version() -> str:
 
 
 __version__ = _read_version()
+"""The package version: defined once, in ``package.json``.
+
+Examples
+--------
+>>> import occlusion_widget as ow
+>>> ow.__version__.count(".") >= 2
+True
+"""

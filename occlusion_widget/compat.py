@@ -185,6 +185,11 @@ def vizualize(explanation, image, save_path=None, **kwargs):
     explanation, image, save_path, **kwargs
         As for :func:`~occlusion_widget.visualize`.
 
+    Returns
+    -------
+    matplotlib.figure.Figure
+        What :func:`~occlusion_widget.visualize` returns.
+
     Examples
     --------
     >>> import os, matplotlib

@@ -75,9 +75,21 @@ def compare(model, image, *, labels=None, **kwargs) -> PlottedComparison:
 
     The quantitative form of "compare fills, trust what they agree on": every map is judged by
     the same deletion curve (one shared fill), the lower its area the more faithful the map.
-    Keyword arguments as for :func:`occlusion_widget.engine.compare.compare`, and ``labels``
-    (a list, dict, "imagenet", "cifar10" or None): class names, so the figure says
-    "P(triangle)", not "P(class 2)".
+
+    Parameters
+    ----------
+    model, image
+        As for :func:`occlusion_map`.
+    labels : list, dict, "imagenet", "cifar10" or None
+        Class names, so the figure says "P(triangle)", not "P(class 2)".
+    **kwargs
+        Keyword-only, as for :func:`occlusion_widget.engine.compare.compare`:
+        ``baselines`` (the fills to compare, default ``("gray", "black", "blur")``),
+        ``patch_sizes`` (default ``(16,)``), ``stride`` (half of each patch when None),
+        ``target`` (the predicted class when None), ``steps`` (intervals on each curve,
+        default 50), ``metric_baseline`` (the one fill of every curve; the first of
+        ``baselines`` when None), and ``preprocess``, ``mode``, ``output``, ``batch_size`` as
+        for :func:`occlusion_map`.
 
     Returns
     -------
