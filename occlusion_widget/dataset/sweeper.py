@@ -290,7 +290,10 @@ def model_channels(model) -> int | None:
             config = json.loads(archive.read("config.json"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None  # loading it will say what is wrong
-    layers = (config.get("config") or {}).get("layers") or []
+    inner = config.get("config") if isinstance(config, dict) else None
+    layers = inner.get("layers") if isinstance(inner, dict) else None
+    if not isinstance(layers, list):
+        return None
     shapes = [
         (layer.get("config") or {}).get("batch_shape")
         or (layer.get("config") or {}).get("batch_input_shape")
