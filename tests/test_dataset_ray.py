@@ -107,10 +107,101 @@ def test_a_killed_actor_loses_no_image(local_ray, tmp_path):
     raw = pd.read_parquet(tmp_path / "r" / "table")
     assert sorted(raw["id"]) == sorted(local.table["id"])
     assert (raw["status"] == "done").all()
+    assert (raw["checksum"].str.len() > 0).all()  # the actors checksum every image's maps
     for image_id in local.table["id"]:
         np.testing.assert_allclose(
             remote.result(image_id).probabilities, local.result(image_id).probabilities, atol=1e-6
         )
+
+
+@pytest.mark.slow
+def test_a_stream_on_ray_is_keyed_by_content_and_resumes_each_image_once(local_ray, tmp_path):
+    import pandas as pd
+
+    from occlusion_widget.dataset.integrity import StoreCorruptError
+
+    data = list(images(5))
+    data.append(data[1].copy())  # a duplicate is an image of the dataset too
+    labels = [0, 1, 2, 0, 1, 1]
+
+    def stream(order):  # an iterator: its images are known by content, not position
+        return ((data[i], labels[i]) for i in order)
+
+    local = ow.sweep_dataset(BandModel(), stream(range(6)), store=tmp_path / "l", **PARAMS)
+    store = tmp_path / "r"
+    ray_options = {"num_actors": 2, "images_per_batch": 2}
+    run = dict(store=store, backend="ray", ray_options=ray_options, **PARAMS)
+    ow.sweep_dataset(BandModel(), stream([4, 0, 5, 2]), **run)
+    resumed = ow.sweep_dataset(BandModel(), stream([3, 1, 5, 0, 2, 4]), **run)
+    raw = pd.read_parquet(store / "table")  # one row per image, as the README reads it
+    assert sorted(raw["key"]) == sorted(local.table["key"])
+    assert (raw["status"] == "done").all() and len(resumed) == 6
+    by_key = resumed.table.set_index("key")
+    for key, label in local.table.set_index("key")["label"].items():
+        assert by_key.loc[key, "label"] == label
+    # A stream's ids are positions, which differ between runs: read its images by row.
+    swept = sorted(resumed.result(r).image.astype(np.uint8).tobytes() for r in range(6))
+    assert swept == sorted(image.tobytes() for image in data)  # each image exactly once
+    # The actors' checksums are verified when a Ray-written image is read back.
+    key = resumed.table["key"].iloc[0]
+    chunk = next(p for p in (store / "maps.zarr" / key).rglob("c/*") if p.is_file())
+    chunk.write_bytes(bytes(b ^ 0xFF for b in chunk.read_bytes()))
+    reopened = ow.open_dataset(store)
+    with pytest.raises(StoreCorruptError, match=key):
+        reopened.result(int(np.flatnonzero(reopened.table["key"] == key)[0]))
+
+
+@pytest.mark.slow
+def test_a_folder_on_ray_converts_channels_and_keeps_labels_on_error_rows(
+    local_ray, model_path, tmp_path
+):
+    from PIL import Image
+
+    root = tmp_path / "data"
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+    data = images(3)
+    (root / "cat" / "0_broken.png").write_bytes(b"\x89PNG not really")  # decoded first
+    Image.fromarray(data[0][..., 0]).save(root / "cat" / "1_grey.png")  # first that decodes
+    Image.fromarray(data[1]).save(root / "dog" / "2_rgb.png")
+    Image.fromarray(np.dstack([data[2], np.full((8, 8), 9, np.uint8)])).save(root / "dog" / "3.png")
+    # The model file declares 3 channels: the Ray driver reads that, as the local path does.
+    ds = ow.sweep_dataset(model_path, root, store=tmp_path / "r", backend="ray", **PARAMS)
+    table = ds.table.set_index("id")
+    assert table.loc["cat/0_broken.png", "status"] == "error"
+    assert table.loc["cat/0_broken.png", "label"] == 0  # the folder's true label
+    done = ["cat/1_grey.png", "dog/2_rgb.png", "dog/3.png"]
+    assert (table.loc[done, "status"] == "done").all(), ds.errors.to_dict("records")
+    np.testing.assert_array_equal(
+        ds.result("cat/1_grey.png").image, np.dstack([data[0][..., 0]] * 3)
+    )
+    np.testing.assert_array_equal(ds.result("dog/3.png").image, data[2])
+
+
+def test_a_failed_first_image_in_an_actor_keeps_its_label_and_says_which_channels(
+    monkeypatch, model_path, tmp_path
+):
+    """A ``model_factory`` is not called by the driver: when its model takes other channels
+    than the first file has, the error keeps the label and says what to pass."""
+    import json
+
+    import pandas as pd
+    from PIL import Image
+
+    from occlusion_widget.dataset import ray_backend
+    from occlusion_widget.dataset.sources import Item
+    from occlusion_widget.dataset.sweeper import DatasetParams
+
+    monkeypatch.setattr(ray_backend, "_worker_name", lambda: "node:1")
+    Image.fromarray(images(1)[0][..., 0]).save(tmp_path / "grey.png")
+    actor = ray_backend.SweepActor(
+        None, lambda: tiny_keras_model(), DatasetParams(4, 2), (8, 8, 1), None, None
+    )
+    item = Item("cat/grey.png", None, str(tmp_path / "grey.png"), 2)
+    out = actor(pd.DataFrame([ray_backend._record(item)]))
+    row = json.loads(out["row"][0])
+    assert row["_fatal"] and row["status"] == "error" and row["label"] == 2
+    assert "pass channels=3" in row["error"]
 
 
 #: Far more than the few worker starts the test needs, even on a loaded machine: it only has

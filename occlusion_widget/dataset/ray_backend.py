@@ -34,8 +34,7 @@ import numpy as np
 from .ray_start import LOGGER, ray_output_to_logging, start_ray
 from .sources import Item
 from .store import DiskStore, write_arrays
-from .summary import error_row
-from .sweeper import ImageSweeper
+from .sweeper import ImageSweeper, item_error_row, model_channels
 
 __all__ = ["run_ray"]
 
@@ -91,6 +90,17 @@ class SweepActor:
 
             model = keras.saving.load_model(model)
         self.sweeper = ImageSweeper(model, params, image_shape)
+        # The driver fixed the dataset's channels (from the model where it could tell them
+        # cheaply, else from the first image): every actor converts files to those.
+        self.advice = ""
+        if params.channels is None:
+            declared = self.sweeper.channels
+            self.sweeper.channels = image_shape[2]
+            if declared != image_shape[2]:
+                self.advice = (
+                    f"; the model takes {declared} channel(s) but the first image has "
+                    f"{image_shape[2]}: pass channels={declared} to convert every file"
+                )
         self.group = None
         if store_url is not None:
             self.group = DiskStore(store_url, storage_options).group
@@ -100,16 +110,14 @@ class SweepActor:
         import pandas as pd
 
         rows, packed = [], []
-        for item_id, path, label, data in zip(
-            batch["id"], batch["path"], batch["label"], batch["npy"], strict=True
-        ):
-            item = Item(str(item_id), _unpack(data) if len(data) else None, str(path), int(label))
+        for record in batch.to_dict("records"):
+            item = _item(record)
             try:
                 arrays, row = self.sweeper.run(item)
             except Exception as exc:  # only the first image raises: let the driver decide
                 arrays = None
-                row = {"id": item.id, "key": item.key, "path": item.path, "label": item.label}
-                row.update(error_row(f"{type(exc).__name__}: {exc}"), seconds=0.0, _fatal=True)
+                row = item_error_row(item, f"{type(exc).__name__}: {exc}{self.advice}")
+                row["_fatal"] = True
             blob = b""
             row["_worker"] = self.worker
             if arrays is not None:
@@ -122,6 +130,32 @@ class SweepActor:
             rows.append(json.dumps(row))
             packed.append(blob)
         return pd.DataFrame({"row": rows, "arrays": packed})
+
+
+def _record(item) -> dict:
+    """What a worker needs to rebuild ``item`` with the very key this process claimed (a
+    stream's images are keyed by content); a path travels as bytes (it need not be UTF-8)."""
+    return {
+        "id": item.id,
+        "path": os.fsencode(item.path) if item.path else b"",
+        "label": int(item.label),
+        "digest": item.digest,
+        "by_content": bool(item.by_content),
+        "occurrence": int(item.occurrence),
+        "npy": b"" if item.path else _pack(item.image),
+    }
+
+
+def _item(record) -> Item:
+    return Item(
+        str(record["id"]),
+        _unpack(record["npy"]) if len(record["npy"]) else None,
+        os.fsdecode(bytes(record["path"])),
+        int(record["label"]),
+        str(record["digest"]),
+        bool(record["by_content"]),
+        int(record["occurrence"]),
+    )
 
 
 def _worker_name() -> str:
@@ -158,21 +192,25 @@ def _runtime_env():
     return {"env_vars": env}
 
 
-def _first_shape(items, params, writer, image_shape):
+def _first_shape(items, params, writer, image_shape, model=None):
     """Fix the dataset's image size here (the workers must all check against the same one):
-    decode items until one decodes; the ones that fail are recorded at once."""
+    decode items until one decodes; the ones that fail are recorded at once.
+
+    Files are converted as the local backend converts them: to ``channels=``, else to the
+    channels ``model`` declares when that is cheap to tell here (a ``.keras`` file's config, a
+    pickled callable), else to the first image's. A ``model_factory`` is not called here: give
+    ``channels=`` when its model takes other channels than the first file has."""
     if image_shape is not None:
-        return image_shape, items
+        return image_shape, list(items)
     probe = ImageSweeper(None, params)
+    probe.channels = params.channels or model_channels(model)
     rest = list(items)
     while rest:
         item = rest[0]
         _, problem = probe.decode(item)
         if problem is None:
             return probe.image_shape, rest
-        row = {"id": item.id, "key": item.key, "path": item.path, "label": int(item.label)}
-        row.update(error_row(problem), seconds=0.0)
-        writer.add(row)
+        writer.add(item_error_row(item, problem))  # the row keeps the folder's true label
         rest.pop(0)
     return None, rest
 
@@ -185,20 +223,12 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
     """
     ray = _import_ray()
     shipped = _model_for_workers(model, model_factory)
-    image_shape, todo = _first_shape(items, params, writer, image_shape)
+    image_shape, todo = _first_shape(items, params, writer, image_shape, shipped)
     if not todo:
         return {}
+    records = [_record(item) for item in todo]
     runtime_env = _runtime_env()
     start_ray(**{"runtime_env": runtime_env, **options.get("init", {})})
-    records = [
-        {
-            "id": item.id,
-            "path": item.path,
-            "label": int(item.label),
-            "npy": b"" if item.path else _pack(item.image),
-        }
-        for item in todo
-    ]
     num_cpus = options.get("num_cpus", 1)
     num_gpus = options.get("num_gpus", 0)
     actors = options.get("num_actors")

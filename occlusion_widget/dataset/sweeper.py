@@ -6,8 +6,11 @@ why the two backends agree.
 
 from __future__ import annotations
 
+import json
 import numbers
+import os
 import time
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +23,7 @@ from .integrity import arrays_checksum, display_path, preprocess_probe
 from .store import quantize
 from .summary import error_row, summarize
 
-__all__ = ["DatasetParams", "ImageSweeper"]
+__all__ = ["DatasetParams", "ImageSweeper", "item_error_row", "model_channels"]
 
 #: Up to this many classes every class probability is stored; above it only the top
 #: :data:`TOP_K` per position (1000 ImageNet classes x 729 positions is 1.4 MB per image).
@@ -187,13 +190,7 @@ class ImageSweeper:
         fill the table with one error per image).
         """
         start = time.perf_counter()
-        row = {
-            "id": item.id,
-            "key": item.key,
-            "path": display_path(item.path),
-            "label": int(item.label),
-            "digest": getattr(item, "digest", ""),
-        }
+        row = _item_row(item)
         pixels, problem = self.decode(item)
         if problem is not None:
             # The row keeps what is known of the image: its id, file, true label.
@@ -232,6 +229,32 @@ class ImageSweeper:
         return arrays, row
 
 
+def _item_row(item) -> dict:
+    return {
+        "id": item.id,
+        "key": item.key,
+        "path": display_path(item.path),
+        "label": int(item.label),
+        "digest": getattr(item, "digest", ""),
+    }
+
+
+def item_error_row(item, message: str, seconds: float = 0.0) -> dict:
+    """The table row of an image that could not be swept: what is known of it (id, key,
+    file, the folder's true label, digest) with the error.
+
+    Examples
+    --------
+    >>> from occlusion_widget.dataset.sources import Item
+    >>> row = item_error_row(Item("cat/a.png", None, "/d/cat/a.png", 2), "broken")
+    >>> row["status"], row["label"], row["error"]
+    ('error', 2, 'broken')
+    """
+    row = _item_row(item)
+    row.update(error_row(message), seconds=seconds, **_known(row))
+    return row
+
+
 def _known(row) -> dict:
     return {"label": row["label"], "digest": row["digest"]}
 
@@ -241,9 +264,43 @@ def _model_channels(model) -> int | None:
         shape = declared_input_shape(model)
     except ValueError:
         return None
+    return _channels_of(shape)
+
+
+def _channels_of(shape) -> int | None:
     if shape is None or len(shape) != 4 or shape[-1] not in _MODES:
         return None
     return int(shape[-1])
+
+
+def model_channels(model) -> int | None:
+    """The channels a model declares, found cheaply: from a live Keras model, or from the
+    ``config.json`` of a ``.keras`` file (without loading Keras or the weights); None for a
+    plain callable, an unreadable file or a model that declares no single image input.
+
+    Examples
+    --------
+    >>> model_channels(lambda batch: batch) is None
+    True
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        return _model_channels(model)
+    try:
+        with zipfile.ZipFile(os.fspath(model)) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None  # loading it will say what is wrong
+    inner = config.get("config") if isinstance(config, dict) else None
+    layers = inner.get("layers") if isinstance(inner, dict) else None
+    if not isinstance(layers, list):
+        return None
+    shapes = [
+        (layer.get("config") or {}).get("batch_shape")
+        or (layer.get("config") or {}).get("batch_input_shape")
+        for layer in layers
+        if isinstance(layer, dict) and layer.get("class_name") == "InputLayer"
+    ]
+    return _channels_of(shapes[0]) if len(shapes) == 1 else None
 
 
 def _shape_error(got, want, is_file) -> str:
