@@ -68,8 +68,17 @@ class BatchBuilder:
     def build(self, forward, start, size):
         buffer = self.buffers[self.turn][:size]
         self.turn ^= 1
+        stop = self.fill_rows(buffer, start)
+        return prepare(forward, buffer, self.describe(start, stop))
+
+    def fill_rows(self, buffer, start):
+        """Write items ``start..start+len(buffer)`` (raw, not preprocessed) into ``buffer``;
+        rows past the last item are padding. Returns the item after the last one written.
+
+        The multi-image sweep (:mod:`.packed`) calls this per image on slices of its batch.
+        """
         lead = len(self.leads)
-        stop = min(start + size, self.total + lead)
+        stop = min(start + len(buffer), self.total + lead)
         # Padded rows stay unoccluded copies: finite and cheap. Restoring the whole buffer (not
         # just the last patches) is needed anyway: preprocess may work in place.
         np.copyto(buffer, self.pixels)
@@ -84,7 +93,7 @@ class BatchBuilder:
             r = self.tops[cells // self.cols][:, None, None] + self.dy
             col = self.lefts[cells % self.cols][:, None, None] + self.dx
             buffer[b, r, col] = self.fill[r, col]
-        return prepare(forward, buffer, self.describe(start, stop))
+        return stop
 
 
 def prepare(forward, buffer, what):
