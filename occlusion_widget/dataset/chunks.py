@@ -20,13 +20,16 @@ import numpy as np
 
 from ..engine.multi import iter_occlusion_maps
 from .store import quantize
-from .summary import error_row, summarize
+from .summaries import summarize_many
+from .summary import error_row
 from .sweeper import ImageSweeper
 
 __all__ = ["CHUNK_IMAGES", "run_chunks"]
 
 #: Images read and checked at a time (the engine reads them as its batches need them).
 CHUNK_IMAGES = 256
+#: Swept images summarised together (:func:`.summaries.summarize_many`) and then written.
+GROUP_IMAGES = 64
 
 
 def run_chunks(model, params, items, store, writer, image_shape=None, cancel=None):
@@ -79,46 +82,72 @@ def run_chunks(model, params, items, store, writer, image_shape=None, cancel=Non
         errors="return",
         **p.options,
     )
-    checked = False
-    last = time.perf_counter()
+    state = {"checked": False, "swept": 0, "last": time.perf_counter()}
+    group: list = []  # (row, pixels, result or None), in order, not yet written
 
     def cancelled():
         return cancel is not None and cancel.is_set()
 
-    def skip_bad():
-        while queue and queue[0][2] is not None and not cancelled():
+    def take_bad():
+        while queue and queue[0][2] is not None:
             item, _, problem, seconds = queue.popleft()
-            writer.add({**_row(item), **error_row(problem), "seconds": seconds})
+            group.append(({**_row(item), **error_row(problem), "seconds": seconds}, None, None))
 
-    with closing(maps):
-        for outcome in maps:
-            skip_bad()
+    def flush():
+        done = [(row, result) for row, _, result in group if result is not None]
+        if done:
+            first = done[0][1]
+            summaries = summarize_many(
+                np.stack([result.probabilities for _, result in done]),
+                np.stack([result.base_probabilities for _, result in done]),
+                [row["label"] for row, _ in done],
+                first.tops,
+                first.lefts,
+            )
+            for (row, _), summary in zip(done, summaries, strict=True):
+                row.update(summary, status="done", error="")
+        for row, pixels, result in group:
             if cancelled():
                 break
-            item, pixels, _, seconds = queue.popleft()
-            now = time.perf_counter()
-            row = _row(item)
-            row["seconds"] = seconds + now - last
-            last = now
-            if isinstance(outcome, BaseException):
-                if sweeper.swept == 0:
-                    raise outcome
-                seconds = row["seconds"]
-                row.update(error_row(f"{type(outcome).__name__}: {outcome}"), seconds=seconds)
-                writer.add(row)
-                continue
-            sweeper.swept += 1
-            row.update(summarize(outcome, int(item.label)), status="done", error="")
-            arrays = quantize(outcome.probabilities, p.kept_classes(outcome.num_classes))
-            arrays["base_probabilities"] = outcome.base_probabilities.astype(np.float32)
-            arrays["image"] = pixels if np.asarray(pixels).dtype == np.uint8 else outcome.image
-            if not checked:
-                k = len(arrays["base_probabilities"])
-                store.check_params(p.describe(sweeper.image_shape), k, p.kept_classes(k))
-                checked = True
-            store.write_arrays(row["key"], arrays)
+            if result is not None:
+                arrays = quantize(result.probabilities, p.kept_classes(result.num_classes))
+                arrays["base_probabilities"] = result.base_probabilities.astype(np.float32)
+                arrays["image"] = pixels if np.asarray(pixels).dtype == np.uint8 else result.image
+                if not state["checked"]:
+                    k = len(arrays["base_probabilities"])
+                    store.check_params(p.describe(sweeper.image_shape), k, p.kept_classes(k))
+                    state["checked"] = True
+                store.write_arrays(row["key"], arrays)
             writer.add(row)
-    skip_bad()  # bad images after the last good one
+        group.clear()
+
+    try:
+        with closing(maps):
+            for outcome in maps:
+                take_bad()
+                item, pixels, _, seconds = queue.popleft()
+                now = time.perf_counter()
+                row = {**_row(item), "seconds": seconds + now - state["last"]}
+                state["last"] = now
+                if isinstance(outcome, BaseException):
+                    if state["swept"] == 0:
+                        raise outcome
+                    message = f"{type(outcome).__name__}: {outcome}"
+                    group.append(
+                        ({**row, **error_row(message), "seconds": row["seconds"]}, None, None)
+                    )
+                else:
+                    state["swept"] += 1
+                    sweeper.swept += 1
+                    group.append((row, pixels, outcome))
+                if len(group) >= GROUP_IMAGES:
+                    flush()
+                if cancelled():
+                    break
+            else:
+                take_bad()  # bad images after the last good one
+    finally:
+        flush()  # what is done stays done, also when the sweep stops on an error
     return sweeper
 
 

@@ -3,6 +3,7 @@ and what to do when a batch does not fit in memory."""
 
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
@@ -36,6 +37,7 @@ class BatchBuilder:
     def __init__(self, pixels, fill, grid, size, mode="occlude", order=None):
         # Occlude pastes the baseline's patch into the image; reveal is the dual, pasting the
         # image's patch into the baseline. Same geometry, the roles swapped.
+        self.mode = mode
         self.pixels, self.fill = (fill, pixels) if mode == "reveal" else (pixels, fill)
         self.leads = [pixels, fill] if mode == "reveal" else [pixels]
         self.total = grid.total
@@ -49,6 +51,15 @@ class BatchBuilder:
         self.dx = np.arange(pw)[None, None, :]
         self.buffers = [np.empty((size, *pixels.shape), np.float32) for _ in range(2)]
         self.turn = 0
+
+    def for_image(self, pixels, fill):
+        """A builder for another image of the same size, grid, mode and order, sharing this
+        one's geometry and buffers (the multi-image sweep makes one per image)."""
+        other = copy.copy(self)
+        reveal = self.mode == "reveal"
+        other.pixels, other.fill = (fill, pixels) if reveal else (pixels, fill)
+        other.leads = [pixels, fill] if reveal else [pixels]
+        return other
 
     def describe(self, start, stop):
         lead = len(self.leads)

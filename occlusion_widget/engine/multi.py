@@ -12,6 +12,10 @@ with the one-image sweep: their cost is the model, not the batching.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from .baselines import make_baseline
+from .images import load_image
 from .methods import full_pass_info
 from .model import make_forward
 from .packed import IMAGE_ERRORS, Entry, run_packed, run_solo
@@ -193,10 +197,29 @@ def _key(entry):
 
 
 def _entries(model, images, options):
+    template = None  # the last fully validated image's entry
     for image in images:
         try:
-            params = validate_params(image, model=model, **options)
+            params = None if template is None else _like(template.params, image, options)
+            if params is None:
+                template = Entry(validate_params(image, model=model, **options))
+                yield template
+                continue
         except IMAGE_ERRORS as exc:
             yield Entry(None, exc)
         else:
-            yield Entry(params)
+            yield Entry(params, like=template)
+
+
+def _like(template, image, options):
+    """:func:`validate_params` for another image of the template's size, the grid and every
+    other image-independent value reused (checking them once per image cost more than a
+    small image's share of the model); None when the image needs the whole validation."""
+    if options["resize"] not in (False, None):
+        return None
+    raw = load_image(image, value_range=options["value_range"])
+    if raw.pixels.shape != template.image.pixels.shape:
+        return None
+    patch = template.grid.patch_size
+    fill = make_baseline(raw.pixels, options["baseline"], raw.value_range, raw.integer, patch)
+    return replace(template, image=raw, baseline=fill)

@@ -39,18 +39,19 @@ class Entry:
     """One image of a multi-image sweep: its parameters, its scores so far and its outcome
     (an :class:`~.result.OcclusionResult` or the exception its sweep raised)."""
 
-    def __init__(self, params: SweepParams | None, outcome=None):
+    def __init__(self, params: SweepParams | None, outcome=None, like: Entry | None = None):
         self.params = params
         self.outcome = outcome
         self.items = 0
         self.builder: BatchBuilder | None = None
         if params is not None and outcome is None:
-            grid = params.grid
+            grid, pixels, fill = params.grid, params.image.pixels, params.baseline
             self.items = grid.total + lead_count(params.mode)
-            # Grid order: packed results need no coarse-to-fine preview.
-            self.builder = BatchBuilder(
-                params.image.pixels, params.baseline, grid, 0, params.mode, np.arange(grid.total)
-            )
+            if like is not None and like.builder is not None:  # same size, grid and mode
+                self.builder = like.builder.for_image(pixels, fill)
+            else:  # grid order: packed results need no coarse-to-fine preview
+                order = np.arange(grid.total)
+                self.builder = BatchBuilder(pixels, fill, grid, 0, params.mode, order)
         self.chunks: list[np.ndarray] = []
 
     @property
@@ -204,15 +205,17 @@ def record(segments, scores, x, info, forward):
         n = stop - start
         rows = scores[row : row + n]
         if not entry.done:
-            try:
-                what = entry.builder.describe(start, stop)
-                check_finite(rows, x[row : row + n], what, entry.params.image.value_range)
-            except ValueError as exc:
-                entry.outcome = exc
-            else:
-                entry.chunks.append(np.array(rows))
-                if stop == entry.items:
-                    entry.outcome = finish(entry, info, forward)
+            if not np.isfinite(rows).all():
+                try:
+                    what = entry.builder.describe(start, stop)
+                    check_finite(rows, x[row : row + n], what, entry.params.image.value_range)
+                except ValueError as exc:
+                    entry.outcome = exc
+                    row += n
+                    continue
+            entry.chunks.append(rows)
+            if stop == entry.items:
+                entry.outcome = finish(entry, info, forward)
         row += n
 
 
@@ -230,9 +233,11 @@ def finish(entry, info, forward):
     """The image's :class:`~.result.OcclusionResult` from its raw scores, or the error the
     one-image sweep would raise for them."""
     params = entry.params
-    scores = np.concatenate(entry.chunks)
+    scores = np.concatenate(entry.chunks) if len(entry.chunks) > 1 else entry.chunks[0]
     entry.chunks = []
-    _, kind = to_probabilities(scores[: first_batch(params, forward)], params.output)
+    kind = params.output
+    if kind == "auto":  # decided from the rows the one-image sweep's first batch holds
+        kind = to_probabilities(scores[: first_batch(params, forward)], kind)[1]
     try:
         check_scores(scores, kind, "one of its batches", params.output == "auto")
     except ValueError as exc:
