@@ -28,8 +28,10 @@ __all__ = ["CHUNK_IMAGES", "run_chunks"]
 
 #: Images read and checked at a time (the engine reads them as its batches need them).
 CHUNK_IMAGES = 256
-#: Swept images summarised together (:func:`.summaries.summarize_many`) and then written.
+#: Swept images summarised together (:func:`.summaries.summarize_many`) and then written:
+#: this many, or what was swept in this many seconds (large images: one at a time).
 GROUP_IMAGES = 64
+GROUP_SECONDS = 0.5
 
 
 def run_chunks(model, params, items, store, writer, image_shape=None, cancel=None):
@@ -83,6 +85,7 @@ def run_chunks(model, params, items, store, writer, image_shape=None, cancel=Non
         **p.options,
     )
     state = {"checked": False, "swept": 0, "last": time.perf_counter()}
+    state["flushed"] = state["last"]
     group: list = []  # (row, pixels, result or None), in order, not yet written
 
     def cancelled():
@@ -140,8 +143,9 @@ def run_chunks(model, params, items, store, writer, image_shape=None, cancel=Non
                     state["swept"] += 1
                     sweeper.swept += 1
                     group.append((row, pixels, outcome))
-                if len(group) >= GROUP_IMAGES:
+                if len(group) >= GROUP_IMAGES or now - state["flushed"] > GROUP_SECONDS:
                     flush()
+                    state["flushed"] = now
                 if cancelled():
                     break
             else:
