@@ -83,7 +83,8 @@ def test_sizes_change_between_runs():
         assert_same(result, single)
 
 
-def test_a_bad_image_is_its_own_error_and_the_others_are_unaffected():
+@pytest.mark.parametrize("batch_size", [2, 3, 7, 16])
+def test_a_bad_image_is_its_own_error_and_the_others_are_unaffected(batch_size):
     images = list(IMAGES[:5])
     images[1] = np.ones((2, 2, 3), np.float32)  # smaller than the patch: invalid on its own
     images[3] = IMAGES[3].copy()
@@ -94,7 +95,9 @@ def test_a_bad_image_is_its_own_error_and_the_others_are_unaffected():
         scores[np.asarray(batch)[:, 0, 0, 0] == 7.0] = np.nan
         return scores
 
-    outcomes = list(iter_occlusion_maps(model, images, batch_size=7, errors="return", **PARAMS))
+    outcomes = list(
+        iter_occlusion_maps(model, images, batch_size=batch_size, errors="return", **PARAMS)
+    )
     assert isinstance(outcomes[1], ValueError) and "cannot exceed" in str(outcomes[1])
     assert isinstance(outcomes[3], ValueError) and "NaN" in str(outcomes[3])
     for i in (0, 2, 4):
@@ -103,7 +106,8 @@ def test_a_bad_image_is_its_own_error_and_the_others_are_unaffected():
         occlusion_maps(model, images, batch_size=7, **PARAMS)
 
 
-def test_a_failing_batch_is_charged_only_to_the_image_that_fails_alone():
+@pytest.mark.parametrize("batch_size", [3, 16, 64])
+def test_a_failing_batch_is_charged_only_to_the_image_that_fails_alone(batch_size):
     marked = IMAGES[2].copy()
     marked[5, 5, 0] = 0.5  # no other image has it (and black occludes to 0)
 
@@ -113,7 +117,9 @@ def test_a_failing_batch_is_charged_only_to_the_image_that_fails_alone():
         return logit_model(batch)
 
     images = [IMAGES[0], IMAGES[1], marked, IMAGES[3]]
-    outcomes = list(iter_occlusion_maps(model, images, batch_size=16, errors="return", **PARAMS))
+    outcomes = list(
+        iter_occlusion_maps(model, images, batch_size=batch_size, errors="return", **PARAMS)
+    )
     assert isinstance(outcomes[2], ModelError) and "cannot score this one" in str(outcomes[2])
     for i in (0, 1, 3):
         assert_same(outcomes[i], occlusion_map(logit_model, images[i], progress=False, **PARAMS))

@@ -155,6 +155,7 @@ def _outcomes(model, images, options, cancel):
             yield head.outcome
             continue
         params = head.params
+        assert params is not None  # an entry without parameters came with its outcome
         method = "full" if params.mode == "reveal" and params.method == "auto" else params.method
         pixels = params.image.pixels
         size = params.batch_size if not params.auto_batch else None
@@ -192,8 +193,8 @@ def _outcomes(model, images, options, cancel):
 
 
 def _key(entry):
-    grid = entry.params.grid
-    return (entry.params.image.pixels.shape, grid.tops.tobytes(), grid.lefts.tobytes())
+    params = entry.params
+    return (params.image.pixels.shape, params.grid.tops.tobytes(), params.grid.lefts.tobytes())
 
 
 def _entries(model, images, options):

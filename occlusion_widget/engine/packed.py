@@ -156,6 +156,7 @@ def run_packed(model, forward, info, entries, batch_size, cancel=None):
                 while window:
                     entry = window.popleft()
                     if not entry.done:
+                        assert entry.params is not None  # entries without them are done
                         entry.outcome = run_solo(model, entry.params)
                         if entry.outcome is None:  # cancelled
                             return
@@ -190,7 +191,7 @@ def x_shape(segments):
 
 
 def describe(segments):
-    """What a batch holds, for error messages: ``images 3-9 (items ...)``."""
+    """What a batch holds, for error messages: how many images, and the first one's items."""
     entry, start, stop = segments[0]
     first = entry.builder.describe(start, stop)
     if len(segments) == 1:
