@@ -86,7 +86,7 @@ def run_chunks(model, params, items, store, writer, image_shape=None, cancel=Non
     )
     state = {"checked": False, "swept": 0, "last": time.perf_counter()}
     state["flushed"] = state["last"]
-    group: list = []  # (row, pixels, result or None), in order, not yet written
+    group: deque = deque()  # (row, pixels, result or None), in order, not yet written
 
     def cancelled():
         return cancel is not None and cancel.is_set()
@@ -109,9 +109,10 @@ def run_chunks(model, params, items, store, writer, image_shape=None, cancel=Non
             )
             for (row, _), summary in zip(done, summaries, strict=True):
                 row.update(summary, status="done", error="")
-        for row, pixels, result in group:
-            if cancelled():
-                break
+        while group and not cancelled():
+            # Taken off the group before it is written: a write that raises is not repeated
+            # by the flush that follows the error.
+            row, pixels, result = group.popleft()
             if result is not None:
                 arrays = quantize(result.probabilities, p.kept_classes(result.num_classes))
                 arrays["base_probabilities"] = result.base_probabilities.astype(np.float32)
@@ -122,7 +123,6 @@ def run_chunks(model, params, items, store, writer, image_shape=None, cancel=Non
                     state["checked"] = True
                 store.write_arrays(row["key"], arrays)
             writer.add(row)
-        group.clear()
 
     try:
         with closing(maps):
