@@ -310,30 +310,36 @@ def photo_rows(n, repeats):
         fn()  # warm: compile, and let method="auto" cache its choice
     for _ in range(repeats):
         for name, fn in approaches.items():
-            times[name].append(timed(fn)[0])
-    base = float(np.median(times["one occlusion_map per image"]))
+            times[name].append(timed_cpu(fn))
+    base, base_cpu = np.median(times["one occlusion_map per image"], axis=0)
     info = ow.occlusion_map(model, images[0], **sweep).info.get("method")
-    return [
-        {
-            "approach": name,
-            "images": n,
-            "passes": n * 197,
-            "batch": "auto",
-            "seconds": float(np.median(t)),
-            "x floor": float(np.median(t)) / base,
-            "images/s": n / float(np.median(t)),
-            "note": f"ratio to the per-image engine; method {info}; runs {len(t)}",
-        }
-        for name, t in times.items()
-    ]
+    rows = []
+    for name, runs in times.items():
+        seconds, cpu = np.median(runs, axis=0)
+        rows.append(
+            {
+                "approach": name,
+                "images": n,
+                "passes": n * 197,
+                "batch": "auto",
+                "seconds": float(seconds),
+                "x floor": float(seconds / base),
+                "cpu s": float(cpu),
+                "cpu x floor": float(cpu / base_cpu),
+                "images/s": n / float(seconds),
+                "note": f"ratios to the per-image engine; method {info}; median of {len(runs)}",
+            }
+        )
+    return rows
 
 
 def floor_main(args, tmp):
     print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
-    rows = cifar_floor_rows(args.images, args.sample, tmp)
-    print_row(rows[0], header=True)
-    for row in rows[1:]:
-        print_row(row)
+    if args.images:
+        rows = cifar_floor_rows(args.images, args.sample, tmp)
+        print_row(rows[0], header=True)
+        for row in rows[1:]:
+            print_row(row)
     rows = photo_rows(args.photos, args.repeats)
     print("\n224x224 photos, MobileNetV2 (ImageNet weights), patch 16, stride 16:")
     print_row(rows[0], header=True)
@@ -348,7 +354,7 @@ def main():
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--mobilenet", action="store_true")
     parser.add_argument("--floor", action="store_true", help="the local backend vs the floor")
-    parser.add_argument("--images", type=int, default=10_000)
+    parser.add_argument("--images", type=int, default=10_000, help="0: the photos only")
     parser.add_argument("--sample", type=int, default=300, help="images for the per-image row")
     parser.add_argument("--photos", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
