@@ -180,7 +180,7 @@ def run(name, images, model, preprocess, sweep, cpus, tmp):
     }
 
 
-def cifar_floor_rows(n, sample, tmp):
+def cifar_floor_rows(n, sample, tmp, with_store=True):
     """The packed sweep of ``n`` CIFAR-size images against the model's floor for its passes."""
     import keras
 
@@ -229,6 +229,8 @@ def cifar_floor_rows(n, sample, tmp):
             lambda: ow.sweep_dataset(model, images, store=tmp / f"s{next(stores)}", **sweep),
         ),
     ]
+    if not with_store:
+        approaches.pop()
     ow.sweep_dataset(model, images[:64], **sweep)  # compile both paths once
     ow.occlusion_map(model, images[0], **sweep)
     times = {name: timed_cpu(fn) for name, fn in approaches}
@@ -336,14 +338,15 @@ def photo_rows(n, repeats):
 def floor_main(args, tmp):
     print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
     if args.images:
-        rows = cifar_floor_rows(args.images, args.sample, tmp)
+        rows = cifar_floor_rows(args.images, args.sample, tmp, not args.no_store)
         print_row(rows[0], header=True)
         for row in rows[1:]:
             print_row(row)
-    rows = photo_rows(args.photos, args.repeats)
-    print("\n224x224 photos, MobileNetV2 (ImageNet weights), patch 16, stride 16:")
-    print_row(rows[0], header=True)
-    print_row(rows[1])
+    if args.photos:
+        rows = photo_rows(args.photos, args.repeats)
+        print("\n224x224 photos, MobileNetV2 (ImageNet weights), patch 16, stride 16:")
+        print_row(rows[0], header=True)
+        print_row(rows[1])
     print(f"load after: {os.getloadavg()[0]:.2f}", flush=True)
 
 
@@ -356,7 +359,8 @@ def main():
     parser.add_argument("--floor", action="store_true", help="the local backend vs the floor")
     parser.add_argument("--images", type=int, default=10_000, help="0: the photos only")
     parser.add_argument("--sample", type=int, default=300, help="images for the per-image row")
-    parser.add_argument("--photos", type=int, default=4)
+    parser.add_argument("--photos", type=int, default=4, help="0: the CIFAR rows only")
+    parser.add_argument("--no-store", action="store_true", help="skip the sweep with a store")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     if args.floor:
