@@ -15,6 +15,16 @@ backend's. The last table is a paper estimate for ImageNet validation (50,000 im
 positions) from the measured per-image cost.
 
 Run: ``python benchmarks/bench_dataset.py [--cifar 200] [--big 50] [--cpus 2] [--mobilenet]``
+
+``--floor`` measures the local backend against the model's floor instead (issue 20): 10,000
+CIFAR-size images (the tiled assets), patch 8, stride 8 (17 passes each), swept with
+``store=None`` and with a store, against the same number of passes through the engine's own
+compiled forward on prebuilt batches of the same size; the per-image engine (one
+``occlusion_map`` per image, timed on a sample) for comparison; then a few 224x224 photos
+(MobileNetV2, ImageNet weights from ``KERAS_HOME``) swept by ``sweep_dataset`` against one
+``occlusion_map`` per image, alternated.
+
+Run: ``python benchmarks/bench_dataset.py --floor [--images 10000] [--photos 4]``
 """
 
 from __future__ import annotations
@@ -95,6 +105,14 @@ def big_workload(n, tmp, mobilenet):
     return images, small_cnn(224, tmp / "big.keras"), None, "synthetic images, small CNN"
 
 
+def timed_cpu(fn):
+    """Wall and CPU seconds (all threads) of ``fn()``: on a machine shared with other work
+    the CPU time is the steadier of the two."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def timed(fn):
     start = time.perf_counter()
     out = fn()
@@ -162,13 +180,192 @@ def run(name, images, model, preprocess, sweep, cpus, tmp):
     }
 
 
+def cifar_floor_rows(n, sample, tmp, with_store=True):
+    """The packed sweep of ``n`` CIFAR-size images against the model's floor for its passes."""
+    import keras
+
+    import occlusion_widget as ow
+    from occlusion_widget.engine import iter_occlusion_maps, validate_params
+    from occlusion_widget.engine.batches import BatchBuilder
+    from occlusion_widget.engine.model import make_forward
+    from occlusion_widget.engine.params import packed_batch_size
+
+    images, path, pre, what = cifar_workload(n, tmp)
+    print(f"cifar: {what}, {n} images", flush=True)
+    model = keras.saving.load_model(path) if isinstance(path, (str, Path)) else path
+    sweep = {"patch_size": 8, "stride": 8, "preprocess": pre, "progress": False}
+    forward = make_forward(model, pre, batch_shape=(1, 32, 32, 3))
+    batch = packed_batch_size(32 * 32 * 3 * 4, forward.accelerator, forward.backend)
+    # The floor: every pass's input built and preprocessed ahead (the engine's own builder),
+    # then only the compiled model, in full batches; a block of images repeated to n's passes.
+    block = images[: min(n, 1000)]
+    items = validate_params(block[0], patch_size=8, stride=8).grid.total + 1
+    raw = np.empty((len(block) * items, 32, 32, 3), np.float32)
+    for i, image in enumerate(block):
+        params = validate_params(image, patch_size=8, stride=8)
+        builder = BatchBuilder(params.image.pixels, params.baseline, params.grid, 0)
+        builder.fill_rows(raw[i * items : (i + 1) * items], 0)
+    prepared = forward.prepare(raw)
+    batches = [prepared[s : s + batch] for s in range(0, len(prepared) - batch + 1, batch)]
+    passes = n * items
+
+    def floor():
+        done = 0
+        while done < passes:
+            for x in batches[: -(-(passes - done) // batch)]:
+                forward.run(x)
+                done += batch
+
+    def per_image():
+        for image in images[:sample]:
+            ow.occlusion_map(model, image, **sweep)
+
+    stores = iter(range(10**6))
+    approaches = [
+        ("floor: compiled model alone", floor),
+        ("sweep_dataset, store=None", lambda: ow.sweep_dataset(model, images, **sweep)),
+        (
+            "sweep_dataset, Zarr store",
+            lambda: ow.sweep_dataset(model, images, store=tmp / f"s{next(stores)}", **sweep),
+        ),
+    ]
+    if not with_store:
+        approaches.pop()
+    ow.sweep_dataset(model, images[:64], **sweep)  # compile both paths once
+    ow.occlusion_map(model, images[0], **sweep)
+    times = {name: timed_cpu(fn) for name, fn in approaches}
+    wall, cpu = timed_cpu(per_image)
+    times["one occlusion_map per image"] = (wall * n / sample, cpu * n / sample)
+    packed = iter_occlusion_maps(model, images[:50], **sweep)
+    gap = max(
+        float(np.abs(r.probabilities - ow.occlusion_map(model, i, **sweep).probabilities).max())
+        for r, i in zip(packed, images[:50], strict=True)
+    )
+    base, base_cpu = times["floor: compiled model alone"]
+    rows = []
+    for name, (seconds, cpu) in times.items():
+        note = f"sample of {sample}, scaled" if name.startswith("one occ") else ""
+        rows.append(
+            {
+                "approach": name,
+                "images": n,
+                "passes": passes,
+                "batch": batch,
+                "seconds": seconds,
+                "x floor": seconds / base,
+                "cpu s": cpu,
+                "cpu x floor": cpu / base_cpu,
+                "images/s": n / seconds,
+                "note": note,
+            }
+        )
+    print(f"max |packed - occlusion_map| over 50 images (float32 probabilities): {gap:.2g}")
+    return rows
+
+
+def photos(n):
+    from PIL import Image
+
+    found = assets()
+    names = ("elephant.jpg", "chelsea.png", "coffee.png", "astronaut.png")
+    base = (
+        [
+            np.array(Image.open(found / "images" / name).convert("RGB").resize((224, 224)))
+            for name in names
+        ]
+        if found
+        else []
+    )
+    if not base:
+        base = list(np.random.default_rng(1).integers(0, 256, (4, 224, 224, 3), dtype=np.uint8))
+    return [
+        base[i % len(base)][:, ::-1] if (i // len(base)) % 2 else base[i % len(base)]
+        for i in range(n)
+    ]
+
+
+def photo_rows(n, repeats):
+    """224x224 photos: sweep_dataset per image against one occlusion_map per image."""
+    import keras
+
+    import occlusion_widget as ow
+
+    images = photos(n)
+    model = keras.applications.MobileNetV2(weights="imagenet")
+    sweep = {
+        "patch_size": 16,
+        "stride": 16,
+        "progress": False,
+        "preprocess": keras.applications.mobilenet_v2.preprocess_input,
+    }
+
+    def engine():
+        for image in images:
+            ow.occlusion_map(model, image, **sweep)
+
+    approaches = {
+        "one occlusion_map per image": engine,
+        "sweep_dataset, store=None": lambda: ow.sweep_dataset(model, images, **sweep),
+    }
+    times = {name: [] for name in approaches}
+    for fn in approaches.values():
+        fn()  # warm: compile, and let method="auto" cache its choice
+    for _ in range(repeats):
+        for name, fn in approaches.items():
+            times[name].append(timed_cpu(fn))
+    base, base_cpu = np.median(times["one occlusion_map per image"], axis=0)
+    info = ow.occlusion_map(model, images[0], **sweep).info.get("method")
+    rows = []
+    for name, runs in times.items():
+        seconds, cpu = np.median(runs, axis=0)
+        rows.append(
+            {
+                "approach": name,
+                "images": n,
+                "passes": n * 197,
+                "batch": "auto",
+                "seconds": float(seconds),
+                "x floor": float(seconds / base),
+                "cpu s": float(cpu),
+                "cpu x floor": float(cpu / base_cpu),
+                "images/s": n / float(seconds),
+                "note": f"ratios to the per-image engine; method {info}; median of {len(runs)}",
+            }
+        )
+    return rows
+
+
+def floor_main(args, tmp):
+    print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
+    if args.images:
+        rows = cifar_floor_rows(args.images, args.sample, tmp, not args.no_store)
+        print_row(rows[0], header=True)
+        for row in rows[1:]:
+            print_row(row)
+    if args.photos:
+        rows = photo_rows(args.photos, args.repeats)
+        print("\n224x224 photos, MobileNetV2 (ImageNet weights), patch 16, stride 16:")
+        print_row(rows[0], header=True)
+        print_row(rows[1])
+    print(f"load after: {os.getloadavg()[0]:.2f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cifar", type=int, default=200)
     parser.add_argument("--big", type=int, default=50)
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--mobilenet", action="store_true")
+    parser.add_argument("--floor", action="store_true", help="the local backend vs the floor")
+    parser.add_argument("--images", type=int, default=10_000, help="0: the photos only")
+    parser.add_argument("--sample", type=int, default=300, help="images for the per-image row")
+    parser.add_argument("--photos", type=int, default=4, help="0: the CIFAR rows only")
+    parser.add_argument("--no-store", action="store_true", help="skip the sweep with a store")
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
+    if args.floor:
+        floor_main(args, Path(tempfile.mkdtemp()))
+        return
     tmp = Path(tempfile.mkdtemp())
     rows = []
     images, model, pre, what = cifar_workload(args.cifar, tmp)

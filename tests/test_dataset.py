@@ -81,12 +81,12 @@ def test_resume_skips_done_images_and_a_crash_keeps_what_was_done(tmp_path):
 
     def crashing(batch):
         calls.append(len(batch))
-        if len(calls) == 3:  # the third image (one model call per image here)
+        if len(calls) == 3:  # the third image: one call holds 9 positions + 1 at batch 10
             raise KeyboardInterrupt
         return inner(batch)
 
     with pytest.raises(KeyboardInterrupt):
-        ow.sweep_dataset(crashing, data, store=tmp_path / "s", batch_size=16, **PARAMS)
+        ow.sweep_dataset(crashing, data, store=tmp_path / "s", batch_size=10, **PARAMS)
     assert sorted(ow.open_dataset(tmp_path / "s").table["id"]) == ["0", "1"]
     calls.clear()
     counted = []
@@ -95,7 +95,7 @@ def test_resume_skips_done_images_and_a_crash_keeps_what_was_done(tmp_path):
         counted.append(1)
         return inner(batch)
 
-    ds = ow.sweep_dataset(counting, data, store=tmp_path / "s", batch_size=16, **PARAMS)
+    ds = ow.sweep_dataset(counting, data, store=tmp_path / "s", batch_size=10, **PARAMS)
     assert len(counted) == 3  # images 2, 3, 4 only
     assert sorted(ds.table["id"]) == ["0", "1", "2", "3", "4"]
 

@@ -8,13 +8,19 @@ import numpy as np
 import pytest
 
 import occlusion_widget as ow
-from occlusion_widget.engine import DEFAULTS, SWEEP_PARAMETERS, validate_params
+from occlusion_widget.engine import (
+    DEFAULTS,
+    SWEEP_PARAMETERS,
+    iter_occlusion_maps,
+    validate_params,
+)
 from occlusion_widget.engine.grid import normalize_pair
 
 ENTRY_POINTS = {
     "validate_params": (validate_params, ["image"]),
     "iter_occlusion": (ow.iter_occlusion, ["model", "image"]),
     "occlusion_map": (ow.occlusion_map, ["model", "image"]),
+    "iter_occlusion_maps": (iter_occlusion_maps, ["model", "images"]),
 }
 
 

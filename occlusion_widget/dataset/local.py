@@ -1,6 +1,7 @@
-"""The local backend: one image after another through the streaming engine, in this process.
+"""The local backend: images through the streaming engine in this process, the positions of
+several images in each model call (:mod:`.chunks`).
 
-Memory stays bounded by one image's sweep plus the rows not yet flushed: each image's arrays
+Memory stays bounded by a chunk of images plus the rows not yet flushed: each image's arrays
 go to the store as soon as it is done, its row follows in small batches.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from .sweeper import ImageSweeper
+from .chunks import run_chunks
 
 __all__ = ["RowWriter", "run_local"]
 
@@ -93,24 +94,9 @@ class RowWriter:
 
 
 def run_local(model, params, items, store, writer, image_shape=None, cancel=None):
-    """Sweep ``items`` one by one into ``store``; returns the sweeper (for its image shape).
+    """Sweep ``items`` into ``store``; returns the sweeper (for its image shape).
 
-    The first image that sweeps fixes the number of classes: the store records the parameters
-    then (or checks them against the ones it holds).
+    The positions of consecutive images share each model call (:mod:`.chunks`); the first
+    image that sweeps fixes the number of classes and the store records the parameters then.
     """
-    sweeper = ImageSweeper(model, params, image_shape)
-    checked = False
-    for item in items:
-        if cancel is not None and cancel.is_set():
-            break
-        arrays, row = sweeper.run(item, cancel)
-        if row is None:  # cancelled mid-image
-            break
-        if arrays is not None:
-            if not checked:
-                k = len(arrays["base_probabilities"])
-                store.check_params(params.describe(sweeper.image_shape), k, params.kept_classes(k))
-                checked = True
-            store.write_arrays(row["key"], arrays)
-        writer.add(row)
-    return sweeper
+    return run_chunks(model, params, items, store, writer, image_shape, cancel)

@@ -23,7 +23,14 @@ from .integrity import arrays_checksum, display_path, preprocess_probe
 from .store import quantize
 from .summary import error_row, summarize
 
-__all__ = ["DatasetParams", "ImageSweeper", "item_error_row", "model_channels"]
+__all__ = [
+    "DatasetParams",
+    "ImageSweeper",
+    "finish_row",
+    "image_arrays",
+    "item_error_row",
+    "model_channels",
+]
 
 #: Up to this many classes every class probability is stored; above it only the top
 #: :data:`TOP_K` per position (1000 ImageNet classes x 729 positions is 1.4 MB per image).
@@ -190,12 +197,9 @@ class ImageSweeper:
         fill the table with one error per image).
         """
         start = time.perf_counter()
-        row = _item_row(item)
         pixels, problem = self.decode(item)
-        if problem is not None:
-            # The row keeps what is known of the image: its id, file, true label.
-            row.update(error_row(problem), seconds=time.perf_counter() - start, **_known(row))
-            return None, row
+        if problem is not None:  # the row keeps what is known of the image
+            return None, finish_row(item, time.perf_counter() - start, error=problem)
         p = self.params
         try:
             result = occlusion_map(
@@ -214,19 +218,55 @@ class ImageSweeper:
         except (ModelError, ValueError, TypeError) as exc:
             if self.swept == 0:
                 raise
-            row.update(error_row(f"{type(exc).__name__}: {exc}"), **_known(row))
-            row["seconds"] = time.perf_counter() - start
-            return None, row
+            message = f"{type(exc).__name__}: {exc}"
+            return None, finish_row(item, time.perf_counter() - start, error=message)
         if not result.complete:  # cancelled mid-image: nothing of it is kept
             return None, None
         self.swept += 1
-        row.update(summarize(result, int(item.label)), status="done", error="")
-        row["seconds"] = time.perf_counter() - start
-        arrays = quantize(result.probabilities, p.kept_classes(result.num_classes))
-        arrays["base_probabilities"] = result.base_probabilities.astype(np.float32)
-        arrays["image"] = pixels if np.asarray(pixels).dtype == np.uint8 else result.image
-        row["checksum"] = arrays_checksum(arrays)  # verified whenever the maps are read back
-        return arrays, row
+        arrays = image_arrays(p, result, pixels)
+        summary = summarize(result, int(item.label))
+        return arrays, finish_row(item, time.perf_counter() - start, summary, arrays)
+
+
+def image_arrays(params: DatasetParams, result, pixels) -> dict:
+    """What the store keeps of one swept image: its maps (:func:`.store.quantize`), its
+    unoccluded scores and the image (bytes as given, else the engine's float image).
+
+    Examples
+    --------
+    >>> from occlusion_widget.engine import occlusion_map
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> result = occlusion_map(model, np.ones((8, 8)), patch_size=4, stride=4, progress=False)
+    >>> sorted(image_arrays(DatasetParams(), result, np.ones((8, 8))))
+    ['base_probabilities', 'image', 'probabilities']
+    """
+    arrays = quantize(result.probabilities, params.kept_classes(result.num_classes))
+    arrays["base_probabilities"] = result.base_probabilities.astype(np.float32)
+    arrays["image"] = pixels if np.asarray(pixels).dtype == np.uint8 else result.image
+    return arrays
+
+
+def finish_row(item, seconds: float, summary=None, arrays=None, error=None) -> dict:
+    """One image's table row, the one way every backend builds it: what is known of the
+    image (id, key, its file as text, true label, digest), then either its ``summary`` with
+    the checksum of its stored ``arrays`` (verified whenever the maps are read back), or the
+    ``error`` that stopped it (the true label and digest are kept).
+
+    Examples
+    --------
+    >>> from occlusion_widget.dataset.sources import Item
+    >>> row = finish_row(Item("cat/a.png", None, "/d/cat/a.png", 2), 0.5, error="broken")
+    >>> row["status"], row["label"], row["path"], row["seconds"]
+    ('error', 2, '/d/cat/a.png', 0.5)
+    """
+    row = _item_row(item)
+    if error is not None:
+        row.update(error_row(error), **_known(row))
+    else:
+        row.update(summary, status="done", error="")
+        row["checksum"] = arrays_checksum(arrays)
+    row["seconds"] = seconds
+    return row
 
 
 def _item_row(item) -> dict:
@@ -250,9 +290,7 @@ def item_error_row(item, message: str, seconds: float = 0.0) -> dict:
     >>> row["status"], row["label"], row["error"]
     ('error', 2, 'broken')
     """
-    row = _item_row(item)
-    row.update(error_row(message), seconds=seconds, **_known(row))
-    return row
+    return finish_row(item, seconds, error=message)
 
 
 def _known(row) -> dict:

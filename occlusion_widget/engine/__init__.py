@@ -12,6 +12,7 @@ from .fidelity import FidelityCurves, fidelity
 from .grid import Grid, make_grid
 from .images import load_image
 from .model import ModelError, make_forward
+from .multi import iter_occlusion_maps, occlusion_maps
 from .params import DEFAULTS, SWEEP_PARAMETERS, SweepParams, validate_params
 from .result import OcclusionResult
 from .sweep import iter_occlusion, occlusion_map, run_sweep
@@ -27,11 +28,13 @@ __all__ = [
     "SweepParams",
     "fidelity",
     "iter_occlusion",
+    "iter_occlusion_maps",
     "load_image",
     "make_baseline",
     "make_forward",
     "make_grid",
     "occlusion_map",
+    "occlusion_maps",
     "run_sweep",
     "validate_params",
 ]

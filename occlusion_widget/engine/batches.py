@@ -3,6 +3,7 @@ and what to do when a batch does not fit in memory."""
 
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
@@ -36,6 +37,7 @@ class BatchBuilder:
     def __init__(self, pixels, fill, grid, size, mode="occlude", order=None):
         # Occlude pastes the baseline's patch into the image; reveal is the dual, pasting the
         # image's patch into the baseline. Same geometry, the roles swapped.
+        self.mode = mode
         self.pixels, self.fill = (fill, pixels) if mode == "reveal" else (pixels, fill)
         self.leads = [pixels, fill] if mode == "reveal" else [pixels]
         self.total = grid.total
@@ -49,6 +51,15 @@ class BatchBuilder:
         self.dx = np.arange(pw)[None, None, :]
         self.buffers = [np.empty((size, *pixels.shape), np.float32) for _ in range(2)]
         self.turn = 0
+
+    def for_image(self, pixels, fill):
+        """A builder for another image of the same size, grid, mode and order, sharing this
+        one's geometry and buffers (the multi-image sweep makes one per image)."""
+        other = copy.copy(self)
+        reveal = self.mode == "reveal"
+        other.pixels, other.fill = (fill, pixels) if reveal else (pixels, fill)
+        other.leads = [pixels, fill] if reveal else [pixels]
+        return other
 
     def describe(self, start, stop):
         lead = len(self.leads)
@@ -68,8 +79,17 @@ class BatchBuilder:
     def build(self, forward, start, size):
         buffer = self.buffers[self.turn][:size]
         self.turn ^= 1
+        stop = self.fill_rows(buffer, start)
+        return prepare(forward, buffer, self.describe(start, stop))
+
+    def fill_rows(self, buffer, start):
+        """Write items ``start..start+len(buffer)`` (raw, not preprocessed) into ``buffer``;
+        rows past the last item are padding. Returns the item after the last one written.
+
+        The multi-image sweep (:mod:`.packed`) calls this per image on slices of its batch.
+        """
         lead = len(self.leads)
-        stop = min(start + size, self.total + lead)
+        stop = min(start + len(buffer), self.total + lead)
         # Padded rows stay unoccluded copies: finite and cheap. Restoring the whole buffer (not
         # just the last patches) is needed anyway: preprocess may work in place.
         np.copyto(buffer, self.pixels)
@@ -84,7 +104,7 @@ class BatchBuilder:
             r = self.tops[cells // self.cols][:, None, None] + self.dy
             col = self.lefts[cells % self.cols][:, None, None] + self.dx
             buffer[b, r, col] = self.fill[r, col]
-        return prepare(forward, buffer, self.describe(start, stop))
+        return stop
 
 
 def prepare(forward, buffer, what):

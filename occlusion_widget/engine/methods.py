@@ -9,7 +9,7 @@ and the sweep's own timing say it pays (:mod:`.auto`); never adaptive unless ask
 
 from __future__ import annotations
 
-__all__ = ["METHODS", "check_method", "select_forward"]
+__all__ = ["METHODS", "check_method", "full_pass_info", "select_forward"]
 
 METHODS = ("auto", "full", "incremental", "adaptive")
 
@@ -33,6 +33,52 @@ def check_method(method) -> str:
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     return method
+
+
+def full_pass_info(method, model, forward, grid) -> dict | None:
+    """``result.info`` when ``method`` means the full pass whatever the image (asked for, a
+    plain callable, too few positions, a backend without an incremental pass); None when the
+    choice needs the image or the sweep's timing.
+
+    The multi-image sweep packs several images into each batch exactly when this is not None.
+
+    Raises
+    ------
+    ValueError
+        ``method="incremental"`` for a model that is not a Keras model.
+
+    Examples
+    --------
+    >>> from occlusion_widget.engine import make_forward, make_grid
+    >>> fwd = make_forward(lambda b: b.mean(axis=(1, 2)), batch_shape=(2, 4, 4, 3))
+    >>> full_pass_info("full", None, fwd, make_grid((4, 4), 2, 2))
+    {'method': 'full', 'reason': 'asked for'}
+    """
+    if method == "full":
+        return {"method": "full", "reason": "asked for"}
+    if method == "adaptive":
+        return None
+    from .model import is_keras_model
+
+    if not is_keras_model(model):
+        reason = "the model is a plain callable, not a Keras model"
+        if method == "incremental":
+            raise ValueError(
+                f"method='incremental' needs a Keras model; {reason}. Use method='full'"
+            )
+        return {"method": "full", "reason": reason}
+    if method == "auto" and grid.total < AUTO_MIN_POSITIONS:
+        return {
+            "method": "full",
+            "reason": f"{grid.total} positions: too few to repay compiling an incremental pass",
+        }
+    if method == "auto" and forward.backend != "tensorflow":
+        return {
+            "method": "full",
+            "reason": f"the incremental pass is built for TensorFlow; this model runs on "
+            f"{forward.backend}",
+        }
+    return None
 
 
 def select_forward(method, model, forward, pixels, grid):
@@ -66,34 +112,15 @@ def select_forward(method, model, forward, pixels, grid):
     >>> select_forward("auto", None, fwd, np.zeros((4, 4, 3)), make_grid((4, 4), 2, 2))[1]
     {'method': 'full', 'reason': 'the model is a plain callable, not a Keras model'}
     """
-    if method == "full":
-        return forward, {"method": "full", "reason": "asked for"}
-    from .model import is_keras_model
-
-    if not is_keras_model(model):
-        reason = "the model is a plain callable, not a Keras model"
-        if method == "incremental":
-            raise ValueError(
-                f"method='incremental' needs a Keras model; {reason}. Use method='full'"
-            )
-        return forward, {"method": "full", "reason": reason}
-    if method == "auto" and grid.total < AUTO_MIN_POSITIONS:
-        return forward, {
-            "method": "full",
-            "reason": f"{grid.total} positions: too few to repay compiling an incremental pass",
-        }
+    info = full_pass_info(method, model, forward, grid)
+    if info is not None:
+        return forward, info
     from .incremental import Unsupported, is_cached, make_incremental
 
     clean = forward.prepare(pixels[None].astype("float32", copy=True))[0]
     if method == "auto":
         from .auto import AutoForward
 
-        if forward.backend != "tensorflow":
-            return forward, {
-                "method": "full",
-                "reason": f"the incremental pass is built for TensorFlow; this model runs on "
-                f"{forward.backend}",
-            }
         auto = AutoForward(
             forward,
             lambda: make_incremental(model, forward, clean, grid),

@@ -26,9 +26,20 @@ def _score(forward, x, what, n, value_range=None):
             f"the model returned {scores.shape[0]} score rows for a batch of {x.shape[0]} "
             f"images; it must return one row per image"
         )
-    bad = ~np.isfinite(scores[:n])
+    check_finite(scores[:n], x[:n], what, value_range)
+    return scores
+
+
+def check_finite(scores, x, what, value_range=None):
+    """Raise when ``scores`` (the rows the model returned for the prepared images ``x``)
+    hold NaN or infinite values; the message names ``what`` was scored and the input's range.
+
+    The multi-image sweep checks each image's rows on their own, so a NaN stays one image's
+    error.
+    """
+    bad = ~np.isfinite(scores)
     if bad.any():
-        label = "NaN" if np.isnan(scores[:n]).any() else "infinite values"
+        label = "NaN" if np.isnan(scores).any() else "infinite values"
         raise ValueError(
             f"the model returned {label} while scoring {what}; occlusion needs finite class "
             f"scores. Check the preprocessing and the image's value range: "
@@ -37,9 +48,8 @@ def _score(forward, x, what, n, value_range=None):
                 if value_range is not None
                 else ""
             )
-            + f"the model's input ranged from {_range_text(_finite_range(x[:n]))}"
+            + f"the model's input ranged from {_range_text(_finite_range(x))}"
         )
-    return scores
 
 
 def _finite_range(x):

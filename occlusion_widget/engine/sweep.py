@@ -38,6 +38,7 @@ __all__ = [
     "SWEEP_PARAMETERS",
     "SweepParams",
     "auto_batch_size",
+    "empty_result",
     "iter_occlusion",
     "occlusion_map",
     "run_sweep",
@@ -199,23 +200,7 @@ def run_sweep(model, params: SweepParams):
             # Every batch, not just the first, must fit the output kind.
             check_scores(scores, kind, f"batch {batch_number} ({what})", params.output == "auto")
             if result is None:
-                k = probs.shape[1]
-                result = OcclusionResult(
-                    probabilities=np.full((grid.rows, grid.cols, k), np.nan, np.float32),
-                    base_probabilities=probs[0],
-                    computed=np.zeros((grid.rows, grid.cols), bool),
-                    image=pixels,
-                    baseline=fill,
-                    value_range=raw.value_range,
-                    patch_size=grid.patch_size,
-                    stride=grid.stride,
-                    tops=grid.tops,
-                    lefts=grid.lefts,
-                    baseline_name=params.baseline_name,
-                    output_kind=kind,
-                    mode=params.mode,
-                )
-                result.info = info
+                result = empty_result(params, probs[0], kind, info)
             if start <= 1 < stop and lead == 2:
                 result.baseline_probabilities[:] = probs[1 - start]
             # Positions in this batch: items max(start, lead)..stop-1 (none when a batch smaller
@@ -242,6 +227,48 @@ def run_sweep(model, params: SweepParams):
         pool.shutdown(wait=True)
         if bar is not None:
             bar.close()
+
+
+def empty_result(params: SweepParams, base_probabilities, kind, info) -> OcclusionResult:
+    """The result a sweep fills in: every position NaN and not computed yet.
+
+    Parameters
+    ----------
+    params : SweepParams
+        The sweep's validated parameters (image, grid, baseline, mode).
+    base_probabilities : numpy.ndarray
+        ``(K,)`` probabilities of the unoccluded image.
+    kind : str
+        How the scores were read (see :func:`~.model.to_probabilities`).
+    info : dict
+        How the positions are computed (``result.info``).
+
+    Examples
+    --------
+    >>> params = validate_params(np.ones((8, 8)), patch_size=4, stride=4)
+    >>> result = empty_result(params, np.array([0.5, 0.5]), "probabilities", {})
+    >>> result.probabilities.shape, bool(result.computed.any())
+    ((2, 2, 2), False)
+    """
+    grid, raw = params.grid, params.image
+    k = len(base_probabilities)
+    result = OcclusionResult(
+        probabilities=np.full((grid.rows, grid.cols, k), np.nan, np.float32),
+        base_probabilities=base_probabilities,
+        computed=np.zeros((grid.rows, grid.cols), bool),
+        image=raw.pixels,
+        baseline=params.baseline,
+        value_range=raw.value_range,
+        patch_size=grid.patch_size,
+        stride=grid.stride,
+        tops=grid.tops,
+        lefts=grid.lefts,
+        baseline_name=params.baseline_name,
+        output_kind=kind,
+        mode=params.mode,
+    )
+    result.info = info
+    return result
 
 
 def occlusion_map(
