@@ -127,3 +127,40 @@ def test_progress_reports_every_image(capsys):
     assert calls == [(i, 5) for i in range(1, 6)]
     ow.sweep_dataset(brightness_model(), data(3), batch_size=16, **dict(PARAMS, progress=True))
     assert "3/3" in capsys.readouterr().err
+
+
+def test_packed_rows_are_the_one_image_rows_file_fields_and_errors_included(tmp_path):
+    # The packed loop and ImageSweeper.run (the Ray actors' code) build rows the same way:
+    # the file's path, the digest, the maps' checksum, channels converted, and error rows
+    # that keep the folder's true label.
+    from PIL import Image
+
+    from occlusion_widget.dataset.resume import plan
+    from occlusion_widget.dataset.sources import make_source
+    from occlusion_widget.dataset.store import MemoryStore
+    from occlusion_widget.dataset.sweeper import DatasetParams, ImageSweeper
+
+    root, images = tmp_path / "d", data(4)
+    for i, image in enumerate(images):
+        folder = root / ("cat" if i % 2 else "dog")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i}.png")
+    (root / "cat" / "broken.png").write_bytes(b"not a png")
+    Image.fromarray(data(1, 16)[0]).save(root / "dog" / "big.png")
+    Image.fromarray(images[0]).convert("L").save(root / "dog" / "grey.png")  # made RGB
+    import pandas as pd
+
+    ow.sweep_dataset(brightness_model(), root, store=tmp_path / "s", **PARAMS)
+    table = pd.read_parquet(tmp_path / "s" / "table").set_index("id")  # every stored field
+    params = DatasetParams(patch_size=4, stride=4, baseline="black")
+    sweeper = ImageSweeper(brightness_model(), params)
+    items = plan(MemoryStore(), make_source(root)).items
+    assert len(items) == len(table) == 7
+    for item in items:
+        _, row = sweeper.run(item)
+        got = table.loc[row["id"]]
+        names = ["path", "digest", "label", "status", "error", "predicted"]
+        for name in names + ["checksum"] * (row["status"] == "done"):
+            assert got[name] == row[name], (row["id"], name)
+    assert set(table["status"]) == {"done", "error"} and table.loc["cat/broken.png", "label"] == 0
+    assert table.loc["dog/grey.png", "status"] == "done"
