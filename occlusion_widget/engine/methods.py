@@ -83,16 +83,17 @@ def select_forward(method, model, forward, pixels, grid):
             "reason": f"{grid.total} positions: too few to repay compiling an incremental pass",
         }
     from .incremental import Unsupported, is_cached, make_incremental
+    from .incremental.backends import BACKENDS
 
     clean = forward.prepare(pixels[None].astype("float32", copy=True))[0]
     if method == "auto":
         from .auto import AutoForward
 
-        if forward.backend != "tensorflow":
+        if forward.backend not in BACKENDS:
             return forward, {
                 "method": "full",
-                "reason": f"the incremental pass is built for TensorFlow; this model runs on "
-                f"{forward.backend}",
+                "reason": f"the incremental pass runs on TensorFlow, JAX and torch; this model "
+                f"runs on {forward.backend}",
             }
         auto = AutoForward(
             forward,
