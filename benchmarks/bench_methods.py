@@ -129,6 +129,38 @@ def bench(name, size, patch, stride, batch, rounds):
     }
 
 
+def setup_only(name, size, patch, stride, batch):
+    """Seconds to build the incremental pass and score its first batch, minus a steady batch:
+    the set-up ``auto`` weighs (``engine/auto.py`` ``SETUP_SECONDS``), without whole sweeps."""
+    import keras
+    import numpy as np
+
+    from occlusion_widget.engine import make_forward, validate_params
+    from occlusion_widget.engine.incremental import make_incremental
+
+    cls, module = MODELS[name]
+    net = getattr(keras.applications, cls)(weights=None, input_shape=(size, size, 3))
+    prep = getattr(keras.applications, module).preprocess_input
+    image = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    params = validate_params(image, patch_size=patch, stride=stride)
+    base = make_forward(net, prep, batch_shape=(batch, size, size, 3))
+    x = _inputs(image, params, prep, batch)[:batch]
+    cells = np.arange(batch) % params.grid.total
+
+    def build_and_run():
+        inc = make_incremental(
+            net, base, base.prepare(params.image.pixels[None].copy())[0], params.grid
+        )
+        inc.set_cells(cells)
+        inc.run(x)
+        return inc
+
+    first, inc = _timed(build_and_run)
+    inc.set_cells(cells)
+    steady, _ = _timed(lambda: inc.run(x))
+    return first - steady
+
+
 def format_row(r):
     return (
         f"| {r['backend']} | {r['device']} | {r['model']} | {r['size']} | {r['stride']} | "
@@ -154,7 +186,15 @@ def main(argv=None):
         help="tiny sizes (32 px, patch 8, stride 2, one round): checks it runs",
     )
     parser.add_argument("--header", action="store_true", help="print the table header first")
+    parser.add_argument("--setup-only", action="store_true", help="only the incremental set-up")
     args = parser.parse_args(argv)
+    if args.setup_only:
+        import keras
+
+        for name in args.models:
+            s = setup_only(name, args.size, args.patch, args.stride, args.batch)
+            print(f"set-up {keras.backend.backend()} {name}: {s:.1f} s", flush=True)
+        return
     if args.dry_run:
         args.size, args.patch, args.stride, args.batch, args.rounds = 32, 8, 2, 16, 1
     lines = [HEADER, "|" + "---|" * (HEADER.count("|") - 1)] if args.header else []
