@@ -23,13 +23,11 @@ import time
 
 __all__ = ["AutoForward", "incremental_pays"]
 
-#: Seconds to build the incremental function the first time, per Keras backend: TensorFlow
-#: traces and optimises it (2-4 s measured for MobileNetV2, VGG16 and ResNet50 on a quiet 2-core
-#: CPU); JAX compiles it with XLA (128 s for MobileNetV2 on a machine loaded 3.5x, where
-#: TensorFlow took 10.6 s: about 35 s quiet); torch runs it eagerly, but its clean pass and
-#: first batch (one-time kernel selection) still cost 56 s on the same loaded machine (about
-#: 15 s quiet). ``bench_methods.py --setup-only`` measures them ...
-SETUP_SECONDS = {"tensorflow": 3.0, "jax": 35.0, "torch": 15.0}
+#: Seconds to build the incremental function the first time, per Keras backend, MobileNetV2
+#: on a 2-core CPU (``bench_methods.py --setup-only``): TensorFlow traces and optimises it
+#: (1.7-4 s for MobileNetV2, VGG16 and ResNet50), JAX compiles it with XLA (15.9 s), torch
+#: runs it eagerly and pays only the clean pass, the plan and a first batch (1.0 s) ...
+SETUP_SECONDS = {"tensorflow": 3.0, "jax": 16.0, "torch": 1.0}
 #: ... and when the compiled function of the previous sweep is reused (same model, image size,
 #: patch and stride): the clean pass and the plan only.
 CACHED_SETUP_SECONDS = 0.2
