@@ -21,7 +21,8 @@ from occlusion_widget.engine.incremental.regions import (
 
 keras = pytest.importorskip("keras")
 if keras.backend.backend() != "tensorflow":
-    pytest.skip("the incremental pass is built for TensorFlow", allow_module_level=True)
+    # JAX and torch: tests/test_engine_incremental_backends.py, in subprocesses.
+    pytest.skip("these tests run on TensorFlow", allow_module_level=True)
 
 from engine_helpers import shared_assets  # noqa: E402
 from models_incremental import every_rule_model, no_rule_model, sequential_model  # noqa: E402

@@ -10,8 +10,11 @@ times the sweep's second batch (the first compiles the full pass) and switches o
     remaining * (t * (1 - f) - OVERHEAD) > SETUP
 
 where ``t`` is the full pass's measured seconds per image and ``remaining`` the images still to
-score. The constants were measured on a 2-core CPU (MobileNetV2, VGG16, ResNet50 and the demo
-model; ``benchmarks/bench_auto.py``); the result is the same either way, only the time differs.
+score. The set-up is measured per backend (``benchmarks/bench_methods.py``): TensorFlow traces
+the function, JAX compiles it with XLA, torch runs it eagerly and pays only the clean pass and
+the plan. The other constants were measured on TensorFlow on a 2-core CPU (MobileNetV2, VGG16,
+ResNet50 and the demo model; ``benchmarks/bench_auto.py``); the result is the same either way,
+only the time differs.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import time
 
 __all__ = ["AutoForward", "incremental_pays"]
 
-#: Seconds to trace and optimise the incremental function the first time (2-4 s measured for
-#: MobileNetV2, VGG16 and ResNet50 on a 2-core CPU) ...
-SETUP_SECONDS = 3.0
+#: Seconds to build the incremental function the first time, per Keras backend, MobileNetV2
+#: on a 2-core CPU (``bench_methods.py --setup-only``): TensorFlow traces and optimises it
+#: (1.7-4 s for MobileNetV2, VGG16 and ResNet50), JAX compiles it with XLA (15.9 s), torch
+#: runs it eagerly and pays only the clean pass, the plan and a first batch (1.0 s) ...
+SETUP_SECONDS = {"tensorflow": 3.0, "jax": 16.0, "torch": 1.0}
 #: ... and when the compiled function of the previous sweep is reused (same model, image size,
 #: patch and stride): the clean pass and the plan only.
 CACHED_SETUP_SECONDS = 0.2
@@ -33,7 +38,7 @@ OVERHEAD_SECONDS = 3e-4
 MAX_FRACTION = 0.7
 
 
-def incremental_pays(remaining, seconds_per_image, flop_fraction, cached=False):
+def incremental_pays(remaining, seconds_per_image, flop_fraction, cached=False, backend=None):
     """Whether switching to the incremental pass saves time, and why (a sentence).
 
     Parameters
@@ -47,6 +52,8 @@ def incremental_pays(remaining, seconds_per_image, flop_fraction, cached=False):
         the best case, 0, is assumed: whether it could pay at all).
     cached : bool
         Whether the compiled incremental function can be reused.
+    backend : str, optional
+        The Keras backend (its set-up differs: :data:`SETUP_SECONDS`); TensorFlow by default.
 
     Returns
     -------
@@ -61,7 +68,8 @@ def incremental_pays(remaining, seconds_per_image, flop_fraction, cached=False):
     (False, 'the incremental pass would save about 0.5 s, less than its set-up (about 3.0 s)')
     """
     f = 0.0 if flop_fraction is None else float(flop_fraction)
-    setup = CACHED_SETUP_SECONDS if cached else SETUP_SECONDS
+    first = SETUP_SECONDS.get(backend or "tensorflow", max(SETUP_SECONDS.values()))
+    setup = min(CACHED_SETUP_SECONDS, first) if cached else first
     if f > MAX_FRACTION:
         return False, (
             f"the incremental pass would still compute {f:.0%} of the multiply-adds (more than "
@@ -129,7 +137,8 @@ class AutoForward:
     def _decide(self, seconds_per_image, remaining):
         from .incremental import Unsupported
 
-        pays, reason = incremental_pays(remaining, seconds_per_image, None, self._cached)
+        backend = self.backend
+        pays, reason = incremental_pays(remaining, seconds_per_image, None, self._cached, backend)
         if pays:
             try:
                 candidate = self._build()
@@ -138,7 +147,7 @@ class AutoForward:
             else:
                 fraction = candidate.plan.flop_fraction
                 pays, reason = incremental_pays(
-                    remaining, seconds_per_image, fraction, self._cached
+                    remaining, seconds_per_image, fraction, self._cached, backend
                 )
         if pays:
             self._active = candidate

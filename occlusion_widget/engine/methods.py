@@ -116,11 +116,18 @@ def select_forward(method, model, forward, pixels, grid):
     if info is not None:
         return forward, info
     from .incremental import Unsupported, is_cached, make_incremental
+    from .incremental.backends import BACKENDS
 
     clean = forward.prepare(pixels[None].astype("float32", copy=True))[0]
     if method == "auto":
         from .auto import AutoForward
 
+        if forward.backend not in BACKENDS:
+            return forward, {
+                "method": "full",
+                "reason": f"the incremental pass runs on TensorFlow, JAX and torch; this model "
+                f"runs on {forward.backend}",
+            }
         auto = AutoForward(
             forward,
             lambda: make_incremental(model, forward, clean, grid),

@@ -341,7 +341,7 @@ def occlusion_map(
         :meth:`OcclusionResult.sensitivity`).
     method : {"auto", "full", "incremental", "adaptive"}, default "auto"
         ``"full"`` runs the model on every occluded copy. ``"incremental"`` (exact, Keras
-        models on TensorFlow) computes per layer only the region the patch can change.
+        models on TensorFlow, JAX or torch) computes per layer only the region the patch can change.
         ``"adaptive"`` (approximate) scores a coarse grid and refines where the map changes;
         ``result.info`` carries its error estimate. ``"auto"`` starts in full and switches to
         the incremental pass where the model is supported and the sweep's own timing says it

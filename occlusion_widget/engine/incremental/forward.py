@@ -1,9 +1,10 @@
 """The incremental forward pass as the sweep sees it, and the choice between methods.
 
 :func:`make_incremental` runs the model once on the unoccluded image, keeping every tensor a
-region step reads, plans the boxes for every grid position and compiles one TensorFlow function
-for the batch. The sweep then feeds it the same prepared batches as the full forward pass, and
-says which grid positions they hold (:meth:`IncrementalForward.set_cells`).
+region step reads, plans the boxes for every grid position and compiles one function for the
+batch on the model's Keras backend (TensorFlow, JAX or torch: :mod:`.backends`). The sweep then
+feeds it the same prepared batches as the full forward pass, and says which grid positions they
+hold (:meth:`IncrementalForward.set_cells`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import weakref
 import numpy as np
 
 from . import plan as plan_module
+from .backends import BACKENDS, compile_runner, no_grad, scores_to_numpy, to_tensor
 from .plan import graph_nodes, make_plan
 
 __all__ = ["IncrementalForward", "Unsupported", "is_cached", "make_incremental"]
@@ -60,16 +62,15 @@ class IncrementalForward:
 
     def run(self, x):
         """Score a prepared batch whose positions :meth:`set_cells` gave."""
-        import tensorflow as tf
-
         if self._cells is None or len(self._cells) != len(x) or not self._local(x):
             self.batches_full += 1
             self.info["batches_run_in_full"] = self.batches_full
             return self._base.run(x)
         offsets = np.stack([off[self._cells] for off in self.plan.offsets], axis=1)
         self._cells = None
-        y = self._fn(tf.convert_to_tensor(x), tf.convert_to_tensor(offsets), self._cleans)
-        return np.asarray(y, np.float32)
+        to = self.backend
+        y = self._fn(to_tensor(to, np.asarray(x, np.float32)), to_tensor(to, offsets), self._cleans)
+        return scores_to_numpy(y)
 
     def _local(self, x):
         """Whether each prepared image equals the unoccluded one outside its patch (a
@@ -103,7 +104,9 @@ def _clean_pass(nodes, graph, x):
 
 
 def _cache_key(shape, grid, full_share):
-    return (tuple(shape), grid.patch_size, grid.stride, full_share)
+    import keras
+
+    return (keras.backend.backend(), tuple(shape), grid.patch_size, grid.stride, full_share)
 
 
 def is_cached(model, clean_shape, grid, full_share=None) -> bool:
@@ -138,16 +141,16 @@ def make_incremental(model, base, clean_prepared, grid, full_share=None):
     Raises
     ------
     Unsupported
-        Not a Keras model on TensorFlow, a preprocess that changes the image size, or a model
-        without a graph to walk.
+        Not a Keras model on TensorFlow, JAX or torch, a preprocess that changes the image
+        size, or a model without a graph to walk.
     """
     if full_share is None:
         full_share = plan_module.FULL_SHARE
-    if base.backend != "tensorflow":
+    if base.backend not in BACKENDS:
         raise Unsupported(
-            f"the incremental pass is built for TensorFlow; this model runs on {base.backend}"
+            f"the incremental pass runs on TensorFlow, JAX and torch; this model runs on "
+            f"{base.backend}"
         )
-    import tensorflow as tf
 
     h, w = grid.image_hw
     if clean_prepared.ndim != 3 or clean_prepared.shape[:2] != (h, w):
@@ -159,8 +162,9 @@ def make_incremental(model, base, clean_prepared, grid, full_share=None):
         graph, nodes = graph_nodes(model)
     except ValueError as exc:
         raise Unsupported(str(exc)) from None
-    x = tf.convert_to_tensor(clean_prepared[None].astype(np.float32))
-    values = _clean_pass(nodes, graph, x)
+    x = to_tensor(base.backend, clean_prepared[None].astype(np.float32))
+    with no_grad(base.backend):
+        values = _clean_pass(nodes, graph, x)
     shapes = {tid: tuple(int(s) for s in v.shape) for tid, v in values.items()}
     cells = np.arange(grid.total)
     tops, lefts = grid.tops[cells // grid.cols], grid.lefts[cells % grid.cols]
@@ -178,14 +182,8 @@ def make_incremental(model, base, clean_prepared, grid, full_share=None):
         from .runtime import make_runner
 
         run = make_runner(plan, shapes, clean_ids)
-        fn = tf.function(
-            run,
-            input_signature=[
-                tf.TensorSpec((None, h, w, clean_prepared.shape[2]), tf.float32),
-                tf.TensorSpec((None, len(plan.offsets), 2), tf.int32),
-                [tf.TensorSpec(c.shape, c.dtype) for c in cleans],
-            ],
-        )
+        x_spec = (h, w, clean_prepared.shape[2])
+        fn = compile_runner(base.backend, run, model, x_spec, len(plan.offsets), cleans)
         _LAST.clear()
         _LAST.update(model=weakref.ref(model), key=key, fn=fn)
     return IncrementalForward(base, plan, fn, cleans, clean_prepared.astype(np.float32))

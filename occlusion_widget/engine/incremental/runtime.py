@@ -1,10 +1,17 @@
-"""Run a :class:`~.plan.Plan` on a batch with TensorFlow: region tensors, windows, whole maps.
+"""Run a :class:`~.plan.Plan` on a batch, on any Keras backend: region tensors, windows, maps.
 
 A tensor kept as a region is a ``(B, h, w, C)`` batch of boxes, box ``b`` starting at the
 position's own offset. A layer with a window reads its input box from the clean tensor of the
 unoccluded image with the occluded region pasted in (both gathered with per-item indices, so the
 batch stays one tensor of fixed shape), and zeros (or -inf for max pooling) outside the map:
 exactly the padding the whole-map layer sees, but only at the map's true borders.
+
+Written once on ``keras.ops`` (the same graph or kernels as the framework's own ops once traced
+or jitted), except the per-item gather :func:`_take`: ``keras.ops`` has no batched 2-D gather,
+and ``take_along_axis`` needs its indices broadcast to the whole ``(B, h, w, C)`` window (an
+int tensor as large as the data, built and read for every window of every layer). TensorFlow
+gathers with ``tf.gather(batch_dims=1)``; JAX and torch index natively (one advanced-indexing
+gather each).
 """
 
 from __future__ import annotations
@@ -14,22 +21,30 @@ import numpy as np
 __all__ = ["make_runner"]
 
 
-def _tf():
-    import tensorflow as tf
+def _ops():
+    import keras
 
-    return tf
+    return keras.ops
 
 
 def _indices(off, size):
-    tf = _tf()
-    return off[:, None] + tf.range(size, dtype=off.dtype)[None, :]
+    ops = _ops()
+    return off[:, None] + ops.arange(size, dtype=off.dtype)[None, :]
 
 
 def _take(t, rows, cols, batched):
     """``t[b, rows[b]][:, cols[b]]`` for every item (``t`` shared by the batch when not batched)."""
-    tf = _tf()
-    t = tf.gather(t, rows, axis=1, batch_dims=1) if batched else tf.gather(t[0], rows, axis=0)
-    return tf.gather(t, cols, axis=2, batch_dims=1)
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        t = tf.gather(t, rows, axis=1, batch_dims=1) if batched else tf.gather(t[0], rows, axis=0)
+        return tf.gather(t, cols, axis=2, batch_dims=1)
+    if batched:  # JAX and torch: one advanced-indexing gather
+        items = _ops().arange(rows.shape[0], dtype=rows.dtype)
+        return t[items[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return t[0][rows[:, :, None], cols[:, None, :]]
 
 
 def _window(clean, patch, p_off, p_size, w_off, w_size, fill, inside):
@@ -37,28 +52,26 @@ def _window(clean, patch, p_off, p_size, w_off, w_size, fill, inside):
 
     Returns the window and, when it can leave the map, a float mask of the in-map values.
     """
-    tf = _tf()
+    ops = _ops()
     h, w = int(clean.shape[1]), int(clean.shape[2])
     rows, cols = _indices(w_off[:, 0], w_size[0]), _indices(w_off[:, 1], w_size[1])
     pr, pc = rows - p_off[:, :1], cols - p_off[:, 1:]
-    in_patch = ((pr >= 0) & (pr < p_size[0]))[:, :, None, None] & ((pc >= 0) & (pc < p_size[1]))[
-        :, None, :, None
-    ]
-    pasted = _take(
-        patch, tf.clip_by_value(pr, 0, p_size[0] - 1), tf.clip_by_value(pc, 0, p_size[1] - 1), True
+    in_patch = ops.logical_and(
+        ops.logical_and(pr >= 0, pr < p_size[0])[:, :, None, None],
+        ops.logical_and(pc >= 0, pc < p_size[1])[:, None, :, None],
     )
+    pasted = _take(patch, ops.clip(pr, 0, p_size[0] - 1), ops.clip(pc, 0, p_size[1] - 1), True)
     if inside:
         base, mask = _take(clean, rows, cols, False), None
     else:
-        base = _take(
-            clean, tf.clip_by_value(rows, 0, h - 1), tf.clip_by_value(cols, 0, w - 1), False
+        base = _take(clean, ops.clip(rows, 0, h - 1), ops.clip(cols, 0, w - 1), False)
+        in_map = ops.logical_and(
+            ops.logical_and(rows >= 0, rows < h)[:, :, None, None],
+            ops.logical_and(cols >= 0, cols < w)[:, None, :, None],
         )
-        in_map = ((rows >= 0) & (rows < h))[:, :, None, None] & ((cols >= 0) & (cols < w))[
-            :, None, :, None
-        ]
-        base = tf.where(in_map, base, tf.constant(fill, base.dtype))
-        mask = tf.cast(in_map, base.dtype)
-    return tf.where(in_patch, pasted, base), mask
+        base = ops.where(in_map, base, ops.cast(fill, base.dtype))
+        mask = ops.cast(in_map, base.dtype)
+    return ops.where(in_patch, pasted, base), mask
 
 
 def _slide(layer, x, mask):
@@ -116,7 +129,7 @@ def make_runner(plan, shapes, clean_ids):
     clean_ids : list of int
         The tensor ids whose clean values come in ``cleans``, in that order.
     """
-    tf = _tf()
+    ops = _ops()
     order = {tid: k for k, tid in enumerate(clean_ids)}
     slot_of: dict = {}  # tensor id -> box slot, for the region tensors
     inside = {}
@@ -133,7 +146,7 @@ def make_runner(plan, shapes, clean_ids):
             if tid not in full:
                 slot = slot_of[tid]
                 clean = cleans[order[tid]]
-                zero = tf.zeros_like(offsets[:, slot])
+                zero = ops.zeros_like(offsets[:, slot])
                 h, w = int(clean.shape[1]), int(clean.shape[2])
                 full[tid], _ = _window(
                     clean,
