@@ -72,11 +72,13 @@ def full_pass_info(method, model, forward, grid) -> dict | None:
             "method": "full",
             "reason": f"{grid.total} positions: too few to repay compiling an incremental pass",
         }
-    if method == "auto" and forward.backend != "tensorflow":
+    from .incremental.backends import BACKENDS
+
+    if method == "auto" and forward.backend not in BACKENDS:
         return {
             "method": "full",
-            "reason": f"the incremental pass is built for TensorFlow; this model runs on "
-            f"{forward.backend}",
+            "reason": f"the incremental pass runs on TensorFlow, JAX and torch; this model "
+            f"runs on {forward.backend}",
         }
     return None
 
@@ -116,18 +118,11 @@ def select_forward(method, model, forward, pixels, grid):
     if info is not None:
         return forward, info
     from .incremental import Unsupported, is_cached, make_incremental
-    from .incremental.backends import BACKENDS
 
     clean = forward.prepare(pixels[None].astype("float32", copy=True))[0]
     if method == "auto":
         from .auto import AutoForward
 
-        if forward.backend not in BACKENDS:
-            return forward, {
-                "method": "full",
-                "reason": f"the incremental pass runs on TensorFlow, JAX and torch; this model "
-                f"runs on {forward.backend}",
-            }
         auto = AutoForward(
             forward,
             lambda: make_incremental(model, forward, clean, grid),
