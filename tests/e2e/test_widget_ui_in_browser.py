@@ -66,18 +66,21 @@ def _box(a: tuple[int, int], b: tuple[int, int]) -> str:
 
 
 def test_ten_drags_never_leave_the_probe_panel_on_probing(open_notebook) -> None:
-    # JupyterLab only: in Notebook 7 the page scrolls under a drag on a loaded machine, which
-    # makes the pixel positions this test computes up front unreliable.
+    # JupyterLab only for now: in Notebook 7 the first drag right after the sweep ends is lost
+    # about one run in four (the output's picture update re-creates the view then; see the
+    # notes), which would make this test's verdict depend on timing.
     app = "lab"
     nb = toy_notebook(open_notebook, f"probe_drags_{app}.ipynb", TOY_WIDGET, app=app)
     wait_for_status(nb, "done")
     nb.by_test_id("probe-tool").click()
-    nb.map.scroll_into_view_if_needed()
-    box = nb.map.bounding_box()
-    assert box is not None
-    scale = box["width"] / 64
 
     def at(pixel: tuple[int, int]) -> tuple[float, float]:
+        # Read the map's place before each drag: the probe panel appearing after the first
+        # answer can scroll the page (Notebook 7 scrolls the whole document).
+        nb.map.scroll_into_view_if_needed()
+        box = nb.map.bounding_box()
+        assert box is not None
+        scale = box["width"] / 64
         return box["x"] + (pixel[0] + 0.5) * scale, box["y"] + (pixel[1] + 0.5) * scale
 
     title = nb.page.locator(".ow-probe-title")
