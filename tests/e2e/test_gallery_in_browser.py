@@ -95,10 +95,13 @@ def test_click_an_image_then_hover_its_map(open_notebook) -> None:
     nb.screenshot("gallery-opened")
 
 
-def test_captions_fit_their_cards_and_an_opened_image_is_named_and_probed(open_notebook) -> None:
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_captions_fit_their_cards_and_an_opened_image_is_named_and_probed(
+    open_notebook, app: str
+) -> None:
     # Issue 18, items 9 and 2: the numbers under a thumbnail overlapped the next card, and a
     # widget opened from the gallery offered a Probe that could only fail, and named nothing.
-    nb = open_notebook("gallery_fit.ipynb", [SWEEP, GALLERY])
+    nb = open_notebook(f"gallery_fit_{app}.ipynb", [SWEEP, GALLERY], app=app)
     nb.run_all()
     items = nb.by_test_id("gallery-item")
     expect(items).to_have_count(6)
@@ -119,7 +122,8 @@ def test_captions_fit_their_cards_and_an_opened_image_is_named_and_probed(open_n
     # The whole line is a tooltip away.
     metrics = items.first.locator(".ow-gallery-metrics")
     expect(metrics).to_have_attribute("title", re.compile(r"^flips \d+% · drop [\d.]+ · p [\d.]+$"))
-    nb.page.locator(".ow-gallery-grid").screenshot(path=str(ARTIFACTS / "gallery-captions.png"))
+    grid = nb.page.locator(".ow-gallery-grid")
+    grid.screenshot(path=str(ARTIFACTS / f"gallery-captions-{app}.png"))
 
     # Opened from a live sweep_dataset, the widget has the model: it names the image and probes.
     chosen = nb.py("g.items[0]['id']")
@@ -145,4 +149,4 @@ def test_captions_fit_their_cards_and_an_opened_image_is_named_and_probed(open_n
     expect(nb.page.locator(".ow-probe-predicted")).to_be_visible()
     expect(nb.page.locator(".ow-probe-caption")).to_have_text('"gray" baseline, occlude mode')
     assert nb.py("calls['n']") > 0, "the probe's answer did not come from the model"
-    nb.screenshot("gallery-opened-probe")
+    nb.screenshot(f"gallery-opened-probe-{app}")
