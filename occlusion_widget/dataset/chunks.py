@@ -69,19 +69,7 @@ def run_chunks(model, params, items, store, writer, image_shape=None, cancel=Non
                     yield pixels
 
     p = params
-    maps = iter_occlusion_maps(
-        model,
-        decoded(),
-        patch_size=p.patch_size,
-        stride=p.stride,
-        baseline=p.baseline,
-        preprocess=p.preprocess,
-        output=p.output,
-        batch_size=p.batch_size,
-        cancel=cancel,
-        errors="return",
-        **p.options,
-    )
+    maps = iter_occlusion_maps(model, decoded(), cancel=cancel, errors="return", **p.sweep_kwargs())
     state = {"checked": False, "swept": 0, "last": time.perf_counter()}
     state["flushed"] = state["last"]
     # (item, seconds, pixels, result or error message), in order, not yet written

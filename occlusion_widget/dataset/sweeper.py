@@ -92,6 +92,18 @@ class DatasetParams:
             described["model"] = self.model
         return described
 
+    def sweep_kwargs(self) -> dict:
+        """The keyword arguments of the engine's sweep that every image shares."""
+        return dict(
+            patch_size=self.patch_size,
+            stride=self.stride,
+            baseline=self.baseline,
+            preprocess=self.preprocess,
+            output=self.output,
+            batch_size=self.batch_size,
+            **self.options,
+        )
+
     def kept_classes(self, num_classes: int) -> int:
         """How many classes per position the store keeps."""
         if self.top_k is not None:
@@ -203,17 +215,7 @@ class ImageSweeper:
         p = self.params
         try:
             result = occlusion_map(
-                self.model,
-                pixels,
-                patch_size=p.patch_size,
-                stride=p.stride,
-                baseline=p.baseline,
-                preprocess=p.preprocess,
-                output=p.output,
-                batch_size=p.batch_size,
-                progress=False,
-                cancel=cancel,
-                **p.options,
+                self.model, pixels, progress=False, cancel=cancel, **p.sweep_kwargs()
             )
         except (ModelError, ValueError, TypeError) as exc:
             if self.swept == 0:
