@@ -18,4 +18,37 @@ def shared_assets() -> Path | None:
 # The tiny models moved to tests/models.py; re-exported for older imports.
 from models import Recorder, overlap, region_model, softmax  # noqa: E402
 
-__all__ = ["BATCH_SIZES", "Recorder", "overlap", "region_model", "shared_assets", "softmax"]
+__all__ = [
+    "BATCH_SIZES",
+    "Recorder",
+    "overlap",
+    "region_model",
+    "run_on_backend",
+    "shared_assets",
+    "softmax",
+]
+
+
+def run_on_backend(backend: str, script: str, ok: str, timeout: float) -> None:
+    """Run ``script`` in a fresh Python with ``KERAS_BACKEND=backend`` (Keras picks its backend
+    once per process) and require it to end well and print ``ok``; skip when the backend's
+    package is not installed. ``BACKEND`` is defined for the script."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    import pytest
+
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed: pip install {backend} to test that backend")
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    root = Path(__file__).resolve().parents[1]
+    # The package under test and tests/ (for the shared models module) come first.
+    paths = [str(root), str(root / "tests"), env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+    code = f"BACKEND = {backend!r}\n" + script
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert ok in proc.stdout, proc.stdout[-3000:]

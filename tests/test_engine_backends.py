@@ -6,14 +6,10 @@ KERAS_BACKEND set; skipped (with the reason) when the framework is not installed
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from engine_helpers import run_on_backend
 
 SCRIPT = textwrap.dedent(
     """
@@ -43,16 +39,4 @@ SCRIPT = textwrap.dedent(
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_keras_backend(backend):
-    if importlib.util.find_spec(backend) is None:
-        pytest.skip(f"{backend} is not installed: pip install {backend} to test that backend")
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    root = Path(__file__).resolve().parents[1]
-    # The package under test and tests/ (for the shared models module) come first.
-    paths = [str(root), str(root / "tests"), env.get("PYTHONPATH")]
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
-    code = f"BACKEND = {backend!r}\n" + SCRIPT
-    proc = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"BACKEND OK {backend}" in proc.stdout
+    run_on_backend(backend, SCRIPT, f"BACKEND OK {backend}", timeout=300)
