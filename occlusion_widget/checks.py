@@ -10,7 +10,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_top_k", "declared_num_classes", "describe_error", "own_copy", "reject_unknown"]
+__all__ = [
+    "check_model",
+    "check_top_k",
+    "declared_num_classes",
+    "describe_error",
+    "display_instead",
+    "own_copy",
+    "reject_unknown",
+]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -104,3 +112,38 @@ def own_copy(image: Any) -> Any:
         return np.array(image, copy=True)
     except Exception:  # not array-like: the engine's validation says what is wrong with it
         return image
+
+
+def display_instead(image: Any, result_shape: tuple[int, ...]) -> np.ndarray:
+    """Our copy of an image shown instead of a result's own, which must match its size.
+
+    Examples
+    --------
+    >>> display_instead(np.zeros((4, 4, 3), np.uint8), (4, 4)).shape
+    (4, 4, 3)
+    """
+    shape = np.asarray(image).shape
+    if shape[:2] != tuple(result_shape[:2]):
+        raise ValueError(
+            f"image has shape {shape} but the result was computed on an image of "
+            f"height and width {tuple(result_shape[:2])}"
+        )
+    return own_copy(image)
+
+
+def check_model(model: Any, hint: str = "") -> None:
+    """Refuse a model that cannot be called, saying what it was (``hint`` adds advice).
+
+    Examples
+    --------
+    >>> check_model(lambda batch: batch)
+    >>> check_model("mobilenet")
+    Traceback (most recent call last):
+    ...
+    TypeError: model must be a keras.Model or a callable batch -> scores; got str
+    """
+    if not callable(model):
+        raise TypeError(
+            f"model must be a keras.Model or a callable batch -> scores; "
+            f"got {type(model).__name__}{hint}"
+        )

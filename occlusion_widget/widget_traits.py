@@ -1,0 +1,90 @@
+"""The traits :class:`~occlusion_widget.widget.OcclusionWidget` syncs with the browser.
+
+Their meaning is ``docs/protocol.md``; the widget class adds the observers, the session and the
+methods. Kept apart so that the widget module holds behaviour, not declarations.
+"""
+
+from __future__ import annotations
+
+import anywidget
+import traitlets
+
+from ._version import __version__
+from .engine import BASELINE_NAMES
+from .engine.params import SWEEP_MODES
+from .runs import STATUSES
+from .traits import (
+    Array,
+    Cell,
+    Choice,
+    Count,
+    Fraction,
+    Pair,
+    Target,
+    array_serialization,
+    grid_serialization,
+)
+
+__all__ = ["COLOR_SCALES", "VIEWS", "WidgetTraits"]
+
+VIEWS = ("sensitivity", "probability", "predicted_class")
+COLOR_SCALES = ("auto", "fixed")
+
+
+class WidgetTraits(anywidget.AnyWidget):
+    """The synced state of an occlusion widget, and nothing else.
+
+    Examples
+    --------
+    >>> "target_map" in WidgetTraits.class_trait_names(sync=True)
+    True
+    """
+
+    _version = traitlets.Unicode(__version__).tag(sync=True)
+
+    # -- py -> js: what the views draw ---------------------------------------------------------
+    image = Array("uint8", 3).tag(sync=True, **array_serialization)
+    baseline_image = Array("uint8", 3).tag(sync=True, **array_serialization)
+    grid = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True, **grid_serialization)
+    # Names come from labels.as_list, all str: no per-element check (21,843 of them for some).
+    labels = traitlets.List().tag(sync=True)
+    base_probabilities = Array("float32", 1).tag(sync=True, **array_serialization)
+    # Reveal mode: the all-baseline image's probabilities (what a patch's gain is measured
+    # against); None in occlude mode.
+    baseline_probabilities = Array("float32", 1).tag(sync=True, **array_serialization)
+    topk_indices = Array("int32", 3).tag(sync=True, **array_serialization)
+    topk_probabilities = Array("float32", 3).tag(sync=True, **array_serialization)
+    target_map = Array("float32", 2).tag(sync=True, **array_serialization)
+    # method="adaptive": 1 where the map's values are interpolated, not computed; else None.
+    estimated = Array("uint8", 2).tag(sync=True, **array_serialization)
+    baseline_options = traitlets.List(traitlets.Unicode(), list(BASELINE_NAMES)).tag(sync=True)
+    top_k = Count(5).tag(sync=True)
+    status = traitlets.Enum(STATUSES, "idle").tag(sync=True)
+    progress = traitlets.Dict({"done": 0, "total": 0, "elapsed": 0.0, "eta": None}).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    # The current sweep's parameters; the browser asks for new ones in a recompute message.
+    patch_size = Pair([16, 16]).tag(sync=True)
+    stride = Pair([8, 8]).tag(sync=True)
+    baseline = Choice(
+        default_value="gray",
+        choices_from="baseline_options",
+        advice=" (pass an array or colour to recompute(baseline=...) for a custom fill)",
+    ).tag(sync=True)
+    mode = Choice(SWEEP_MODES, "occlude", advice=" (change it with recompute(mode=...))").tag(
+        sync=True
+    )
+    # Why the map says nothing (e.g. no patch changes the target), or "".
+    note = traitlets.Unicode("").tag(sync=True)
+    # False on the standalone page: kernel-only controls are switched off there.
+    _kernel = traitlets.Bool(True).tag(sync=True)
+    # Why Recompute and Probe are off (a saved result without its model); "" with a model.
+    _no_model = traitlets.Unicode("").tag(sync=True)
+    # A line above the widget naming what it shows (the gallery names the image it opened).
+    caption = traitlets.Unicode("").tag(sync=True)
+
+    # -- both ways: what the person chooses ----------------------------------------------------
+    target = Target(count_from="_class_count").tag(sync=True)
+    view = Choice(VIEWS, "sensitivity").tag(sync=True)
+    selected = Cell().tag(sync=True)
+    opacity = Fraction(0.7).tag(sync=True)
+    color_scale = Choice(COLOR_SCALES, "auto").tag(sync=True)
