@@ -51,3 +51,20 @@ class Run:
     status: str = "running"
     error: str = ""
     last_update: float = float("-inf")
+
+    @classmethod
+    def shown(cls, result: OcclusionResult, params: dict[str, Any], validated: Any, k: int) -> Run:
+        """A run that holds a result given to a session: done, or cancelled when partial.
+
+        Examples
+        --------
+        >>> import numpy as np, occlusion_widget as ow
+        >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+        >>> r = ow.occlusion_map(model, np.ones((8, 8)), patch_size=4, stride=4, progress=False)
+        >>> Run.shown(r, {}, None, 1).status
+        'done'
+        """
+        run = cls(generation=0, params=params, validated=validated, loaded=True)
+        run.status = "done" if result.complete else "cancelled"
+        run.result, run.topk = result, TopK(result, k)
+        return run

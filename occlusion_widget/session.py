@@ -24,10 +24,16 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from . import labels as _labels
-from .checks import check_top_k, declared_num_classes, describe_error, own_copy, reject_unknown
+from .checks import (
+    check_model,
+    check_top_k,
+    declared_num_classes,
+    describe_error,
+    display_instead,
+    own_copy,
+    reject_unknown,
+)
 from .engine import BASELINE_NAMES, OcclusionResult, validate_params
 from .engine.sweep import run_sweep
 from .runs import STATUSES, SWEEP_PARAMS, OnUpdate, Run
@@ -90,11 +96,8 @@ class SweepSession(SessionView):
         **params: Any,
     ) -> None:
         reject_unknown(params, "SweepSession()", SWEEP_PARAMS)
-        if model is not None and not callable(model):
-            raise TypeError(
-                f"model must be a keras.Model or a callable batch -> scores; "
-                f"got {type(model).__name__}"
-            )
+        if model is not None:
+            check_model(model)
         #: Guards the session's state; held while an update is delivered.
         self.lock = threading.RLock()
         #: Held around every call of the model: each batch of a sweep and each probe. Never
@@ -188,16 +191,8 @@ class SweepSession(SessionView):
         session.num_classes = result.num_classes
         session._display = (result.image, result.value_range)
         if image is not None:
-            shape = np.asarray(image).shape
-            if shape[:2] != result.image_shape[:2]:
-                raise ValueError(
-                    f"image has shape {shape} but the result was computed on an image of "
-                    f"height and width {result.image_shape[:2]}"
-                )
-            session._display = (own_copy(image), None)
-        run = Run(generation=0, params=session._params, validated=session._validated, loaded=True)
-        run.status = "done" if result.complete else "cancelled"
-        run.result, run.topk = result, TopK(result, top_k)
+            session._display = (display_instead(image, result.image_shape), None)
+        run = Run.shown(result, session._params, session._validated, top_k)
         session._run = run
         if result.complete:
             session._complete = run
@@ -221,10 +216,6 @@ class SweepSession(SessionView):
             A bad or unknown parameter: nothing changes, the running sweep goes on.
         RuntimeError
             The session has no model (made by :meth:`from_result`).
-
-        Examples
-        --------
-        >>> session.start(patch_size=4, stride=4)  # doctest: +SKIP
         """
         reject_unknown(changes, "recompute()", SWEEP_PARAMS)
         if self._model is None:
@@ -269,12 +260,7 @@ class SweepSession(SessionView):
         self._notify("start")
 
     def cancel(self) -> None:
-        """Ask the running sweep to stop after its current batch (status ``"cancelled"``).
-
-        Examples
-        --------
-        >>> session.cancel()  # doctest: +SKIP
-        """
+        """Ask the running sweep to stop after its current batch (status ``"cancelled"``)."""
         with self.lock:
             run = self._run
             if run is not None:
@@ -307,12 +293,7 @@ class SweepSession(SessionView):
         return self.status
 
     def set_top_k(self, k: int) -> None:
-        """Keep ``k`` classes per position from now on; recomputed from the kept probabilities.
-
-        Examples
-        --------
-        >>> session.set_top_k(3)  # doctest: +SKIP
-        """
+        """Keep ``k`` classes per position from now on; recomputed from the kept probabilities."""
         k = check_top_k(k)
         with self.lock:
             self._top_k = k
