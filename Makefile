@@ -74,10 +74,10 @@ lint: install js-deps
 	npm run --silent typecheck
 	npm run --silent lint
 	$(BIN)/mypy --check-untyped-defs --ignore-missing-imports --follow-imports=silent \
-	  occlusion_widget/session.py occlusion_widget/topk.py occlusion_widget/checks.py \
-	  occlusion_widget/selection.py occlusion_widget/runs.py occlusion_widget/mirror.py \
-	  occlusion_widget/messages.py occlusion_widget/probing.py \
-	  occlusion_widget/session_view.py
+	  occlusion_widget/session occlusion_widget/widget/mirror.py \
+	  occlusion_widget/widget/messages.py occlusion_widget/widget/outputs.py \
+	  occlusion_widget/widget/page_state.py occlusion_widget/page.py
+	$(BIN)/lint-imports
 
 test-js: js-deps
 	npm run --silent test

@@ -34,7 +34,7 @@ from typing import Any
 #: Kernel side: log each probe's model call (epoch ms start, end, and the box it ran on).
 KERNEL_LOG = """
 import time as _ow_time
-import occlusion_widget.messages as _ow_messages
+import occlusion_widget.widget.messages as _ow_messages
 _ow_probe_log = []
 _ow_probe_call = _ow_messages.probe_session
 def _ow_logged_probe(session, region):

@@ -13,11 +13,9 @@ from .compat import OcclusionSensitivity, vizualize
 from .dataset import OcclusionDataset, open_dataset, sweep_dataset
 from .engine import ModelError, OcclusionResult, iter_occlusion, occlusion_map
 from .engine.fidelity import FidelityCurves, fidelity
-from .gallery import GalleryWidget
 from .plot import plot_class_map, visualize
 from .plot.compare import compare
-from .standalone import export_html
-from .widget import OcclusionWidget
+from .widget import GalleryWidget, OcclusionWidget, export_html
 
 __all__ = [
     "FidelityCurves",

@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from .engine.model import is_keras_model
+from .engine.fingerprint import weights_fingerprint
 from .engine.params import DEFAULTS, SWEEP_PARAMETERS, validate_params
 from .engine.sweep import run_sweep
 
@@ -153,27 +153,6 @@ class OcclusionSensitivity:
             return result.attribution(None if targets is None else int(targets))
         targets = np.asarray(targets).ravel()
         return np.stack([result.attribution(int(t)) for t in targets])
-
-
-def weights_fingerprint(model) -> str | None:
-    """A digest of a Keras model's weights (None for a plain callable).
-
-    Hashing every weight costs ~10 ms for MobileNetV2's 14 MB, next to seconds for a sweep,
-    and catches any change, even to one value.
-
-    Examples
-    --------
-    >>> weights_fingerprint(lambda batch: batch) is None
-    True
-    """
-    if not is_keras_model(model):
-        return None
-    digest = hashlib.blake2b(digest_size=16)
-    for variable in model.weights:
-        value = np.ascontiguousarray(variable.numpy())
-        digest.update(str(value.shape).encode())
-        digest.update(value.tobytes())
-    return digest.hexdigest()
 
 
 def vizualize(explanation, image, save_path=None, **kwargs):

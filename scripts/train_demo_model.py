@@ -15,7 +15,7 @@ write the same file. (Another CPU or TensorFlow version may round differently an
 different weights; that is why the file is shipped rather than trained on each machine.)
 
 Before writing, the script checks the toy's known answer (see
-``occlusion_widget.demo_training.check_toy``) and refuses to replace the shipped file with a model
+``occlusion_widget.demo.training.check_toy``) and refuses to replace the shipped file with a model
 that fails it. Takes a few minutes on two CPU cores.
 """
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _deterministic()
     from occlusion_widget import demo
-    from occlusion_widget.demo_training import TrainingSettings, check_toy, train_model
+    from occlusion_widget.demo.training import TrainingSettings, check_toy, train_model
 
     if args.check:
         report = check_toy(demo.load_model())

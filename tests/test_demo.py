@@ -13,7 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from occlusion_widget import demo, demo_training
+from occlusion_widget import demo
+from occlusion_widget.demo import shapes
+from occlusion_widget.demo import training as demo_training
 
 keras = pytest.importorskip("keras")
 
@@ -64,7 +66,7 @@ def test_boxes_match_drawn_pixels():
     images, _, boxes = demo.make_dataset(40, seed=6)
     for i in range(len(images)):
         # The same sample drawn without its shape: the pixels that differ are the shape.
-        background, _, _ = demo._draw(6, i, 64, with_shape=False)
+        background, _, _ = shapes._draw(6, i, 64, with_shape=False)
         shape_pixels = (images[i] != background).any(axis=-1)
         assert _bounding_box(shape_pixels) == boxes[i].tolist(), i
         top, left, height, width = boxes[i]
@@ -76,8 +78,8 @@ def test_sample_image_draws_the_requested_shape(kind: str):
     index = demo.CLASS_NAMES.index(kind)
     image, box = demo.sample_image(kind, seed=9)
     assert image.shape == (64, 64, 3) and image.dtype == np.uint8
-    stream_index = demo._SAMPLE_INDEX_OFFSET + index
-    background, label, _ = demo._draw(9, stream_index, 64, kind=kind, with_shape=False)
+    stream_index = shapes._SAMPLE_INDEX_OFFSET + index
+    background, label, _ = shapes._draw(9, stream_index, 64, kind=kind, with_shape=False)
     assert label == index
     assert _bounding_box((image != background).any(axis=-1)) == box.tolist()
     again, _ = demo.sample_image(kind, seed=9)
@@ -88,7 +90,9 @@ def test_shapes_have_their_geometry():
     _, square_box = demo.sample_image("square", seed=1)
     assert square_box[2] == square_box[3]
     image, box = demo.sample_image("circle", seed=1)
-    background, _, _ = demo._draw(1, demo._SAMPLE_INDEX_OFFSET, 64, kind="circle", with_shape=False)
+    background, _, _ = shapes._draw(
+        1, shapes._SAMPLE_INDEX_OFFSET, 64, kind="circle", with_shape=False
+    )
     top, left, height, width = box
     filled = (image != background).any(axis=-1)[top : top + height, left : left + width]
     # A disc fills about pi/4 of its box, a square all of it, a triangle half.
@@ -175,14 +179,14 @@ def test_importing_the_package_does_not_train():
     script = (
         "import sys, keras\n"
         "keras.Model.fit = lambda *a, **k: sys.exit('import trained a model')\n"
-        "import occlusion_widget, occlusion_widget.demo, occlusion_widget.demo_training\n"
+        "import occlusion_widget, occlusion_widget.demo, occlusion_widget.demo.training\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_missing_weights_say_how_to_get_them(monkeypatch: pytest.MonkeyPatch, tmp_path):
-    monkeypatch.setattr(demo, "WEIGHTS_PATH", tmp_path / "gone.weights.h5")
+    monkeypatch.setattr(shapes, "WEIGHTS_PATH", tmp_path / "gone.weights.h5")
     with pytest.raises(FileNotFoundError, match=r"gone\.weights\.h5.*train_demo_model\.py"):
         demo.load_model()
 

@@ -18,8 +18,8 @@ from models_plot import result_from
 import occlusion_widget as ow
 from occlusion_widget import palette
 from occlusion_widget.engine.flat import FLAT_BELOW, flat_note
-from occlusion_widget.mirror import note_for
 from occlusion_widget.plot.save import render_view
+from occlusion_widget.widget.mirror import note_for
 
 pytest.importorskip("matplotlib")
 

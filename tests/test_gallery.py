@@ -11,7 +11,7 @@ from models_dataset import brightness_model
 
 import occlusion_widget as ow
 from occlusion_widget.dataset.summary import COLUMNS
-from occlusion_widget.traits import WidgetValueError, array_to_json
+from occlusion_widget.widget.traits import WidgetValueError, array_to_json
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("zarr")

@@ -1,4 +1,4 @@
-"""The sweep session (occlusion_widget/session.py) without any widget: threads, cancel,
+"""The sweep session (occlusion_widget/session/) without any widget: threads, cancel,
 replacement, throttling, incremental top-k, and sessions made from saved results."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from models_widget import IMAGE, NAMES, CountingModel, band_model, softmax_model
 
 from occlusion_widget import occlusion_map
 from occlusion_widget.session import SweepSession
-from occlusion_widget.topk import TopK, top_classes
+from occlusion_widget.session.topk import TopK, top_classes
 
 
 class Events:
@@ -176,7 +176,7 @@ def test_top_classes_equal_a_stable_full_sort_ties_included(k: int) -> None:
 
 
 def test_each_cell_is_ranked_once_over_a_whole_sweep(monkeypatch) -> None:
-    import occlusion_widget.topk as topk
+    import occlusion_widget.session.topk as topk
 
     ranked: list[int] = []
     real = topk.top_classes

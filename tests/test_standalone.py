@@ -11,7 +11,8 @@ import pytest
 
 import occlusion_widget as ow
 from occlusion_widget.engine import make_grid
-from occlusion_widget.standalone import export_html, export_reply, page_html
+from occlusion_widget.widget.export import export_html, page_html
+from occlusion_widget.widget.page_state import export_reply
 
 STATE = re.compile(r'<script type="application/json" id="ow-state">(.*?)</script>', re.S)
 

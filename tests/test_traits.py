@@ -1,4 +1,4 @@
-"""Trait types and binary serialisation (occlusion_widget/traits.py)."""
+"""Trait types and binary serialisation (occlusion_widget/widget/traits.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import traitlets
 
-from occlusion_widget.traits import (
+from occlusion_widget.widget.traits import (
     Cell,
     Choice,
     Count,

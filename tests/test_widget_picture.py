@@ -18,7 +18,8 @@ import pytest
 from models_widget import IMAGE, NAMES, CountingModel, band_model
 from PIL import Image
 
-from occlusion_widget import OcclusionWidget, picture
+from occlusion_widget import OcclusionWidget
+from occlusion_widget.widget import picture
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 

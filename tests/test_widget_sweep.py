@@ -244,7 +244,7 @@ def test_the_image_is_copied_at_construction() -> None:
 def test_each_cell_is_ranked_once_per_sweep(monkeypatch) -> None:
     # Issue 10, defect 5: after every batch the widget re-sorted all K probabilities at every
     # cell computed so far, so its cost grew with the square of the positions.
-    import occlusion_widget.topk as topk
+    import occlusion_widget.session.topk as topk
 
     ranked: list[int] = []
     real = topk.top_classes

@@ -18,8 +18,8 @@ from models import softmax
 from models_widget import IMAGE, NAMES, band_model, corner_model
 
 from occlusion_widget import OcclusionWidget, occlusion_map
-from occlusion_widget.traits import array_from_json
 from occlusion_widget.widget import Selection, WidgetValueError
+from occlusion_widget.widget.traits import array_from_json
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ how many positions), so it needs no map and no model, and takes a second on 50,0
 
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = ["confusion_table"]
 
 _BY = ("true", "predicted")
@@ -94,30 +92,6 @@ def confusion_table(table, by="true", flips_only=True, class_names=None):
         out.insert(1, "group_name", [_name(names, g) for g in out["group"]])
         out.insert(3, "winner_name", [_name(names, w) for w in out["winner"]])
     return out
-
-
-def confusion_matrix(confusion, num_classes=None):
-    """The long table as a ``(groups, winners)`` matrix of fractions, and the class indices of
-    its rows and columns.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> m, rows, cols = confusion_matrix(pd.DataFrame(
-    ...     {"group": [0, 1], "winner": [1, 0], "fraction": [0.5, 0.25]}))
-    >>> m.tolist(), rows, cols
-    ([[0.0, 0.5], [0.25, 0.0]], [0, 1], [0, 1])
-    """
-    groups = sorted({int(g) for g in confusion["group"]})
-    winners = sorted({int(w) for w in confusion["winner"]})
-    if num_classes is not None:
-        groups = winners = list(range(num_classes))
-    r = {g: i for i, g in enumerate(groups)}
-    c = {w: i for i, w in enumerate(winners)}
-    matrix = np.zeros((len(groups), len(winners)))
-    for g, w, f in zip(confusion["group"], confusion["winner"], confusion["fraction"], strict=True):
-        matrix[r[int(g)], c[int(w)]] = f
-    return matrix, groups, winners
 
 
 def _name(names, index):

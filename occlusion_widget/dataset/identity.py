@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 
+from ..engine.fingerprint import weights_fingerprint
+
 __all__ = ["describe_model", "model_mismatch"]
 
 
@@ -30,8 +32,6 @@ def describe_model(model=None, model_factory=None) -> dict:
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         return {"kind": "file", "name": os.path.basename(path), "digest": _file_digest(path)}
-    from ..compat import weights_fingerprint
-
     fingerprint = weights_fingerprint(model)
     if fingerprint is None:
         return {"kind": "callable", "name": _name(model)}

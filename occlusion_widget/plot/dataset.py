@@ -1,10 +1,14 @@
-"""Figures of a dataset sweep: confusion under occlusion as a heat map."""
+"""Figures of a dataset sweep: confusion under occlusion as a heat map.
+
+The dataset package draws with these (``OcclusionDataset.plot_confusion``); nothing here imports
+the dataset package, so the arrow points one way (dataset -> plot).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_confusion"]
+__all__ = ["confusion_matrix", "plot_confusion"]
 
 
 def plot_confusion(confusion, class_names=None, num_classes=None, ax=None, title=None):
@@ -36,8 +40,6 @@ def plot_confusion(confusion, class_names=None, num_classes=None, ax=None, title
     """
     import matplotlib.pyplot as plt
 
-    from ..dataset.confusion import confusion_matrix
-
     matrix, groups, winners = confusion_matrix(confusion, num_classes)
     if ax is None:
         size = max(4.0, 0.45 * max(len(winners), len(groups)) + 2.5)
@@ -62,3 +64,27 @@ def plot_confusion(confusion, class_names=None, num_classes=None, ax=None, title
     ax.set_title(title or "Confusion under occlusion")
     fig.tight_layout()
     return fig
+
+
+def confusion_matrix(confusion, num_classes=None):
+    """The long table as a ``(groups, winners)`` matrix of fractions, and the class indices of
+    its rows and columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m, rows, cols = confusion_matrix(pd.DataFrame(
+    ...     {"group": [0, 1], "winner": [1, 0], "fraction": [0.5, 0.25]}))
+    >>> m.tolist(), rows, cols
+    ([[0.0, 0.5], [0.25, 0.0]], [0, 1], [0, 1])
+    """
+    groups = sorted({int(g) for g in confusion["group"]})
+    winners = sorted({int(w) for w in confusion["winner"]})
+    if num_classes is not None:
+        groups = winners = list(range(num_classes))
+    r = {g: i for i, g in enumerate(groups)}
+    c = {w: i for i, w in enumerate(winners)}
+    matrix = np.zeros((len(groups), len(winners)))
+    for g, w, f in zip(confusion["group"], confusion["winner"], confusion["fraction"], strict=True):
+        matrix[r[int(g)], c[int(w)]] = f
+    return matrix, groups, winners

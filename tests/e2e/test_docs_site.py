@@ -214,7 +214,7 @@ def test_the_site_has_every_notebook_with_its_outputs(site: Path) -> None:
 
 
 def test_live_maps_keep_their_content_security_policy(site: Path) -> None:
-    from occlusion_widget.standalone import _CSP
+    from occlusion_widget.page import _CSP
 
     maps = sorted(site.glob("**/maps/*.html"))
     assert len(maps) >= 5, [p.name for p in maps]

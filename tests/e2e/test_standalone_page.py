@@ -16,8 +16,8 @@ from notebook_page import ARTIFACTS, read_canvas
 from playwright.sync_api import Locator, Page, expect
 
 import occlusion_widget as ow
+from occlusion_widget import export_html
 from occlusion_widget.labels import cifar10
-from occlusion_widget.standalone import export_html
 
 pytestmark = pytest.mark.e2e
 

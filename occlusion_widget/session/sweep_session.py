@@ -14,7 +14,7 @@ is never called twice at once. Every sweep has a generation number; updates from
 sweep are dropped.
 
 What the owner reads (status, result, progress, top-k arrays, the display image) is
-:class:`~occlusion_widget.session_view.SessionView`, in its own module.
+:class:`~occlusion_widget.session.view.SessionView`, in its own module.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from . import labels as _labels
+from .. import labels as _labels
+from ..engine import BASELINE_NAMES, OcclusionResult, validate_params
+from ..engine.sweep import run_sweep
 from .checks import (
     check_model,
     check_top_k,
@@ -34,11 +36,9 @@ from .checks import (
     own_copy,
     reject_unknown,
 )
-from .engine import BASELINE_NAMES, OcclusionResult, validate_params
-from .engine.sweep import run_sweep
 from .runs import STATUSES, SWEEP_PARAMS, OnUpdate, Run
-from .session_view import SessionView
 from .topk import TopK
+from .view import SessionView
 
 __all__ = ["STATUSES", "SWEEP_PARAMS", "OnUpdate", "SweepSession"]
 

@@ -1,9 +1,9 @@
 """The Jupyter widget: synced traits, their validators and observers, and the messages.
 
 The kernel side of ``docs/protocol.md``. A :class:`~occlusion_widget.session.SweepSession` runs
-the sweeps; :mod:`~occlusion_widget.mirror` mirrors it into the synced traits (from the
-session's worker thread, throttled), :mod:`~occlusion_widget.messages` answers the browser's
-requests and :mod:`~occlusion_widget.outputs` holds what is read out (selection, save, probe,
+the sweeps; :mod:`~occlusion_widget.widget.mirror` mirrors it into the synced traits (from the
+session's worker thread, throttled), :mod:`~occlusion_widget.widget.messages` answers the browser's
+requests and :mod:`~occlusion_widget.widget.outputs` holds what is read out (selection, save, probe,
 page). The browser draws from the synced traits only, so hovering never waits for the kernel.
 """
 
@@ -14,16 +14,16 @@ from typing import Any
 
 import traitlets
 
+from ..engine import OcclusionResult
+from ..session import SWEEP_PARAMS, SweepSession
+from ..session.checks import check_model, reject_unknown
+from ..session.selection import Selection
 from . import messages
-from .checks import check_model, reject_unknown
-from .engine import OcclusionResult
 from .mirror import CUSTOM_BASELINE, Mirror
 from .outputs import Outputs
 from .picture import Picture
-from .selection import Selection
-from .session import SWEEP_PARAMS, SweepSession
+from .synced import WidgetTraits
 from .traits import WidgetValueError
-from .widget_traits import WidgetTraits
 
 __all__ = ["OcclusionWidget", "Selection", "WidgetValueError"]
 
@@ -94,7 +94,7 @@ class OcclusionWidget(Outputs, WidgetTraits):
     ('bright', 0.0)
     """
 
-    _esm = Path(__file__).parent / "static" / "widget.js"
+    _esm = Path(__file__).parent.parent / "static" / "widget.js"
 
     def __init__(
         self,
@@ -236,7 +236,7 @@ class OcclusionWidget(Outputs, WidgetTraits):
             self.topk_probabilities = self._session.topk_probabilities
 
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
-        """Answer the browser's requests (see :mod:`occlusion_widget.messages`)."""
+        """Answer the browser's requests (see :mod:`occlusion_widget.widget.messages`)."""
         messages.handle(self, content, buffers)
 
     # -- public API ----------------------------------------------------------------------------
@@ -331,8 +331,8 @@ class OcclusionWidget(Outputs, WidgetTraits):
     def wait(self, timeout: float | None = None) -> str:
         """Block until the sweep ends (or ``timeout`` seconds pass); return :attr:`status`.
 
-        A displayed widget's picture of the finished map (see :mod:`occlusion_widget.picture`)
-        is in its outputs when this returns.
+        A displayed widget's picture of the finished map (see
+        :mod:`occlusion_widget.widget.picture`) is in its outputs when this returns.
 
         Examples
         --------

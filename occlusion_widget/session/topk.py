@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import OcclusionResult
+from ..engine import OcclusionResult
 
 __all__ = ["ARGMAX_PASSES_UP_TO", "TopK", "top_classes"]
 

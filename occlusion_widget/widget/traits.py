@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import traitlets
 
-from .engine.grid import normalize_pair
+from ..engine.grid import normalize_pair
 
 __all__ = [
     "SUPPORTED_DTYPES",
@@ -196,7 +196,7 @@ class Choice(traitlets.Unicode):
     >>> Holder(view="c")
     Traceback (most recent call last):
     ...
-    occlusion_widget.traits.WidgetValueError: view must be one of 'a', 'b'; got 'c'
+    occlusion_widget.widget.traits.WidgetValueError: view must be one of 'a', 'b'; got 'c'
     """
 
     def __init__(

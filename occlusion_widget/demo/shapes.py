@@ -3,7 +3,7 @@
 Each image is one coloured shape (circle, square, triangle or cross) on a noisy gradient
 background. The class is decided by the shape alone, so an occlusion map of the model lights up
 on the shape and stays quiet elsewhere; :func:`make_dataset` and :func:`sample_image` return the
-shape's bounding box so that this can be checked (:mod:`occlusion_widget.demo_training` does).
+shape's bounding box so that this can be checked (:mod:`occlusion_widget.demo.training` does).
 
 The trained weights ship with the package (``data/demo_shapes.weights.h5``, about 100 KB), so
 :func:`load_model` never trains: every machine loads the same model. They are made by
@@ -58,7 +58,7 @@ _SAMPLE_INDEX_OFFSET = 2**40
 IMAGE_SIZE = 64
 """Height and width of the images the demo model takes."""
 
-WEIGHTS_PATH: Path = Path(__file__).resolve().parent / "data" / "demo_shapes.weights.h5"
+WEIGHTS_PATH: Path = Path(__file__).resolve().parent.parent / "data" / "demo_shapes.weights.h5"
 """The shipped weights of the demo model, written by ``scripts/train_demo_model.py``."""
 
 

@@ -1,7 +1,9 @@
 """What a person takes out of a widget: the pinned cell, a picture, a probe, a page.
 
-:class:`Outputs` is mixed into :class:`~occlusion_widget.widget.OcclusionWidget`; it reads the
-widget's traits and session and never changes them.
+:class:`Outputs` is a base class of :class:`~occlusion_widget.widget.OcclusionWidget`; it reads
+the widget's traits and session and never changes them. What it reads is declared below with
+its type (the widget sets each in ``__init__`` or declares it as a synced trait), so the type
+checker holds the two files to one contract.
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from .probing import probe as probe_session
-from .selection import Selection, select
+from ..engine import OcclusionResult
+from ..session import SweepSession
+from ..session.probing import probe as probe_session
+from ..session.selection import Selection, select
+from .mirror import Mirror
+from .page_state import widget_page
+from .picture import Picture
 
 __all__ = ["Outputs"]
 
@@ -28,12 +35,14 @@ class Outputs:
     True
     """
 
-    _session: Any
-    _mirror: Any
-    _picture: Any
-    selected: Any
-    target: Any
-    labels: Any
+    # Set by OcclusionWidget.__init__.
+    _session: SweepSession
+    _mirror: Mirror
+    _picture: Picture
+    # Synced traits of OcclusionWidget (declared in .synced.WidgetTraits).
+    selected: tuple[int, int] | None
+    target: int | list[int] | None
+    labels: list[str]
     top_k: int
     view: str
     opacity: float
@@ -69,7 +78,7 @@ class Outputs:
         self._picture.display()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The widget view, and the map as ``image/png`` (see :mod:`occlusion_widget.picture`).
+        """The widget view, and the map as ``image/png`` (see :mod:`.picture`).
 
         Examples
         --------
@@ -94,7 +103,7 @@ class Outputs:
         >>> w.save("cat_sensitivity.png")  # doctest: +SKIP
         PosixPath('cat_sensitivity.png')
         """
-        from .plot import save_view
+        from ..plot import save_view
 
         shown = self._shown_view()
         if shown is None:
@@ -102,14 +111,18 @@ class Outputs:
         result, state = shown
         return save_view(path, result=result, dpi=dpi, **state)
 
-    def _shown_view(self) -> tuple[Any, dict[str, Any]] | None:
+    def _shown_view(self) -> tuple[OcclusionResult, dict[str, Any]] | None:
         """The shown result and what :func:`~occlusion_widget.plot.save_view` needs to draw it
         as the browser does, read together under the session's lock; None before a result."""
         with self._session.lock:
             result, target = self._mirror.adopted, self.target
             if result is None or target is None:
                 return None
-            state = {"view": self.view, "target": target, "labels": list(self.labels)}
+            state: dict[str, Any] = {
+                "view": self.view,
+                "target": target,
+                "labels": list(self.labels),
+            }
             state.update(opacity=self.opacity, selected=self.selected, top_k=self.top_k)
             state.update(scale=self.color_scale)
         return result, state
@@ -143,13 +156,16 @@ class Outputs:
 
     def to_html(self, path: str | Path, **options: Any) -> Path:
         """Write the widget as one self-contained HTML page (no kernel, no network needed);
-        ``options`` as for :func:`occlusion_widget.standalone.export_html`.
+        ``options`` as for :func:`occlusion_widget.export_html` (``target``, ``view``,
+        ``targets``, ``title``, ``max_probability_bytes``).
 
         Examples
         --------
         >>> w.to_html("cat.html")  # doctest: +SKIP
         PosixPath('cat.html')
         """
-        from .standalone import export_html
-
-        return export_html(self, path, **options)
+        if "labels" in options:
+            raise TypeError("labels are taken from the widget; pass labels only with a result")
+        out = Path(path)
+        out.write_text(widget_page(self, **options), encoding="utf-8")
+        return out

@@ -1,9 +1,9 @@
-"""How the demo model is trained (the check that its known answer holds is in :mod:`.demo_check`).
+"""How the demo model is trained (the check that its known answer holds is in :mod:`.check`).
 
 Nothing here runs on import, and nothing in the package calls :func:`train_model`: the demo model
 ships trained (see :func:`occlusion_widget.demo.load_model`). ``scripts/train_demo_model.py``
 uses this module to write the shipped weights, the test suite uses
-:func:`~occlusion_widget.demo_check.check_toy` on them, and the classroom notebook can train a
+:func:`~occlusion_widget.demo.check.check_toy` on them, and the classroom notebook can train a
 fresh model as an optional exercise.
 
 Why occluders during training: a model that never saw a flat patch takes a grey block on the
@@ -18,7 +18,8 @@ showed leave the model to its own devices, which is where the predicted-class ma
 
 Examples
 --------
->>> from occlusion_widget import demo, demo_training
+>>> from occlusion_widget import demo
+>>> from occlusion_widget.demo import training as demo_training
 >>> images, labels, boxes = demo.make_dataset(4, seed=1)
 >>> occluded, visible = demo_training.add_occluders(images, boxes, seed=0)
 >>> occluded.shape == images.shape and occluded.dtype == images.dtype
@@ -34,14 +35,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import demo
-from .demo_check import DECISION_MARGIN, CaseResult, ToyReport, check_toy
-from .engine.baselines import BASELINE_NAMES, make_baseline
+from ..engine.baselines import BASELINE_NAMES, make_baseline
+from . import shapes as demo
+from .check import DECISION_MARGIN, CaseResult, ToyReport, check_toy
 
 if TYPE_CHECKING:
     import keras
 
-# The known-answer check lives in demo_check.py; its names stay importable from here.
+# The known-answer check lives in check.py; its names stay importable from here.
 __all__ = [
     "DECISION_MARGIN",
     "CaseResult",
@@ -256,7 +257,7 @@ def train_model(settings: TrainingSettings | None = None, verbose: bool = False)
 
     Examples
     --------
-    >>> from occlusion_widget.demo_training import TrainingSettings, train_model
+    >>> from occlusion_widget.demo.training import TrainingSettings, train_model
     >>> model = train_model(TrainingSettings(train_size=64, epochs=1))  # doctest: +SKIP
     """
     settings = settings or TrainingSettings()

@@ -4,11 +4,11 @@ On :func:`~occlusion_widget.demo.sample_image` shapes the demo model must name t
 occlusion map must peak on the shape, and occluding the background must seldom change its answer.
 ``scripts/train_demo_model.py`` refuses to ship weights that fail this check, the test suite runs
 it on the shipped weights, and the classroom notebook runs it on a model trained in class. The
-names are also importable from :mod:`occlusion_widget.demo_training`, where they used to live.
+names are also importable from :mod:`occlusion_widget.demo.training`, where they used to live.
 
 Examples
 --------
->>> from occlusion_widget.demo_check import ToyReport
+>>> from occlusion_widget.demo.check import ToyReport
 >>> ToyReport(cases=(), max_flip_rate=0.02).holds
 True
 """
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from . import demo
+from . import shapes as demo
 
 __all__ = ["DECISION_MARGIN", "CaseResult", "ToyReport", "check_toy"]
 
@@ -102,7 +102,7 @@ def _overlaps(patch: Sequence[int], box: Sequence[int]) -> bool:
 
 
 def _case(model, kind: str, seed: int, baseline: str, patch_size: int, stride: int) -> CaseResult:
-    from .engine import occlusion_map
+    from ..engine import occlusion_map
 
     image, box = demo.sample_image(kind, seed=seed)
     label = demo.CLASS_NAMES.index(kind)
@@ -179,7 +179,7 @@ def check_toy(
     Examples
     --------
     >>> from occlusion_widget import demo
-    >>> from occlusion_widget.demo_check import check_toy
+    >>> from occlusion_widget.demo.check import check_toy
     >>> report = check_toy(demo.load_model(), seeds=[0], baselines=["gray"])  # doctest: +SKIP
     >>> report.holds  # doctest: +SKIP
     True

@@ -16,11 +16,11 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from . import labels as label_names
-from ._version import __version__
-from .checks import describe_error
-from .dataset.query import SORT_KEYS, check_filters, item, page_bounds, query
-from .dataset.thumbnails import DEFAULT_MAX_SIDE, ThumbnailCache, stack
+from .. import labels as label_names
+from .._version import __version__
+from ..dataset.query import SORT_KEYS, check_filters, item, page_bounds, query
+from ..dataset.thumbnails import DEFAULT_MAX_SIDE, ThumbnailCache, stack
+from ..session.checks import describe_error
 from .traits import Array, Choice, Count, WidgetValueError, array_serialization
 from .widget import OcclusionWidget
 
@@ -36,7 +36,7 @@ class GalleryGrid(anywidget.AnyWidget):
     Trait declarations and their checks only; :class:`GalleryWidget` fills the page.
     """
 
-    _esm = Path(__file__).parent / "static" / "gallery.js"
+    _esm = Path(__file__).parent.parent / "static" / "gallery.js"
     _version = traitlets.Unicode(__version__).tag(sync=True)
 
     # -- py -> js: the page --------------------------------------------------------------------

@@ -4,7 +4,7 @@ A cell that shows a widget outputs ``application/vnd.jupyter.widget-view+json``,
 page with the widget manager and the widget's model can draw. GitHub, nbviewer, nbconvert's
 HTML, and JupyterLab for a notebook it does not trust, draw the richest mimetype they can
 instead; so the output also carries ``image/png``: the current view, colour bar and title, as
-:meth:`~occlusion_widget.outputs.Outputs.save` draws them (without the pinned cell's panel).
+:meth:`~occlusion_widget.widget.outputs.Outputs.save` draws them (without the pinned cell's panel).
 
 The map is rarely finished when the cell shows the widget (the sweep runs in a thread), so the
 output has a display id, and :class:`Picture` replaces the output (``update_display_data``)
@@ -61,7 +61,7 @@ def render_png(result: Any, state: dict[str, Any], dpi: int = DPI) -> bytes:
     >>> render_png(result, {"view": "sensitivity", "target": 0, "labels": None}, dpi=20)[:4]
     b'\\x89PNG'
     """
-    from .plot.save import render_view
+    from ..plot.save import render_view
 
     figure = render_view(result, dpi=dpi, **state)
     buffer = io.BytesIO()

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .engine import BASELINE_NAMES, OcclusionResult
-from .engine.images import to_display_rgba
+from ..engine import BASELINE_NAMES, OcclusionResult
+from ..engine.images import to_display_rgba
 from .traits import grid_state
 
 __all__ = ["CUSTOM_BASELINE", "Mirror", "note_for", "target_map"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .engine import OcclusionResult
+from ..engine import OcclusionResult
 from .topk import top_classes
 
 __all__ = ["Selection", "select"]

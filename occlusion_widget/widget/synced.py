@@ -9,10 +9,10 @@ from __future__ import annotations
 import anywidget
 import traitlets
 
-from ._version import __version__
-from .engine import BASELINE_NAMES
-from .engine.params import SWEEP_MODES
-from .runs import STATUSES
+from .._version import __version__
+from ..engine import BASELINE_NAMES
+from ..engine.params import SWEEP_MODES
+from ..session.runs import STATUSES
 from .traits import (
     Array,
     Cell,

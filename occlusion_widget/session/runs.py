@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import OcclusionResult
-from .engine.params import DEFAULTS
+from ..engine import OcclusionResult
+from ..engine.params import DEFAULTS
 from .topk import TopK
 
 __all__ = ["STATUSES", "SWEEP_PARAMS", "OnUpdate", "Run"]

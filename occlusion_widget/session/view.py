@@ -2,9 +2,9 @@
 sweep's parameters, grid, status, result, progress, top-k arrays and the image to display.
 
 Read-only properties over the session's state; starting, cancelling and the worker thread stay
-in :mod:`occlusion_widget.session`. Safe from any thread: each property reads the current sweep
-once (a sweep replaced meanwhile never mixes into one answer), and arrays the worker fills are
-copied holding the session's lock.
+in :mod:`occlusion_widget.session.sweep_session`. Safe from any thread: each property reads the
+current sweep once (a sweep replaced meanwhile never mixes into one answer), and arrays the
+worker fills are copied holding the session's lock.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .engine import OcclusionResult
-from .engine.images import to_display_rgba
+from ..engine import OcclusionResult
+from ..engine.images import to_display_rgba
 from .runs import Run
 
 __all__ = ["SessionView"]

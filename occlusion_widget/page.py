@@ -1,0 +1,214 @@
+"""The page builder: one self-contained HTML page that shows a result the way the widget does.
+
+A leaf: it renders a state it is given and imports no widget (the widget gathers its synced
+state, read through its own serialisers, and hands it here; see
+:mod:`occlusion_widget.widget.page_state`), so the page draws exactly what the notebook draws.
+The page inlines the frontend bundle (``static/standalone.js``) and that state. Hover,
+pin, arrow keys, Escape, view, legend and target all work offline; Recompute and Cancel need
+Python and are switched off with a banner that says so. A Content-Security-Policy forbids every
+network request, so opening the file never reaches out.
+
+To let the target switch work without a kernel, the page carries every class probability as
+float16 when that fits in ``max_probability_bytes`` (8 MB: 729 positions x 1000 classes is
+1.5 MB); otherwise it carries the top-k per position and the maps of chosen targets, and a note
+in the page says which.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .engine import OcclusionResult
+
+__all__ = ["MAX_PROBABILITY_BYTES", "PAGE_FORMAT", "render"]
+
+#: Format tag of the embedded data, checked by ``js/page_model.ts``.
+PAGE_FORMAT = "occlusion-widget-page/1"
+#: Default ceiling on the float16 probabilities embedded in the page.
+MAX_PROBABILITY_BYTES = 8_000_000
+
+_BUNDLE = Path(__file__).parent / "static" / "standalone.js"
+
+
+_PAGE_CSS = """
+body { margin: 24px; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: #1f1f1f; background: #fff; }
+h1 { font-size: 18px; margin: 0 0 8px; }
+.ow-page-banner { margin: 0 0 8px; padding: 6px 10px; border-left: 4px solid #1a73e8;
+                  background: rgba(26, 115, 232, 0.08); font-size: 13px; max-width: 800px; }
+.ow-page-note { margin: 8px 0 0; font-size: 12px; color: #555; max-width: 800px; }
+#ow-root [data-testid="ow-recompute"], #ow-root [data-testid="ow-cancel"],
+#ow-root .ow-pending { display: none !important; }
+"""
+
+# No request of any kind may leave the page: everything it needs is inline.
+_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:"
+)
+
+
+def render(
+    state: dict[str, Any],
+    result: OcclusionResult,
+    *,
+    targets: Any = None,
+    title: str | None = None,
+    max_probability_bytes: int = MAX_PROBABILITY_BYTES,
+) -> str:
+    """The standalone page for a widget's synced state and its result, as one HTML string.
+
+    ``state`` is what the widget syncs to the browser, serialised as it goes there (binary
+    arrays as ``{view, dtype, shape}``); the widget gathers it
+    (:func:`occlusion_widget.widget.page_state.page_state`) and this module only renders it,
+    so it never imports the widget. :func:`occlusion_widget.export_html` is the public way in.
+
+    Parameters
+    ----------
+    state : dict
+        The synced traits by name; ``_kernel`` is set to False on the page.
+    result : OcclusionResult
+        The result the state shows: its probabilities go into the page (see below).
+    targets : list of int, optional
+        The classes whose maps the page carries when not every probability fits.
+    title : str, optional
+        The page's heading.
+    max_probability_bytes : int
+        Every class probability goes in as float16 when that takes at most this many bytes.
+
+    Returns
+    -------
+    str
+        The page, starting ``<!DOCTYPE html>``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The frontend bundle was not built (``npm run build``).
+
+    Examples
+    --------
+    >>> import numpy as np, occlusion_widget as ow
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> result = ow.occlusion_map(model, np.ones((16, 16)), patch_size=8, stride=8,
+    ...                           progress=False)
+    >>> render({"labels": ["light", "dark"], "top_k": 2}, result).startswith("<!DOCTYPE html>")
+    True
+    """
+    state = {**state, "_kernel": False}  # the browser switches off what needs Python
+    data = _page_data(state, result, targets, max_probability_bytes)
+    if not _BUNDLE.is_file():
+        raise FileNotFoundError(
+            f"the page's script {_BUNDLE} is missing: build the frontend with `npm run build` "
+            f"(an installed wheel ships it)"
+        )
+    bundle = _BUNDLE.read_text(encoding="utf-8")
+    heading = title or "Occlusion sensitivity"
+    # "<" escaped everywhere in the JSON, so no label can close the <script> element.
+    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(heading)}</title>\n<style>{_PAGE_CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(heading)}</h1>\n"
+        '<div id="ow-root"></div>\n'
+        f'<script type="application/json" id="ow-state">{payload}</script>\n'
+        f"<script>{_script_safe(bundle)}</script>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def _page_data(
+    state: dict[str, Any], result: OcclusionResult, targets: Any, max_bytes: int
+) -> dict[str, Any]:
+    rows, cols, classes = result.probabilities.shape
+    full_bytes = rows * cols * classes * 2
+    names = list(state.get("labels") or [f"class {i}" for i in range(classes)])
+    data: dict[str, Any] = {
+        "format": PAGE_FORMAT,
+        "traits": _embed(state),
+        "probabilities": None,
+        "target_maps": {},
+    }
+    if full_bytes <= max_bytes:
+        half = np.asarray(result.probabilities, "<f2")
+        data["probabilities"] = _embedded(half)
+        data["note"] = (
+            f"This page holds every class's probability at each of the {rows * cols} positions "
+            f"(float16, within 0.0005; the top-{state.get('top_k')} values are exact), so any "
+            f"target can be chosen."
+        )
+        return data
+    current = state.get("target")
+    chosen = _chosen_targets(targets, current, result)
+    for cls in chosen:
+        data["target_maps"][str(cls)] = _embedded(result.probabilities[:, :, cls].astype("<f4"))
+    shown = ", ".join(names[c] if c < len(names) else f"class {c}" for c in chosen)
+    data["note"] = (
+        f"All {classes} classes at {rows * cols} positions would take {full_bytes / 1e6:.1f} MB, "
+        f"so this page holds the top-{state.get('top_k')} classes at each position and the maps "
+        f"of {shown} only; other targets show as not computed. Export with targets=[...] "
+        f"(or a larger max_probability_bytes) to include others."
+    )
+    return data
+
+
+def _chosen_targets(targets: Any, current: Any, result: OcclusionResult) -> list[int]:
+    if targets is None:
+        order = np.argsort(-result.base_probabilities, kind="stable")[:5]
+        picked = _members(current) + [int(c) for c in order]
+    else:
+        picked = _members(current) + [result._target(int(t)) for t in targets]
+    return list(dict.fromkeys(picked))
+
+
+def _members(target: Any) -> list[int]:
+    # The classes of the page's opening target: one, a group (a list), or none yet.
+    if isinstance(target, list):
+        return [int(t) for t in target]
+    return [int(target)] if isinstance(target, int) else []
+
+
+def _embedded(array: np.ndarray) -> dict[str, Any]:
+    contiguous = np.ascontiguousarray(array)
+    return {
+        "dtype": contiguous.dtype.name,
+        "shape": list(contiguous.shape),
+        "base64": base64.b64encode(contiguous.tobytes()).decode("ascii"),
+    }
+
+
+def _embed(value: Any) -> Any:
+    """Serialised widget state -> JSON: binary views become base64, non-finite floats null."""
+    if isinstance(value, dict):
+        if isinstance(value.get("view"), memoryview) and "dtype" in value:
+            raw = bytes(value["view"])
+            return {
+                "dtype": value["dtype"],
+                "shape": list(value["shape"]),
+                "base64": base64.b64encode(raw).decode("ascii"),
+            }
+        return {str(k): _embed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_embed(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _embed(value.item())
+    return value
+
+
+def _script_safe(code: str) -> str:
+    # Inside <script>, only "</script" (any case) and "<!--" change how HTML parses the text;
+    # a minified bundle has them only inside strings, where "<\/" and "<\!--" mean the same.
+    code = re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE)
+    return code.replace("<!--", "<\\!--")
