@@ -1,9 +1,7 @@
-"""The page builder: one self-contained HTML page that shows a result the way the widget does.
+"""One self-contained HTML file that shows a result the way the widget does, with no kernel.
 
-A leaf: it renders a state it is given and imports no widget (the widget gathers its synced
-state, read through its own serialisers, and hands it here; see
-:mod:`occlusion_widget.widget.page_state`), so the page draws exactly what the notebook draws.
-The page inlines the frontend bundle (``static/standalone.js``) and that state. Hover,
+The page inlines the frontend bundle (``static/standalone.js``) and the widget's synced state,
+read through the widget's own serialisers, so it draws exactly what the notebook draws. Hover,
 pin, arrow keys, Escape, view, legend and target all work offline; Recompute and Cancel need
 Python and are switched off with a banner that says so. A Content-Security-Policy forbids every
 network request, so opening the file never reaches out.
@@ -12,6 +10,9 @@ To let the target switch work without a kernel, the page carries every class pro
 float16 when that fits in ``max_probability_bytes`` (8 MB: 729 positions x 1000 classes is
 1.5 MB); otherwise it carries the top-k per position and the maps of chosen targets, and a note
 in the page says which.
+
+A leaf, as the page builder: :func:`render` takes the state and imports no widget (the widget
+gathers its state in :mod:`occlusion_widget.widget.page_state`).
 """
 
 from __future__ import annotations
@@ -63,35 +64,8 @@ def render(
     title: str | None = None,
     max_probability_bytes: int = MAX_PROBABILITY_BYTES,
 ) -> str:
-    """The standalone page for a widget's synced state and its result, as one HTML string.
-
-    ``state`` is what the widget syncs to the browser, serialised as it goes there (binary
-    arrays as ``{view, dtype, shape}``); the widget gathers it
-    (:func:`occlusion_widget.widget.page_state.page_state`) and this module only renders it,
-    so it never imports the widget. :func:`occlusion_widget.export_html` is the public way in.
-
-    Parameters
-    ----------
-    state : dict
-        The synced traits by name; ``_kernel`` is set to False on the page.
-    result : OcclusionResult
-        The result the state shows: its probabilities go into the page (see below).
-    targets : list of int, optional
-        The classes whose maps the page carries when not every probability fits.
-    title : str, optional
-        The page's heading.
-    max_probability_bytes : int
-        Every class probability goes in as float16 when that takes at most this many bytes.
-
-    Returns
-    -------
-    str
-        The page, starting ``<!DOCTYPE html>``.
-
-    Raises
-    ------
-    FileNotFoundError
-        The frontend bundle was not built (``npm run build``).
+    """The standalone page as a string, for a widget's synced ``state`` (serialised as it goes
+    to the browser) and its ``result`` (see :func:`occlusion_widget.export_html` for the rest).
 
     Examples
     --------

@@ -8,7 +8,7 @@ from engine_helpers import Recorder, overlap, region_model
 
 import occlusion_widget as ow
 from occlusion_widget.engine.probe import probe, region_mask
-from occlusion_widget.widget.messages import region_from_message
+from occlusion_widget.session.probing import region_from_message
 
 REGION = (2, 3, 4, 5)  # the pixels the region model scores: 20 of them
 
