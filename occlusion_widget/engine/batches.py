@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 
+from .compose import roles
 from .model import InputShapeError, ModelError, is_out_of_memory
 
 __all__ = [
@@ -36,9 +37,9 @@ class BatchBuilder:
 
     def __init__(self, pixels, fill, grid, size, mode="occlude", order=None):
         # Occlude pastes the baseline's patch into the image; reveal is the dual, pasting the
-        # image's patch into the baseline. Same geometry, the roles swapped.
+        # image's patch into the baseline (compose.roles). Same geometry, the roles swapped.
         self.mode = mode
-        self.pixels, self.fill = (fill, pixels) if mode == "reveal" else (pixels, fill)
+        self.pixels, self.fill = roles(pixels, fill, mode)
         self.leads = [pixels, fill] if mode == "reveal" else [pixels]
         self.total = grid.total
         # The visiting order: flat cell indices. A sweep may rewrite the part no batch has
@@ -56,9 +57,8 @@ class BatchBuilder:
         """A builder for another image of the same size, grid, mode and order, sharing this
         one's geometry and buffers (the multi-image sweep makes one per image)."""
         other = copy.copy(self)
-        reveal = self.mode == "reveal"
-        other.pixels, other.fill = (fill, pixels) if reveal else (pixels, fill)
-        other.leads = [pixels, fill] if reveal else [pixels]
+        other.pixels, other.fill = roles(pixels, fill, self.mode)
+        other.leads = [pixels, fill] if self.mode == "reveal" else [pixels]
         return other
 
     def describe(self, start, stop):

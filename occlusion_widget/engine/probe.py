@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .baselines import describe_baseline, make_baseline
-from .images import load_image
-from .model import OUTPUT_KINDS, InputShapeError, ModelError, make_forward, to_probabilities
+from .batches import OutOfMemory, halve, prepare
+from .compose import check_mode, compose
+from .images import check_value_range, load_image
+from .model import OUTPUT_KINDS, check_scores, make_forward, to_probabilities
+from .scoring import _score
 
 __all__ = ["ProbeResult", "describe_region", "probe", "region_mask"]
-
-PROBE_MODES = ("occlude", "reveal")
 
 
 @dataclass(frozen=True)
@@ -251,11 +252,7 @@ def probe(
     ...       mode="reveal").probabilities.tolist()
     [0.5, 0.5]
     """
-    if not isinstance(mode, str) or mode not in PROBE_MODES:
-        raise ValueError(
-            f"mode must be 'occlude' (hide the region) or 'reveal' (show only the region); "
-            f"got {mode!r}"
-        )
+    check_mode(mode)
     if not isinstance(output, str) or output not in OUTPUT_KINDS:
         raise ValueError(
             f"output must be one of {', '.join(map(repr, OUTPUT_KINDS))}; got {output!r}"
@@ -264,34 +261,26 @@ def probe(
     pixels = raw.pixels
     h, w, c = pixels.shape
     mask = region_mask(region, (h, w))
-    lo_hi = raw.value_range if value_range is None else _check_range(value_range)
+    lo_hi = raw.value_range if value_range is None else check_value_range(value_range)
     rows, cols = np.nonzero(mask)
     bbox = (int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1))
     fill = make_baseline(pixels, baseline, lo_hi, raw.integer, bbox)
-    inside = mask[:, :, None]
-    if mode == "occlude":
-        fed = np.where(inside, fill, pixels).astype(np.float32)
-    else:
-        fed = np.where(inside, pixels, fill).astype(np.float32)
+    fed = compose(pixels, fill, mask, mode)
     # The same compiled forward as a sweep of this image (model.py caches it per model and
-    # input shape), so a probe after a sweep pays no new trace.
+    # input shape), so a probe after a sweep pays no new trace; and the sweep's scoring: the
+    # same one-line errors for preprocess and model, the same check for NaN scores.
     forward = make_forward(model, preprocess, batch_shape=(1, h, w, c))
-    x = forward.prepare(fed[None])  # a preprocess error is the user's own code: raised as is
+    what = "the probed image"
+    batch = fed[None].copy()  # preprocess may work in place; the result keeps `fed`
     try:
-        scores = forward.run(x)
-    except InputShapeError:
+        x = prepare(forward, batch, what)
+        scores = _score(forward, x, what, 1, lo_hi)
+    except OutOfMemory as oom:
+        # A batch of one cannot be halved: halve() raises the sweep's out-of-memory ModelError.
+        halve(1, oom, what, batch.shape)
         raise
-    except Exception as exc:  # a framework's pages of traceback become one readable line
-        raise ModelError(
-            f"the model raised {type(exc).__name__}: {' '.join(str(exc).split())[:400]} "
-            f"while scoring the probed image (batch shape {x.shape})"
-        ) from exc
-    if not np.all(np.isfinite(scores)):
-        raise ValueError(
-            "the model returned NaN or infinite scores for the probed image; check the "
-            "preprocessing and the image's value range"
-        )
     probs, kind = to_probabilities(scores, output)
+    check_scores(scores, kind, what, output == "auto")
     return ProbeResult(
         probabilities=probs[0].copy(),
         image=fed,
@@ -300,15 +289,3 @@ def probe(
         mode=mode,
         baseline_name=describe_baseline(baseline),
     )
-
-
-def _check_range(value_range) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"value_range must be a (low, high) pair of numbers; got {value_range!r}"
-        ) from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"value_range must be finite with low < high; got {value_range!r}")
-    return lo, hi

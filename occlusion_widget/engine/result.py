@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .compose import compose
 from .flat import flat_note
 from .grid import Grid
 
@@ -180,13 +181,7 @@ class OcclusionResult:
         >>> result.occluded_image(0, 0)[:, :, 0].mean()
         np.float32(0.75)
         """
-        top, left, h, w = self.box(row, col)
-        canvas, patch = self.image, self.baseline
-        if self.mode == "reveal":
-            canvas, patch = patch, canvas
-        out = canvas.copy()
-        out[top : top + h, left : left + w] = patch[top : top + h, left : left + w]
-        return out
+        return compose(self.image, self.baseline, self.box(row, col), self.mode)
 
     # -- per-class maps ----------------------------------------------------------------------
 
