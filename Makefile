@@ -76,7 +76,8 @@ lint: install js-deps
 	$(BIN)/mypy --check-untyped-defs --ignore-missing-imports --follow-imports=silent \
 	  occlusion_widget/session occlusion_widget/widget/mirror.py \
 	  occlusion_widget/widget/messages.py occlusion_widget/widget/outputs.py \
-	  occlusion_widget/widget/page_state.py occlusion_widget/page.py
+	  occlusion_widget/widget/page_state.py occlusion_widget/widget/widget.py \
+	  occlusion_widget/widget/export.py occlusion_widget/page.py
 	$(BIN)/lint-imports
 
 test-js: js-deps

@@ -112,7 +112,7 @@ class SweepSession(SessionView):
         self._params = {**SWEEP_PARAMS, **params}
         self._validated = validate_params(self._image, model=model, **self._params)
         raw = self._validated.image
-        self._display: tuple[Any, Any] = (raw.pixels, raw.value_range)
+        self._display = (raw.pixels, raw.value_range)
         self.names: list[str] | None = None
         # Until the model has run, a list of names tells the class count too (the first batch
         # checks that the two agree).

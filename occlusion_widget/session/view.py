@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..engine import OcclusionResult
+from ..engine import Grid, OcclusionResult, SweepParams
 from ..engine.images import to_display_rgba
 from .runs import Run
 
@@ -35,12 +36,13 @@ class SessionView:
     ('idle', 4, (2, 2, 2))
     """
 
-    # Set by SweepSession.__init__ (and from_result); declared here for the type checker.
+    # The contract with SweepSession, its one subclass: it sets each of these in __init__ (and
+    # from_result), and mypy (make lint) holds both files to these types.
     lock: threading.RLock
-    _model: Any
+    _model: Callable[..., Any] | None  # a Keras model or any callable: batch -> scores
     _params: dict[str, Any]
-    _validated: Any
-    _display: tuple[Any, Any]
+    _validated: SweepParams
+    _display: tuple[np.ndarray, tuple[float, float] | None]
     _generation: int
     _run: Run | None
     _top_k: int
@@ -60,18 +62,18 @@ class SessionView:
         return dict(run.params if run is not None else self._params)
 
     @property
-    def model(self) -> Any:
+    def model(self) -> Callable[..., Any] | None:
         """The model the sweeps run (None for a session made by ``from_result``)."""
         return self._model
 
     @property
-    def validated(self) -> Any:
+    def validated(self) -> SweepParams:
         """The current sweep's validated :class:`~occlusion_widget.engine.params.SweepParams`."""
         run = self._run
         return run.validated if run is not None else self._validated
 
     @property
-    def grid(self) -> Any:
+    def grid(self) -> Grid:
         """The current sweep's :class:`~occlusion_widget.engine.Grid`."""
         return self.validated.grid
 

@@ -42,8 +42,8 @@ def page_html(
     options: dict[str, Any] = {"targets": targets, "title": title}
     options["max_probability_bytes"] = max_probability_bytes
     if isinstance(source, OcclusionResult):
-        display = {"target": target, "view": view}
-        display = {k: v for k, v in display.items() if v is not None}
+        given: dict[str, Any] = {"target": target, "view": view}
+        display = {k: v for k, v in given.items() if v is not None}
         widget = OcclusionWidget.from_result(source, labels=labels, **display)
         try:
             return widget_page(widget, **options)

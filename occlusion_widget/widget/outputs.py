@@ -1,9 +1,9 @@
 """What a person takes out of a widget: the pinned cell, a picture, a probe, a page.
 
-:class:`Outputs` is a base class of :class:`~occlusion_widget.widget.OcclusionWidget`; it reads
-the widget's traits and session and never changes them. What it reads is declared below with
-its type (the widget sets each in ``__init__`` or declares it as a synced trait), so the type
-checker holds the two files to one contract.
+:class:`Outputs` sits between the synced traits (:class:`~.synced.WidgetTraits`, its base) and
+:class:`~occlusion_widget.widget.OcclusionWidget` (its subclass): one class per file, each
+adding one job. It reads the traits and the session and never changes them; what the widget
+must set for it (session, mirror, picture) is declared below with its type.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from ..session.selection import Selection, select
 from .mirror import Mirror
 from .page_state import widget_page
 from .picture import Picture
+from .synced import WidgetTraits
 
 __all__ = ["Outputs"]
 
 
-class Outputs:
+class Outputs(WidgetTraits):
     """The widget's read-only outputs (``selection``, ``save``, ``probe``, ``to_html``) and
     its cell output (the live view with a picture beside it).
 
@@ -35,18 +36,10 @@ class Outputs:
     True
     """
 
-    # Set by OcclusionWidget.__init__.
+    # Set by OcclusionWidget.__init__; the traits read here are WidgetTraits' own.
     _session: SweepSession
     _mirror: Mirror
     _picture: Picture
-    # Synced traits of OcclusionWidget (declared in .synced.WidgetTraits).
-    selected: tuple[int, int] | None
-    target: int | list[int] | None
-    labels: list[str]
-    top_k: int
-    view: str
-    opacity: float
-    color_scale: str
 
     @property
     def selection(self) -> Selection | None:
@@ -91,7 +84,7 @@ class Outputs:
         """anywidget's data (``text/plain`` and the widget view) and metadata, as new dicts."""
         if getattr(self, "comm", None) is None:  # closed: no model for a view to show
             return {"text/plain": repr(self)}, {}
-        bundle = super()._repr_mimebundle_()  # type: ignore[misc]
+        bundle = super()._repr_mimebundle_()
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         return dict(data), dict(metadata)
 

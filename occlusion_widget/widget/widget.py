@@ -19,10 +19,10 @@ from ..session import SWEEP_PARAMS, SweepSession
 from ..session.checks import check_model, reject_unknown
 from ..session.selection import Selection
 from . import messages
+from .deprecated import positional_deprecated
 from .mirror import CUSTOM_BASELINE, Mirror
 from .outputs import Outputs
 from .picture import Picture
-from .synced import WidgetTraits
 from .traits import WidgetValueError
 
 __all__ = ["OcclusionWidget", "Selection", "WidgetValueError"]
@@ -31,7 +31,7 @@ __all__ = ["OcclusionWidget", "Selection", "WidgetValueError"]
 NO_MODEL = "no model to run: this shows a saved result (pass model= to recompute or probe)"
 
 
-class OcclusionWidget(Outputs, WidgetTraits):
+class OcclusionWidget(Outputs):
     """Occlusion maps you can hover: what the model saw and said with each patch hidden.
 
     The sweep starts at once in a background thread; the map fills in coarse to fine while the
@@ -144,6 +144,7 @@ class OcclusionWidget(Outputs, WidgetTraits):
                 self._on_update("end")
 
     @classmethod
+    @positional_deprecated
     def from_result(
         cls,
         result: OcclusionResult,
