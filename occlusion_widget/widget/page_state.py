@@ -27,13 +27,7 @@ _VIEWS = ("sensitivity", "probability", "predicted_class")
 
 def page_traits(widget: Any) -> list[str]:
     """Every trait the widget itself syncs (not anywidget's own): the page carries exactly
-    what the browser draws from, so a trait added to the widget reaches the page too.
-
-    Examples
-    --------
-    >>> "target_map" in page_traits(w)  # doctest: +SKIP
-    True
-    """
+    what the browser draws from, so a trait added to the widget reaches the page too."""
     base = set(anywidget.AnyWidget.class_trait_names(sync=True))
     return [n for n in type(widget).class_trait_names(sync=True) if n not in base]
 
@@ -85,13 +79,7 @@ def widget_page(
     max_probability_bytes: int = MAX_PROBABILITY_BYTES,
 ) -> str:
     """The standalone page of a widget as a string (the options of
-    :func:`occlusion_widget.export_html`).
-
-    Examples
-    --------
-    >>> widget_page(w, title="A cat").startswith("<!DOCTYPE html>")  # doctest: +SKIP
-    True
-    """
+    :func:`occlusion_widget.export_html`)."""
     state, result = page_state(widget, target=target, view=view)
     return render(
         state, result, targets=targets, title=title, max_probability_bytes=max_probability_bytes
