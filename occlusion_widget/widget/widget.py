@@ -1,10 +1,12 @@
-"""The Jupyter widget: synced traits, their validators and observers, and the messages.
+"""The Jupyter widget: OcclusionWidget owns a session and reacts to the browser.
 
 The kernel side of ``docs/protocol.md``. A :class:`~occlusion_widget.session.SweepSession` runs
-the sweeps; :mod:`~occlusion_widget.widget.mirror` mirrors it into the synced traits (from the
-session's worker thread, throttled), :mod:`~occlusion_widget.widget.messages` answers the browser's
-requests and :mod:`~occlusion_widget.widget.outputs` holds what is read out (selection, save, probe,
-page). The browser draws from the synced traits only, so hovering never waits for the kernel.
+the sweeps; :mod:`~occlusion_widget.widget.mirror` mirrors it into the synced traits (declared in
+:mod:`~occlusion_widget.widget.synced`, from the session's worker thread, throttled),
+:mod:`~occlusion_widget.widget.messages` answers the browser's requests and the base class
+:class:`~occlusion_widget.widget.outputs.Outputs` holds what is read out (selection, save,
+probe, page). The browser draws from the synced traits only, so hovering never waits for the
+kernel.
 """
 
 from __future__ import annotations
