@@ -1,5 +1,5 @@
-"""One palette for the browser, ``save()`` and every figure: the Python twin of ``js/colormap.ts``
-and the colour rules of ``js/scales.ts``.
+"""One palette for the browser, ``save()`` and every figure: the Python twin of
+``js/state/colormap.ts`` and the colour rules of ``js/state/scales.ts``.
 
 The colours live in ``data/palettes.json``, which the browser bundle imports too, so a class, a
 probability or a drop has the same colour in the widget, in a saved view and in a figure. This
@@ -70,7 +70,7 @@ CATEGORICAL: tuple[RGB, ...] = tuple(_hex(code) for code in _PALETTES["categoric
 OTHER_CLASS: RGB = tuple(_PALETTES["other_class"])
 #: Cells not computed yet (the widget hatches them; figures leave them transparent).
 NOT_COMPUTED: RGB = tuple(_PALETTES["not_computed"])
-#: Opacity of a sensitivity cell whose drop is zero (``alphaOf`` in js/scales.ts).
+#: Opacity of a sensitivity cell whose drop is zero (``alphaOf`` in js/state/scales.ts).
 SENSITIVITY_ALPHA_FLOOR = float(_PALETTES["sensitivity_alpha_floor"])
 #: Smallest half-range of the sensitivity colour scale, in probability units.
 MIN_RANGE = float(_PALETTES["scale"]["min_range"])
@@ -220,7 +220,7 @@ class ClassColors:
 def class_colors(classes, base_probabilities, *, slots: int | None = None) -> ClassColors:
     """Colour the classes predicted in one map: distinct colours, ranked by base probability.
 
-    The rule (``js/scales.ts`` must do the same):
+    The rule (``js/state/scales.ts`` must do the same):
 
     1. The shown classes are the distinct values of ``classes`` that are ``>= 0`` (``-1`` marks
        cells not computed yet).

@@ -30,7 +30,7 @@ __all__ = ["EXPORT_MESSAGE", "export_html", "export_reply", "page_html"]
 
 #: The browser's request for the page (the widget's "Export page" button): ``{type, id}``.
 EXPORT_MESSAGE = "export_html"
-#: Format tag of the embedded data, checked by ``js/page_model.ts``.
+#: Format tag of the embedded data, checked by ``js/page/model.ts``.
 PAGE_FORMAT = "occlusion-widget-page/1"
 #: Default ceiling on the float16 probabilities embedded in the page.
 MAX_PROBABILITY_BYTES = 8_000_000

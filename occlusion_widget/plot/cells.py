@@ -1,5 +1,5 @@
-"""Grid cells -> pixels, the way ``js/heatmap.ts`` paints them: each pixel takes the colour of
-the window whose centre is nearest, so figures and saved views have the widget's geometry."""
+"""Grid cells -> pixels, the way ``js/widget/heatmap.ts`` paints them: each pixel takes the colour
+of the window whose centre is nearest, so figures and saved views have the widget's geometry."""
 
 from __future__ import annotations
 
