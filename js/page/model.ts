@@ -4,6 +4,7 @@
 // There is no kernel, so what the kernel would answer is computed here: switching `target` sets
 // `target_map` from the embedded class probabilities (or from a pre-computed map).
 import type { EncodedArray } from "../state/codecs";
+import { Emitter } from "../shared/emitter";
 import { decodeFloat16 } from "../state/float16";
 
 /** An array as the page embeds it (occlusion_widget/standalone.py). */
@@ -26,8 +27,6 @@ export interface PageState {
 }
 
 export const PAGE_FORMAT = "occlusion-widget-page/1";
-
-type Handler = (...args: unknown[]) => void;
 
 function isPageArray(value: unknown): value is PageArray {
   return (
@@ -95,9 +94,8 @@ function readInt32(array: EncodedArray | null): Int32Array | null {
  *
  * `send` answers every request with an error reply (there is no kernel to run anything).
  */
-export class PageModel {
+export class PageModel extends Emitter {
   private readonly state: Record<string, unknown>;
-  private readonly handlers = new Map<string, Set<Handler>>();
   private readonly probabilities: Float32Array | null = null;
   private readonly classes: number = 0;
   private readonly maps = new Map<number, EncodedArray>();
@@ -111,6 +109,7 @@ export class PageModel {
   };
 
   constructor(page: PageState) {
+    super();
     if (page.format !== PAGE_FORMAT) {
       throw new Error(`this page's data is in format "${page.format}"; expected "${PAGE_FORMAT}"`);
     }
@@ -136,18 +135,6 @@ export class PageModel {
     this.state[name] = value;
     if (name === "target") this.targetChanged = true;
     this.emit(`change:${name}`, this, value);
-  }
-
-  on(event: string, handler: Handler): void {
-    let set = this.handlers.get(event);
-    if (set === undefined) this.handlers.set(event, (set = new Set()));
-    set.add(handler);
-  }
-
-  off(event?: string | null, handler?: Handler | null): void {
-    if (event === undefined || event === null) this.handlers.clear();
-    else if (handler === undefined || handler === null) this.handlers.delete(event);
-    else this.handlers.get(event)?.delete(handler);
   }
 
   /** Where the kernel would receive the change and answer with a new `target_map`. */
@@ -211,9 +198,5 @@ export class PageModel {
       out[cell] = sum;
     }
     return float32Map(out, [rows, cols]);
-  }
-
-  private emit(event: string, ...args: unknown[]): void {
-    for (const handler of [...(this.handlers.get(event) ?? [])]) handler(...args);
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
+import { composeSeen } from "../state/compose";
 import {
-  composeProbe,
+  coveredPixels,
   describeRegion,
   dragBox,
   paintDisc,
@@ -42,32 +43,29 @@ describe("brush", () => {
   });
 });
 
-describe("composeProbe", () => {
-  const picture = image(3, 2, 10);
-  const baseline = image(3, 2, 200);
-
-  it("fills a box with the baseline (occlude) or shows only the box (reveal)", () => {
-    const box: ProbeRegion = { kind: "box", box: [0, 1, 1, 2] };
-    const red = (px: Uint8ClampedArray) => Array.from({ length: 6 }, (_, i) => px[i * 4]);
-    expect(red(composeProbe(picture, baseline, box, "occlude"))).toEqual([
-      10, 200, 200, 10, 10, 10,
-    ]);
-    expect(red(composeProbe(picture, baseline, box, "reveal"))).toEqual([
-      200, 10, 10, 200, 200, 200,
-    ]);
-  });
-
-  it("uses the mask pixel by pixel and leaves the inputs alone", () => {
+describe("coveredPixels", () => {
+  it("hands a box over as the geometry's Box and a mask as it was painted", () => {
+    const box: ProbeRegion = { kind: "box", box: [1, 2, 3, 4] };
+    expect(coveredPixels(box)).toEqual({ top: 1, left: 2, height: 3, width: 4 });
     const mask: ProbeRegion = {
       kind: "mask",
       mask: new Uint8Array([1, 0, 0, 0, 0, 1]),
       width: 3,
       height: 2,
     };
-    const out = composeProbe(picture, baseline, mask, "occlude");
-    expect(Array.from({ length: 6 }, (_, i) => out[i * 4])).toEqual([200, 10, 10, 10, 10, 200]);
-    expect(picture.data[0]).toBe(10);
+    expect(coveredPixels(mask)).toBe(mask);
     expect(describeRegion(mask)).toBe("mask of 2 pixels");
+  });
+
+  it("composes a probe box as the inspector composes a grid cell of the same pixels", () => {
+    const picture = image(3, 2, 10);
+    const baseline = image(3, 2, 200);
+    const box: ProbeRegion = { kind: "box", box: [0, 1, 1, 2] };
+    const red = (px: Uint8ClampedArray) => Array.from({ length: 6 }, (_, i) => px[i * 4]);
+    const seen = (mode: "occlude" | "reveal") =>
+      red(composeSeen(picture, baseline, coveredPixels(box), mode));
+    expect(seen("occlude")).toEqual([10, 200, 200, 10, 10, 10]);
+    expect(seen("reveal")).toEqual([200, 10, 10, 200, 200, 200]);
   });
 });
 

@@ -1,8 +1,9 @@
 // The live occluder ("probe"), pure parts: a dragged rectangle or a painted mask in image pixels,
-// the image the model sees with that region filled, and the request queue that keeps at most one
-// probe in flight (the latest region waits; older ones are dropped). No DOM: see view.ts.
-import { boxText } from "../state/geometry";
-import type { RGBAImage, SweepMode } from "../state/sync";
+// the pixels it covers (composed by state/compose.ts, as the inspector's cells are), and the
+// request queue that keeps at most one probe in flight (the latest region waits; older ones are
+// dropped). No DOM: see view.ts.
+import type { PixelMask } from "../state/compose";
+import { boxText, type Box } from "../state/geometry";
 
 /** [top, left, height, width] in image pixels, as the kernel reads `region.box`. */
 export type BoxTuple = [number, number, number, number];
@@ -87,32 +88,11 @@ export function describeRegion(region: ProbeRegion): string {
   return boxText({ top, left, height: h, width: w }, "box");
 }
 
-/**
- * What the model sees for a probe: occlude mode, the image with the region filled by the
- * baseline; reveal mode, the baseline with only the region showing the image. Inputs untouched.
- */
-export function composeProbe(
-  image: RGBAImage,
-  baseline: RGBAImage,
-  region: ProbeRegion,
-  mode: SweepMode,
-): Uint8ClampedArray {
-  const { width, height } = image;
-  const [inside, outside] = mode === "reveal" ? [image, baseline] : [baseline, image];
-  const out = new Uint8ClampedArray(outside.data.subarray(0, width * height * 4));
-  if (baseline.width !== width || baseline.height !== height) return out;
-  const take = (i: number): void => out.set(inside.data.subarray(i * 4, i * 4 + 4), i * 4);
-  if (region.kind === "box") {
-    const [top, left, h, w] = region.box;
-    for (let y = Math.max(0, top); y < Math.min(height, top + h); y++) {
-      const from = (y * width + Math.max(0, left)) * 4;
-      const to = (y * width + Math.min(width, left + w)) * 4;
-      if (to > from) out.set(inside.data.subarray(from, to), from);
-    }
-  } else if (region.width === width && region.height === height) {
-    for (let i = 0; i < width * height; i++) if (region.mask[i] !== 0) take(i);
-  }
-  return out;
+/** The pixels a region covers, as the one composition (state/compose.ts) takes them. */
+export function coveredPixels(region: ProbeRegion): Box | PixelMask {
+  if (region.kind === "mask") return region;
+  const [top, left, height, width] = region.box;
+  return { top, left, height, width };
 }
 
 /** The message body and buffers for a probe request (CONTRACT2). */

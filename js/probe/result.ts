@@ -1,11 +1,12 @@
-// The probe's answer beside the map: the image the model saw (composed here from the image, the
-// baseline and the region, as the inspector does for grid cells), the predicted class, P(target)
-// against its reference, and the top-k probabilities, all labelled "probe".
+// The probe's answer beside the map: the image the model saw (composed by state/compose.ts, as
+// the inspector's grid cells are), the predicted class, P(target) against its reference, and the
+// top-k probabilities, all labelled "probe".
 import { css } from "../state/colormap";
+import { composeSeen } from "../state/compose";
 import { h, putPixels, setText } from "../shared/dom";
 import { displaySize } from "../state/geometry";
 import { dropText, ProbRow } from "../widget/inspector";
-import { composeProbe, describeRegion, type ProbeRegion } from "./region";
+import { coveredPixels, describeRegion, type ProbeRegion } from "./region";
 import type { Reply } from "../shared/requests";
 import { classColor } from "../state/scales";
 import { labelOf, targetLabel, targetReference } from "../state/selectors";
@@ -91,7 +92,7 @@ export class ProbeResultView {
     if (image !== null && baselineImage !== null) {
       putPixels(
         this.canvas,
-        composeProbe(image, baselineImage, region, mode),
+        composeSeen(image, baselineImage, coveredPixels(region), mode),
         image.width,
         image.height,
       );

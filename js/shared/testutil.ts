@@ -1,15 +1,14 @@
 // Test helpers: a fake anywidget model and encoded arrays like the kernel sends. Not bundled.
 import type { EncodedArray } from "../state/codecs";
+import { Emitter } from "./emitter";
 
-type Handler = (...args: unknown[]) => void;
-
-export class FakeModel {
+export class FakeModel extends Emitter {
   readonly state: Record<string, unknown>;
   readonly sent: unknown[] = [];
   saves = 0;
-  private readonly handlers = new Map<string, Set<Handler>>();
 
   constructor(state: Record<string, unknown>) {
+    super();
     this.state = { ...state };
   }
 
@@ -19,19 +18,7 @@ export class FakeModel {
 
   set(name: string, value: unknown): void {
     this.state[name] = value;
-    for (const handler of [...(this.handlers.get(`change:${name}`) ?? [])]) handler(this, value);
-  }
-
-  on(event: string, handler: Handler): void {
-    let set = this.handlers.get(event);
-    if (set === undefined) this.handlers.set(event, (set = new Set()));
-    set.add(handler);
-  }
-
-  off(event?: string | null, handler?: Handler | null): void {
-    if (event === undefined || event === null) this.handlers.clear();
-    else if (handler === undefined || handler === null) this.handlers.delete(event);
-    else this.handlers.get(event)?.delete(handler);
+    this.emit(`change:${name}`, this, value);
   }
 
   save_changes(): void {
@@ -48,13 +35,7 @@ export class FakeModel {
 
   /** A message from the kernel, with its binary buffers. */
   receive(content: unknown, buffers: unknown[] = []): void {
-    for (const handler of [...(this.handlers.get("msg:custom") ?? [])]) handler(content, buffers);
-  }
-
-  listenerCount(): number {
-    let n = 0;
-    for (const set of this.handlers.values()) n += set.size;
-    return n;
+    this.emit("msg:custom", content, buffers);
   }
 }
 

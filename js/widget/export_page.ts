@@ -17,13 +17,3 @@ export function pageFromReply(
   const bytes = new Uint8Array(new Uint8Array(page.buffer, page.byteOffset, page.byteLength));
   return { blob: new Blob([bytes], { type: "text/html" }), filename };
 }
-
-/** Save a blob as a file through a temporary link. */
-export function downloadBlob(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}

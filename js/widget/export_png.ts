@@ -7,6 +7,7 @@
 import { colorbarCaption, ticksFor } from "./colorbar";
 import { css, DIVERGING, SEQUENTIAL, type Ramp, type RGB } from "../state/colormap";
 import { context2d } from "../shared/dom";
+import { downloadBlob } from "../shared/download";
 import { displaySize } from "../state/geometry";
 import type { InspectorView } from "./inspector";
 import { entryColor, entryName, snapshotLegend } from "./legend";
@@ -279,12 +280,7 @@ export function downloadPng(parts: ExportParts, filename: string): Promise<boole
         resolve(false);
         return;
       }
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement("a");
-      a.href = url;
-      a.download = filename;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      downloadBlob(blob, filename);
       resolve(true);
     }, "image/png");
   });

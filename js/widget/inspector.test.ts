@@ -1,38 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { composeOccluded, InspectorView, positionDetails } from "./inspector";
+import { InspectorView, positionDetails } from "./inspector";
 import { readSnapshot } from "../state/sync";
 import { encode, FakeModel, sampleState } from "../shared/testutil";
-
-function image(width: number, height: number, fill: (x: number, y: number) => number[]) {
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) data.set(fill(x, y), (y * width + x) * 4);
-  }
-  return { width, height, data };
-}
-
-describe("composeOccluded", () => {
-  const picture = image(5, 3, (x, y) => [x, y, 7, 255]);
-  const baseline = image(5, 3, (x, y) => [100 + x, 100 + y, 200, 255]);
-
-  it("copies the baseline's pixels into the box and keeps the rest", () => {
-    const out = composeOccluded(picture, baseline, { top: 1, left: 2, height: 2, width: 2 });
-    const expected = image(5, 3, (x, y) =>
-      y >= 1 && y < 3 && x >= 2 && x < 4 ? [100 + x, 100 + y, 200, 255] : [x, y, 7, 255],
-    );
-    expect(Array.from(out)).toEqual(Array.from(expected.data));
-  });
-
-  it("clips a box that runs off the image and leaves the inputs alone", () => {
-    const before = Array.from(picture.data);
-    const out = composeOccluded(picture, baseline, { top: 2, left: 4, height: 5, width: 5 });
-    expect(Array.from(out.subarray((2 * 5 + 4) * 4, (2 * 5 + 5) * 4))).toEqual([
-      104, 102, 200, 255,
-    ]);
-    expect(Array.from(out.subarray(0, 4))).toEqual([0, 0, 7, 255]);
-    expect(Array.from(picture.data)).toEqual(before);
-  });
-});
 
 describe("positionDetails", () => {
   it("reads the top-k at a cell beside the unoccluded probabilities", () => {

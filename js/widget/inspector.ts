@@ -2,8 +2,9 @@
 // image and baseline buffers (no round trip to the kernel), the top-k probabilities at that
 // position beside the unoccluded ones, the predicted class and the drop in the target.
 import { formatProbability, formatSigned, h, putPixels, setText } from "../shared/dom";
-import { boxText, displaySize, patchBox, type Box } from "../state/geometry";
+import { boxText, displaySize, patchBox } from "../state/geometry";
 import { css } from "../state/colormap";
+import { composeSeen } from "../state/compose";
 import { INTERPOLATED, NEAREST, NONE } from "../state/preview";
 import { classColor } from "../state/scales";
 import {
@@ -15,31 +16,7 @@ import {
   targetLabel,
   targetReference,
 } from "../state/selectors";
-import type { Cell, RGBAImage, Snapshot, SweepMode } from "../state/sync";
-
-/**
- * The image with the box's pixels replaced by the baseline's: what the model saw at that
- * position. The box is clipped to the image; the inputs are not modified.
- */
-export function composeOccluded(
-  image: RGBAImage,
-  baseline: RGBAImage,
-  box: Box,
-): Uint8ClampedArray {
-  const { width, height } = image;
-  const out = new Uint8ClampedArray(image.data.subarray(0, width * height * 4));
-  if (baseline.width !== width || baseline.height !== height) return out;
-  const top = Math.max(0, box.top);
-  const left = Math.max(0, box.left);
-  const bottom = Math.min(height, box.top + box.height);
-  const right = Math.min(width, box.left + box.width);
-  for (let y = top; y < bottom; y++) {
-    const start = (y * width + left) * 4;
-    const end = (y * width + right) * 4;
-    if (end > start) out.set(baseline.data.subarray(start, end), start);
-  }
-  return out;
-}
+import type { Cell, Snapshot, SweepMode } from "../state/sync";
 
 export interface ClassRow {
   cls: number;
@@ -124,21 +101,6 @@ export function positionDetails(snapshot: Snapshot, cell: Cell | null): Position
     targetP: cell === null ? targetBase : NaN,
     targetBase,
   };
-}
-
-/**
- * What the model saw with a box swept: occlude mode hides the box under the baseline; reveal mode
- * shows only the box, on the baseline (the same copy with the two images swapped).
- */
-export function composeSeen(
-  image: RGBAImage,
-  baseline: RGBAImage,
-  box: Box,
-  mode: SweepMode,
-): Uint8ClampedArray {
-  return mode === "reveal"
-    ? composeOccluded(baseline, image, box)
-    : composeOccluded(image, baseline, box);
 }
 
 /**
