@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from . import palette
 from .engine import OcclusionResult
 
 __all__ = ["EXPORT_MESSAGE", "export_html", "export_reply", "page_html"]
@@ -56,8 +57,6 @@ h1 { font-size: 18px; margin: 0 0 8px; }
 .ow-page-banner { margin: 0 0 8px; padding: 6px 10px; border-left: 4px solid #1a73e8;
                   background: rgba(26, 115, 232, 0.08); font-size: 13px; max-width: 800px; }
 .ow-page-note { margin: 8px 0 0; font-size: 12px; color: #555; max-width: 800px; }
-#ow-root [data-testid="ow-recompute"], #ow-root [data-testid="ow-cancel"],
-#ow-root .ow-pending { display: none !important; }
 """
 
 # No request of any kind may leave the page: everything it needs is inline.
@@ -255,11 +254,7 @@ def _synced_state(
             state["target_map"] = _array_json(result.probability(list(classes)))
             state["note"] = result.flat_note(list(classes), labels=state.get("labels")) or ""
         if view is not None:
-            if view not in ("sensitivity", "probability", "predicted_class"):
-                raise ValueError(
-                    f"view must be 'sensitivity', 'probability' or 'predicted_class'; got {view!r}"
-                )
-            state["view"] = view
+            state["view"] = palette.check_view(view)
     else:
         raise TypeError(
             f"export_html needs an OcclusionWidget or an OcclusionResult; got "

@@ -1,14 +1,21 @@
 // The synced traits (docs/protocol.md) decoded once into one typed snapshot. Every field may be
 // missing before the first sweep result arrives; views draw whatever is there. Values derived
 // from the snapshot (sensitivity, rankings, ...) live in selectors.ts.
+import palettes from "../../occlusion_widget/data/palettes.json";
 import { decodeArray, type EncodedArray, type NDArray } from "./codecs";
 
+// The views and colour scales are listed once, in data/palettes.json beside the palette, and
+// Python reads the same lists (palette.VIEWS, palette.COLOR_SCALES). The types name them for the
+// compiler; state/sync.test.ts holds the types and the file to the same names.
 export type ViewName = "sensitivity" | "probability" | "predicted_class";
-export const VIEWS: readonly ViewName[] = ["sensitivity", "probability", "predicted_class"];
+/** Every view, in menu order. */
+export const VIEWS = palettes.views as readonly ViewName[];
 
 export type Status = "idle" | "running" | "done" | "cancelled" | "error";
 /** "auto": the colour scale follows the data (with an honest floor); "fixed": -1..1 / 0..1. */
 export type ColorScaleMode = "auto" | "fixed";
+/** Every colour scale, in menu order. */
+export const COLOR_SCALES = palettes.color_scales as readonly ColorScaleMode[];
 export type Cell = readonly [number, number];
 /** "occlude": each patch hidden under the baseline; "reveal": only each patch shown. */
 export type SweepMode = "occlude" | "reveal";
@@ -279,6 +286,11 @@ function asView(value: unknown): ViewName {
   return VIEWS.includes(value as ViewName) ? (value as ViewName) : "sensitivity";
 }
 
+/** A colour scale from the model or a menu; "auto" for anything not in the list. */
+export function asColorScale(value: unknown): ColorScaleMode {
+  return COLOR_SCALES.includes(value as ColorScaleMode) ? (value as ColorScaleMode) : "auto";
+}
+
 function asStatus(value: unknown): Status {
   const all: Status[] = ["idle", "running", "done", "cancelled", "error"];
   return all.includes(value as Status) ? (value as Status) : "idle";
@@ -374,7 +386,7 @@ export function readSnapshot(model: TraitSource, staleMap = false): Snapshot {
     status: asStatus(model.get("status")),
     progress: progress !== null && typeof progress === "object" ? (progress as Progress) : {},
     error: text(model.get("error")),
-    colorScale: model.get("color_scale") === "fixed" ? "fixed" : "auto",
+    colorScale: asColorScale(model.get("color_scale")),
     note: text(model.get("note")),
     mode: model.get("mode") === "reveal" ? "reveal" : "occlude",
     baselineProbabilities: toFloat32(decode(model.get("baseline_probabilities"))),

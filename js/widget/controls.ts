@@ -2,7 +2,14 @@
 // the sweep form (sweepform.ts), the progress bar and the error box.
 import { h, setText } from "../shared/dom";
 import { NEEDS_PYTHON, SweepForm, type RecomputeParams, type SweepHandlers } from "./sweepform";
-import type { ColorScaleMode, Snapshot, ViewName } from "../state/sync";
+import {
+  asColorScale,
+  COLOR_SCALES,
+  VIEWS,
+  type ColorScaleMode,
+  type Snapshot,
+  type ViewName,
+} from "../state/sync";
 import { TargetMenu } from "./targetmenu";
 
 export interface ControlHandlers extends Omit<SweepHandlers, "edited"> {
@@ -24,6 +31,11 @@ export const VIEW_LABELS: Record<ViewName, string> = {
   sensitivity: "Sensitivity (drop in P)",
   probability: "P(target) when occluded",
   predicted_class: "Predicted class",
+};
+
+export const SCALE_LABELS: Record<ColorScaleMode, string> = {
+  auto: "Scale: auto",
+  fixed: "Scale: fixed",
 };
 
 /** "done/total positions · ~Ns left" and friends. */
@@ -114,27 +126,24 @@ export class ControlsView {
 
   constructor(handlers: ControlHandlers, signal: AbortSignal) {
     const opts = { signal };
-    for (const [value, text] of Object.entries(VIEW_LABELS)) {
+    for (const view of VIEWS) {
       const option = document.createElement("option");
-      option.value = value;
-      option.text = text;
+      option.value = view;
+      option.text = VIEW_LABELS[view];
       this.view.add(option);
     }
     this.view.addEventListener("change", () => handlers.view(this.view.value as ViewName), opts);
     this.target = new TargetMenu((classes) => handlers.target(classes), signal);
-    for (const [value, text] of [
-      ["auto", "Scale: auto"],
-      ["fixed", "Scale: fixed"],
-    ] as const) {
+    for (const scale of COLOR_SCALES) {
       const option = document.createElement("option");
-      option.value = value;
-      option.text = text;
+      option.value = scale;
+      option.text = SCALE_LABELS[scale];
       this.colorScale.add(option);
     }
     this.colorScale.setAttribute("aria-label", "Colour scale");
     this.colorScale.addEventListener(
       "change",
-      () => handlers.colorScale(this.colorScale.value === "fixed" ? "fixed" : "auto"),
+      () => handlers.colorScale(asColorScale(this.colorScale.value)),
       opts,
     );
     this.opacity.addEventListener(
