@@ -3,9 +3,8 @@
 // top-k probabilities, all labelled "probe".
 import { css } from "../state/colormap";
 import { composeSeen } from "../state/compose";
-import { h, putPixels, setText } from "../shared/dom";
-import { displaySize } from "../state/geometry";
-import { dropText, ProbRow } from "../widget/inspector";
+import { h, setText } from "../shared/dom";
+import { drawSeen, dropText, ProbRow } from "../widget/inspector";
 import { coveredPixels, describeRegion, type ProbeRegion } from "./region";
 import type { Reply } from "../shared/requests";
 import { classColor } from "../state/scales";
@@ -90,15 +89,7 @@ export class ProbeResultView {
     setText(this.title, `Probe · ${describeRegion(region)}`);
     const { image, baselineImage } = s;
     if (image !== null && baselineImage !== null) {
-      putPixels(
-        this.canvas,
-        composeSeen(image, baselineImage, coveredPixels(region), mode),
-        image.width,
-        image.height,
-      );
-      const size = displaySize(image.width, image.height, 200, 240);
-      this.canvas.style.width = `${size.width}px`;
-      this.canvas.classList.toggle("ow-pixelated", size.pixelated);
+      drawSeen(this.canvas, composeSeen(image, baselineImage, coveredPixels(region), mode), image);
     }
     this.canvas.setAttribute(
       "aria-label",

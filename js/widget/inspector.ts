@@ -16,7 +16,23 @@ import {
   targetLabel,
   targetReference,
 } from "../state/selectors";
-import type { Cell, Snapshot, SweepMode } from "../state/sync";
+import type { Cell, RGBAImage, Snapshot, SweepMode } from "../state/sync";
+
+/**
+ * Draw what the model saw (`composeSeen`'s pixels) on a panel's canvas at the inspector's size,
+ * pixelated when enlarged: the inspector's cells and the probe's regions look alike.
+ */
+export function drawSeen(
+  canvas: HTMLCanvasElement,
+  pixels: Uint8ClampedArray,
+  image: RGBAImage,
+): void {
+  putPixels(canvas, pixels, image.width, image.height);
+  const size = displaySize(image.width, image.height, 200, 240);
+  const width = `${size.width}px`;
+  if (canvas.style.width !== width) canvas.style.width = width;
+  canvas.classList.toggle("ow-pixelated", size.pixelated);
+}
 
 export interface ClassRow {
   cls: number;
@@ -221,11 +237,7 @@ export class InspectorView {
         box !== null && baselineImage !== null
           ? composeSeen(image, baselineImage, box, snapshot.mode)
           : image.data;
-      putPixels(this.canvas, pixels, image.width, image.height);
-      const size = displaySize(image.width, image.height, 200, 240);
-      const width = `${size.width}px`;
-      if (this.canvas.style.width !== width) this.canvas.style.width = width;
-      this.canvas.classList.toggle("ow-pixelated", size.pixelated);
+      drawSeen(this.canvas, pixels, image);
       this.canvas.setAttribute(
         "aria-label",
         box === null
