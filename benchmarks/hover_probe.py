@@ -62,7 +62,8 @@ PAGE_JS = """
     return [(e.clientX - r.left) / r.width * imageWidth,
             (e.clientY - r.top) / r.height * imageHeight];
   };
-  // The widget's own rule (probe.ts dragBox), so the page knows which title means "answered".
+  // The widget's own rule (js/probe/region.ts dragBox), so the page knows
+  // which title means "answered".
   const dragBox = (a, b) => {
     const [W, H] = [imageWidth, imageHeight];
     const cx = (v) => Math.min(W, Math.max(0, v));

@@ -11,9 +11,9 @@ import {
   thumbnailPixels,
   type GalleryItem,
   type GalleryTraits,
-} from "./gallery_state";
-import { decodeArray } from "./codecs";
-import { encode, FakeModel } from "./testutil";
+} from "./gallery/state";
+import { decodeArray } from "./state/codecs";
+import { encode, FakeModel } from "./shared/testutil";
 
 function item(id: string, extra: Partial<GalleryItem> = {}): GalleryItem {
   return {

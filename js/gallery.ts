@@ -2,11 +2,11 @@
 // thumbnails with their sensitivity maps, sorted and filtered in the kernel. Clicking an image
 // sets `selected`; the kernel opens it in the single-image widget below the grid.
 import type { AnyModel, RenderProps } from "@anywidget/types";
-import { h } from "./dom";
-import { GALLERY_TRAITS, readFilters, readGallery, type GalleryTraits } from "./gallery_state";
-import { GalleryView } from "./gallery_view";
-import { GALLERY_CLASS, injectGalleryStyles } from "./gallery_styles";
-import { injectStyles, ROOT_CLASS } from "./styles";
+import { h } from "./shared/dom";
+import { GALLERY_TRAITS, readFilters, readGallery, type GalleryTraits } from "./gallery/state";
+import { GalleryView } from "./gallery/view";
+import { GALLERY_CLASS, injectGalleryStyles } from "./gallery/styles";
+import { injectStyles, ROOT_CLASS } from "./shared/styles";
 
 export const version: string = __OW_VERSION__;
 

@@ -5,8 +5,8 @@
 // What needs Python (Recompute, Cancel, the sweep parameters, the probe, Export page) is switched
 // off by the widget itself, with a reason, because the page's model says `_kernel: false`.
 import type { AnyModel } from "@anywidget/types";
-import { PageModel, type PageState } from "./page_model";
-import widget from "./widget";
+import { PageModel, type PageState } from "./page/model";
+import widget from "./widget/render";
 
 export const KERNEL_OFF =
   "Standalone page: hover, pin and switch targets; recomputing needs Python.";

@@ -31,7 +31,7 @@ from .engine import OcclusionResult
 
 __all__ = ["MAX_PROBABILITY_BYTES", "PAGE_FORMAT", "render"]
 
-#: Format tag of the embedded data, checked by ``js/page_model.ts``.
+#: Format tag of the embedded data, checked by ``js/page/model.ts``.
 PAGE_FORMAT = "occlusion-widget-page/1"
 #: Default ceiling on the float16 probabilities embedded in the page.
 MAX_PROBABILITY_BYTES = 8_000_000
@@ -46,8 +46,6 @@ h1 { font-size: 18px; margin: 0 0 8px; }
 .ow-page-banner { margin: 0 0 8px; padding: 6px 10px; border-left: 4px solid #1a73e8;
                   background: rgba(26, 115, 232, 0.08); font-size: 13px; max-width: 800px; }
 .ow-page-note { margin: 8px 0 0; font-size: 12px; color: #555; max-width: 800px; }
-#ow-root [data-testid="ow-recompute"], #ow-root [data-testid="ow-cancel"],
-#ow-root .ow-pending { display: none !important; }
 """
 
 # No request of any kind may leave the page: everything it needs is inline.

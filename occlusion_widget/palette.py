@@ -1,9 +1,11 @@
-"""One palette for the browser, ``save()`` and every figure: the Python twin of ``js/colormap.ts``
-and the colour rules of ``js/scales.ts``.
+"""One palette for the browser, ``save()`` and every figure: the Python twin of
+``js/state/colormap.ts`` and the colour rules of ``js/state/scales.ts``.
 
 The colours live in ``data/palettes.json``, which the browser bundle imports too, so a class, a
 probability or a drop has the same colour in the widget, in a saved view and in a figure. This
-module is numpy only: it says which colour, never how to draw it.
+module is numpy only: it says which colour, never how to draw it. The same file lists the views
+a map can show and its colour scales (:data:`VIEWS`, :data:`COLOR_SCALES`), for Python and the
+browser alike.
 
 The rules
 ---------
@@ -35,6 +37,7 @@ import numpy as np
 
 __all__ = [
     "CATEGORICAL",
+    "COLOR_SCALES",
     "DIVERGING",
     "FLAT_BELOW",
     "MIN_RANGE",
@@ -42,8 +45,10 @@ __all__ = [
     "OTHER_CLASS",
     "SENSITIVITY_ALPHA_FLOOR",
     "SEQUENTIAL",
+    "VIEWS",
     "ClassColors",
     "check_scale",
+    "check_view",
     "class_colors",
     "nice_ceil",
     "sample_ramp",
@@ -70,25 +75,42 @@ CATEGORICAL: tuple[RGB, ...] = tuple(_hex(code) for code in _PALETTES["categoric
 OTHER_CLASS: RGB = tuple(_PALETTES["other_class"])
 #: Cells not computed yet (the widget hatches them; figures leave them transparent).
 NOT_COMPUTED: RGB = tuple(_PALETTES["not_computed"])
-#: Opacity of a sensitivity cell whose drop is zero (``alphaOf`` in js/scales.ts).
+#: Opacity of a sensitivity cell whose drop is zero (``alphaOf`` in js/state/scales.ts).
 SENSITIVITY_ALPHA_FLOOR = float(_PALETTES["sensitivity_alpha_floor"])
 #: Smallest half-range of the sensitivity colour scale, in probability units.
 MIN_RANGE = float(_PALETTES["scale"]["min_range"])
 #: A map whose every change is at most this (probability units) says nothing; titles say so.
 FLAT_BELOW = float(_PALETTES["scale"]["flat_below"])
 
-_SCALES = ("auto", "fixed")
+#: What a map can show, the browser's list too: the drop in P(target), P(target) itself, or the
+#: class the model predicts with the patch at each position.
+VIEWS: tuple[str, ...] = tuple(_PALETTES["views"])
+#: How the colours span the values: fit to the map (with the floor above) or the whole range.
+COLOR_SCALES: tuple[str, ...] = tuple(_PALETTES["color_scales"])
+
+
+def check_view(view: str) -> str:
+    """Validate a ``view`` argument: one of :data:`VIEWS`.
+
+    Examples
+    --------
+    >>> check_view("probability")
+    'probability'
+    """
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(map(repr, VIEWS))}; got {view!r}")
+    return view
 
 
 def check_scale(scale: str) -> str:
-    """Validate a ``scale`` argument: ``"auto"`` or ``"fixed"``.
+    """Validate a ``scale`` argument: ``"auto"`` or ``"fixed"`` (:data:`COLOR_SCALES`).
 
     Examples
     --------
     >>> check_scale("fixed")
     'fixed'
     """
-    if scale not in _SCALES:
+    if scale not in COLOR_SCALES:
         raise ValueError(
             f"scale must be 'auto' (fit the largest change, never narrower than ±{MIN_RANGE}) "
             f"or 'fixed' (sensitivity -1..1, probability 0..1); got {scale!r}"
@@ -220,7 +242,7 @@ class ClassColors:
 def class_colors(classes, base_probabilities, *, slots: int | None = None) -> ClassColors:
     """Colour the classes predicted in one map: distinct colours, ranked by base probability.
 
-    The rule (``js/scales.ts`` must do the same):
+    The rule (``js/state/scales.ts`` must do the same):
 
     1. The shown classes are the distinct values of ``classes`` that are ``>= 0`` (``-1`` marks
        cells not computed yet).

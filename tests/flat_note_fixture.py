@@ -1,8 +1,8 @@
-"""The fixture that ties the browser's flat-map sentence (js/flatnote.ts) to the engine's.
+"""The fixture that ties the browser's flat-map sentence (js/state/flatnote.ts) to the engine's.
 
 Each case is a sensitivity map (``null`` where not computed), a patch size, a target's name and
 a mode, with the sentence :func:`occlusion_widget.engine.flat.flat_note` writes for it (``""``
-for None). ``js/flatnote.test.ts`` checks that the browser writes the same sentence for every
+for None). ``js/state/flatnote.test.ts`` checks that the browser writes the same sentence for every
 case; ``tests/test_flat_note.py`` checks that the committed file is what this module makes.
 Regenerate with::
 

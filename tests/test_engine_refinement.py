@@ -1,5 +1,5 @@
 """Every exact sweep visits the adaptive drill-down's cells first, so the map a preview shows
-early is the adaptive one; the browser's preview replays the drill-down (js/preview.ts)."""
+early is the adaptive one; the browser's preview replays the drill-down (js/state/preview.ts)."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def _interpolated_blocks(ref):
 
 
 def test_the_browser_preview_fixture_is_current():
-    # js/preview.test.ts checks the browser's preview against this file; regenerate it with
+    # js/state/preview.test.ts checks the browser's preview against this file; regenerate it with
     # `python tests/preview_fixture.py` when the drill-down changes.
     committed, made = json.loads(PATH.read_text()), make_fixture()
     # The masks and classes exactly; the values to float32 rounding (1e-6 is far below what

@@ -1,8 +1,8 @@
 """One sentence, one threshold: what every view says when a map says nothing.
 
 The engine writes the sentence (engine/flat.py); the result, the widget's ``note``, the figures'
-titles and ``save()`` all say it word for word, and the browser's twin (js/flatnote.ts) is held
-to it by the fixture this file keeps current.
+titles and ``save()`` all say it word for word, and the browser's twin (js/state/flatnote.ts) is
+held to it by the fixture this file keeps current.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ NAMES = ["yurt", "tent", "other"]
 
 
 def test_the_committed_fixture_is_what_the_engine_says() -> None:
-    # The browser's sentences are checked against this file (js/flatnote.test.ts).
+    # The browser's sentences are checked against this file (js/state/flatnote.test.ts).
     assert json.loads(PATH.read_text(encoding="utf-8")) == make_fixture()
 
 

@@ -13,7 +13,7 @@ from occlusion_widget import palette
 
 def test_the_palette_file_keeps_the_keys_the_browser_reads():
     data = json.loads(files("occlusion_widget").joinpath("data/palettes.json").read_text())
-    # js/colormap.ts reads these keys; js/scales.ts reads scale.min_range for the floor.
+    # js/state/colormap.ts reads these keys; js/state/scales.ts reads scale.min_range for the floor.
     for key in ("diverging", "sequential", "categorical", "other_class", "not_computed"):
         assert key in data
     assert data["sensitivity_alpha_floor"] == palette.SENSITIVITY_ALPHA_FLOOR
@@ -22,7 +22,8 @@ def test_the_palette_file_keeps_the_keys_the_browser_reads():
 
 
 def test_ramps_match_the_browser_control_points():
-    # The same control points as js/colormap.ts: the ends of viridis, the neutral diverging middle.
+    # The same control points as js/state/colormap.ts: the ends of viridis, the neutral diverging
+    # middle.
     assert palette.sample_ramp(palette.SEQUENTIAL, np.array([0.0, 1.0])).tolist() == [
         [68, 1, 84],
         [253, 231, 37],

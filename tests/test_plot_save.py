@@ -128,7 +128,7 @@ def test_cells_cover_pixels_as_the_browser_paints_them():
     from occlusion_widget.plot.cells import axis_lookup
 
     # Nearest patch centre per pixel (centres 2, 5, 8); pixels 3 and 6 are halfway between two
-    # centres and go to the earlier window, as in js/heatmap.ts.
+    # centres and go to the earlier window, as in js/widget/heatmap.ts.
     assert axis_lookup(np.array([0, 3, 6]), 4, 10).tolist() == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]
 
 

@@ -1,5 +1,5 @@
 """A map reads right on any image: the image under a map is grey, in save(), the figures and
-the browser (js/underlay.ts, held to the same greys by the fixture this file keeps current).
+the browser (js/state/underlay.ts, held to the same greys by the fixture this file keeps current).
 
 Measured on the classroom toy, whose dark blue background is the diverging map's blue: a tip
 model makes hiding the triangle's tip raise P(square), so the tip's cells are strongly negative
@@ -59,7 +59,7 @@ def _tip_pixel(result):
 
 
 def test_the_committed_fixture_is_what_the_figures_draw():
-    # The browser's greys are checked against this file (js/underlay.test.ts).
+    # The browser's greys are checked against this file (js/state/underlay.test.ts).
     assert json.loads(PATH.read_text(encoding="utf-8")) == make_fixture()
 
 

@@ -1,9 +1,9 @@
-"""The fixture that ties the browser's underlay (js/underlay.ts) to the figures' one.
+"""The fixture that ties the browser's underlay (js/state/underlay.ts) to the figures' one.
 
 Pixels of the classroom toy (the triangle of ``ow.demo.sample_image("triangle", seed=9)``: its
 dark blue background and its cyan shape) with the grey that
-:func:`occlusion_widget.plot._common.underlay` draws under a map. ``js/underlay.test.ts`` checks
-that the browser draws the same greys, and what a map over them looks like;
+:func:`occlusion_widget.plot._common.underlay` draws under a map. ``js/state/underlay.test.ts``
+checks that the browser draws the same greys, and what a map over them looks like;
 ``tests/test_underlay.py`` checks that the committed file is what this module makes.
 Regenerate with::
 

@@ -254,7 +254,7 @@ class Refinement:
         # An edge shared with an interpolated block is interpolated too (bilinear along an
         # edge depends on its two corners only, so both blocks agree on it): an interpolated
         # block never holds a computed cell but its corners, which lets a preview replay the
-        # drill-down from the computed cells alone (js/preview.ts).
+        # drill-down from the computed cells alone (js/state/preview.ts).
         return compute[~self.known.ravel()[compute]]
 
     def _interpolate(self, block) -> None:

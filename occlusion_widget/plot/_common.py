@@ -27,8 +27,8 @@ def underlay(rgb) -> np.ndarray:
     diverging map's blue half would vanish, and the background itself would read as "occluding
     raises it". So the image under a map keeps only its luminance (as Captum's
     ``blended_heat_map`` draws it), lifted into 64..255 so that the ramps' dark ends still stand
-    out. Integer arithmetic, the same in ``js/underlay.ts``, so the widget, ``save()`` and every
-    figure draw the same greys.
+    out. Integer arithmetic, the same in ``js/state/underlay.ts``, so the widget, ``save()`` and
+    every figure draw the same greys.
 
     Examples
     --------

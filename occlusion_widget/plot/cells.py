@@ -1,5 +1,5 @@
-"""Grid cells -> pixels, the way ``js/heatmap.ts`` paints them: each pixel takes the colour of
-the window whose centre is nearest, so figures and saved views have the widget's geometry."""
+"""Grid cells -> pixels, the way ``js/widget/heatmap.ts`` paints them: each pixel takes the colour
+of the window whose centre is nearest, so figures and saved views have the widget's geometry."""
 
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ def cell_colors(view: str, result, indices, *, scale: str = "auto") -> dict:
     >>> cell_colors("probability", result, (3,))["kind"]  # doctest: +SKIP
     'sequential'
     """
+    palette.check_view(view)
     computed = np.asarray(result.computed, bool)
     if view == "predicted_class":
         classes = result.predicted_classes()
@@ -78,10 +79,6 @@ def cell_colors(view: str, result, indices, *, scale: str = "auto") -> dict:
             "hi": 1.0,
             "computed": computed,
         }
-    if view != "sensitivity":
-        raise ValueError(
-            f"view must be 'sensitivity', 'probability' or 'predicted_class'; got {view!r}"
-        )
     # Reveal mode measures a patch's gain over the all-baseline image: red = evidence, as in
     # occlude mode and in the browser.
     sensitivity = probability - base if result.mode == "reveal" else base - probability

@@ -13,6 +13,7 @@ from typing import Any
 
 import anywidget
 
+from .. import palette
 from ..engine import OcclusionResult
 from ..page import MAX_PROBABILITY_BYTES, render
 from .traits import array_to_json
@@ -21,8 +22,6 @@ __all__ = ["EXPORT_MESSAGE", "export_reply", "page_state", "page_traits", "widge
 
 #: The browser's request for the page (the widget's "Export page" button): ``{type, id}``.
 EXPORT_MESSAGE = "export_html"
-
-_VIEWS = ("sensitivity", "probability", "predicted_class")
 
 
 def page_traits(widget: Any) -> list[str]:
@@ -61,11 +60,7 @@ def page_state(
         state["target_map"] = array_to_json(result.probability(list(classes)))
         state["note"] = result.flat_note(list(classes), labels=state.get("labels")) or ""
     if view is not None:
-        if view not in _VIEWS:
-            raise ValueError(
-                f"view must be 'sensitivity', 'probability' or 'predicted_class'; got {view!r}"
-            )
-        state["view"] = view
+        state["view"] = palette.check_view(view)
     return state, result
 
 

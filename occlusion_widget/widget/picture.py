@@ -14,7 +14,7 @@ sends them on its IOPub thread, parented to the request it last received. Jupyte
 them by display id whenever they come; nbclient keeps only those that arrive while a cell runs,
 so ``w.wait()`` sends the picture again from the waiting cell, and a notebook run by nbclient
 should call it before its last cell ends. JupyterLab draws a new view for an updated output;
-``js/keep_view.ts`` moves the old view's content into it, so nothing on screen changes.
+``js/widget/keep_view.ts`` moves the old view's content into it, so nothing on screen changes.
 
 Rendering costs a few tenths of a second, so it happens once a sweep has ended (never per
 batch), off the session's lock, and changes made in quick succession are drawn once.

@@ -12,6 +12,7 @@ import traitlets
 from .._version import __version__
 from ..engine import BASELINE_NAMES
 from ..engine.params import SWEEP_MODES
+from ..palette import COLOR_SCALES, VIEWS
 from ..session.runs import STATUSES
 from .traits import (
     Array,
@@ -26,9 +27,6 @@ from .traits import (
 )
 
 __all__ = ["COLOR_SCALES", "VIEWS", "WidgetTraits"]
-
-VIEWS = ("sensitivity", "probability", "predicted_class")
-COLOR_SCALES = ("auto", "fixed")
 
 
 class WidgetTraits(anywidget.AnyWidget):

@@ -2,7 +2,7 @@
 
 Arrays travel as ``{"view": memoryview, "dtype": str, "shape": list}``: ipywidgets lifts every
 memoryview out of the JSON message into a binary buffer, so a million floats travel as 4 MB of
-bytes, not 20 MB of JSON text. ``js/codecs.ts`` decodes them.
+bytes, not 20 MB of JSON text. ``js/state/codecs.ts`` decodes them.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Issue 18, item 1: a notebook saved after Run All carried nothing but the widget'
 GitHub, nbconvert and VS Code showed ``OcclusionWidget(...)`` and JupyterLab, reopened without
 the kernel, "Error displaying widget: model not found". Now the output also holds the finished
 map as ``image/png``, replaced by display id when the sweep ends or the target changes; the live
-view keeps its content across those updates (``js/keep_view.ts``).
+view keeps its content across those updates (``js/widget/keep_view.ts``).
 """
 
 from __future__ import annotations
