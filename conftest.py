@@ -3,12 +3,22 @@
 ``result`` is a toy sweep whose every number can be worked out by hand: a 16 x 16 white image,
 8 x 8 black patches every 4 pixels (a 3 x 3 grid), and three classes: "sky" always 0.1,
 "square" 0.8 x the brightness of the top-left 8 x 8 block, "other" the rest.
+
+``session`` (a :class:`~occlusion_widget.session.SweepSession`) and ``w`` (an
+:class:`~occlusion_widget.OcclusionWidget`) run that same sweep with the toy model, labelled
+``["sky", "square", "other"]``, and have finished it. Each docstring that names one gets a fresh
+one (a docstring may recompute or close it), and only those docstrings pay for it.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+
+TOY_SWEEP = {"patch_size": 8, "stride": 4, "baseline": "black"}
+TOY_LABELS = ["sky", "square", "other"]
 
 
 def _toy_model(batch):
@@ -21,13 +31,43 @@ def _toy_model(batch):
 def _toy_result():
     from occlusion_widget.engine import occlusion_map
 
-    return occlusion_map(
-        _toy_model, np.ones((16, 16, 3)), patch_size=8, stride=4, baseline="black", progress=False
-    )
+    return occlusion_map(_toy_model, np.ones((16, 16, 3)), progress=False, **TOY_SWEEP)
+
+
+def _names(node) -> set[str]:
+    """The identifiers a docstring's examples use."""
+    source = "\n".join(example.source for example in node.dtest.examples)
+    return set(re.findall(r"\b[A-Za-z_]\w*\b", source))
 
 
 @pytest.fixture(autouse=True)
 def _doctest_names(request, doctest_namespace):
-    if "doctest" in type(request.node).__name__.lower():
-        doctest_namespace["np"] = np
-        doctest_namespace["result"] = request.getfixturevalue("_toy_result")
+    if "doctest" not in type(request.node).__name__.lower():
+        yield
+        return
+    doctest_namespace["np"] = np
+    doctest_namespace["result"] = request.getfixturevalue("_toy_result")
+    names = _names(request.node)
+    made = []
+    if "session" in names:
+        from occlusion_widget.session import SweepSession
+
+        session = SweepSession(_toy_model, np.ones((16, 16, 3)), labels=TOY_LABELS, **TOY_SWEEP)
+        session.wait()
+        doctest_namespace["session"] = session
+        made.append(session)
+    if "w" in names:
+        from occlusion_widget import OcclusionWidget
+
+        w = OcclusionWidget(_toy_model, np.ones((16, 16, 3)), labels=TOY_LABELS, **TOY_SWEEP)
+        w.wait()
+        doctest_namespace["w"] = w
+        made.append(w)
+    yield
+    for thing in made:
+        thing.cancel()
+        thing.wait()
+    if "w" in names:
+        doctest_namespace["w"].close()
+    for name in ("session", "w"):
+        doctest_namespace.pop(name, None)
