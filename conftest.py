@@ -8,6 +8,11 @@
 :class:`~occlusion_widget.OcclusionWidget`) run that same sweep with the toy model, labelled
 ``["sky", "square", "other"]``, and have finished it. Each docstring that names one gets a fresh
 one (a docstring may recompute or close it), and only those docstrings pay for it.
+
+``ds`` is an in-memory dataset sweep of that model over three images with their true classes:
+white (``"square"``, predicted ``"square"``; hiding the corner flips 3 of its 9 positions to
+``"other"``), black (``"other"``) and mid-grey (``"square"``, predicted ``"other"``). ``g`` is a
+fresh :class:`~occlusion_widget.GalleryWidget` of it, labelled like ``w``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,14 @@ def _toy_result():
     return occlusion_map(_toy_model, np.ones((16, 16, 3)), progress=False, **TOY_SWEEP)
 
 
+@pytest.fixture(scope="session")
+def _toy_dataset():
+    from occlusion_widget.dataset import sweep_dataset
+
+    images = [np.ones((16, 16, 3)), np.zeros((16, 16, 3)), np.full((16, 16, 3), 0.5)]
+    return sweep_dataset(_toy_model, images, labels=[1, 2, 1], progress=False, **TOY_SWEEP)
+
+
 def _names(node) -> set[str]:
     """The identifiers a docstring's examples use."""
     source = "\n".join(example.source for example in node.dtest.examples)
@@ -49,6 +62,12 @@ def _doctest_names(request, doctest_namespace):
     doctest_namespace["result"] = request.getfixturevalue("_toy_result")
     names = _names(request.node)
     made = []
+    if "ds" in names or "g" in names:
+        doctest_namespace["ds"] = request.getfixturevalue("_toy_dataset")
+    if "g" in names:
+        from occlusion_widget import GalleryWidget
+
+        doctest_namespace["g"] = GalleryWidget(doctest_namespace["ds"], labels=TOY_LABELS)
     if "session" in names:
         from occlusion_widget.session import SweepSession
 
@@ -67,7 +86,8 @@ def _doctest_names(request, doctest_namespace):
     for thing in made:
         thing.cancel()
         thing.wait()
-    if "w" in names:
-        doctest_namespace["w"].close()
-    for name in ("session", "w"):
+    for name in ("w", "g"):
+        if name in names:
+            doctest_namespace[name].close()
+    for name in ("session", "w", "ds", "g"):
         doctest_namespace.pop(name, None)
