@@ -13,6 +13,9 @@ one (a docstring may recompute or close it), and only those docstrings pay for i
 white (``"square"``, predicted ``"square"``; hiding the corner flips 3 of its 9 positions to
 ``"other"``), black (``"other"``) and mid-grey (``"square"``, predicted ``"other"``). ``g`` is a
 fresh :class:`~occlusion_widget.GalleryWidget` of it, labelled like ``w``.
+
+``cmp`` is :func:`~occlusion_widget.compare` of the white image under a black and a white fill
+(black ranks first: white hides nothing in a white image).
 """
 
 from __future__ import annotations
@@ -47,6 +50,21 @@ def _toy_dataset():
     return sweep_dataset(_toy_model, images, labels=[1, 2, 1], progress=False, **TOY_SWEEP)
 
 
+@pytest.fixture(scope="session")
+def _toy_comparison():
+    from occlusion_widget import compare
+
+    return compare(
+        _toy_model,
+        np.ones((16, 16, 3)),
+        baselines=["black", "white"],
+        patch_sizes=[8],
+        stride=4,
+        steps=4,
+        labels=TOY_LABELS,
+    )
+
+
 def _names(node) -> set[str]:
     """The identifiers a docstring's examples use."""
     source = "\n".join(example.source for example in node.dtest.examples)
@@ -62,6 +80,8 @@ def _doctest_names(request, doctest_namespace):
     doctest_namespace["result"] = request.getfixturevalue("_toy_result")
     names = _names(request.node)
     made = []
+    if "cmp" in names:
+        doctest_namespace["cmp"] = request.getfixturevalue("_toy_comparison")
     if "ds" in names or "g" in names:
         doctest_namespace["ds"] = request.getfixturevalue("_toy_dataset")
     if "g" in names:
@@ -89,5 +109,5 @@ def _doctest_names(request, doctest_namespace):
     for name in ("w", "g"):
         if name in names:
             doctest_namespace[name].close()
-    for name in ("session", "w", "ds", "g"):
+    for name in ("session", "w", "ds", "g", "cmp"):
         doctest_namespace.pop(name, None)
