@@ -1,7 +1,7 @@
 """Fidelity curves checked against an independent implementation (Xplique's Deletion and
 Insertion) and through a Keras model.
 
-Xplique is a benchmark peer: it lives in benchmarks/.peers (``python benchmarks/bench_peers.py
+Xplique is a benchmark peer: it lives in benchmarks/.peers (``python -m benchmarks.bench_peers
 --install``), never in the project's environment. It runs in a subprocess so that its imports
 (TensorFlow, tf-keras) cannot change this process; the test is skipped, with the reason, when
 the peer is not installed or does not import.
@@ -71,7 +71,7 @@ def _model():
 def test_curves_and_areas_match_xplique():
     if not (PEERS / "xplique").is_dir():
         pytest.skip(
-            "Xplique is not installed in benchmarks/.peers (python benchmarks/bench_peers.py "
+            "Xplique is not installed in benchmarks/.peers (python -m benchmarks.bench_peers "
             "--install)"
         )
     model = _model()

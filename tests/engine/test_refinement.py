@@ -120,7 +120,7 @@ def _interpolated_blocks(ref):
 
 def test_the_browser_preview_fixture_is_current():
     # js/preview.test.ts checks the browser's preview against this file; regenerate it with
-    # `python tests/preview_fixture.py` when the drill-down changes.
+    # `python -m tests.helpers.preview_fixture` when the drill-down changes.
     committed, made = json.loads(PATH.read_text()), make_fixture()
     # The masks and classes exactly; the values to float32 rounding (1e-6 is far below what
     # the browser test distinguishes, 1e-5).

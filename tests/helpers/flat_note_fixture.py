@@ -3,7 +3,7 @@
 Each case is a sensitivity map (``null`` where not computed), a patch size, a target's name and
 a mode, with the sentence :func:`occlusion_widget.engine.flat.flat_note` writes for it (``""``
 for None). ``js/flatnote.test.ts`` checks that the browser writes the same sentence for every
-case; ``tests/test_flat_note.py`` checks that the committed file is what this module makes.
+case; ``tests/engine/test_flat_note.py`` checks that the committed file is what this module makes.
 Regenerate with::
 
     python -m tests.helpers.flat_note_fixture

@@ -3,7 +3,7 @@
 An analytic three-class map on a 29 x 29 grid goes through the adaptive drill-down's lattice
 levels (engine/refinement.py); the fixture holds the computed cells, their values, and the
 values adaptive filled in everywhere else. ``js/preview.test.ts`` checks that the preview of the
-computed cells alone reproduces the filled map; ``tests/test_engine_refinement.py`` checks that
+computed cells alone reproduces the filled map; ``tests/engine/test_refinement.py`` checks that
 the committed file is what this module makes. Regenerate with::
 
     python -m tests.helpers.preview_fixture

@@ -4,7 +4,7 @@ Pixels of the classroom toy (the triangle of ``ow.demo.sample_image("triangle", 
 dark blue background and its cyan shape) with the grey that
 :func:`occlusion_widget.plot._common.underlay` draws under a map. ``js/underlay.test.ts`` checks
 that the browser draws the same greys, and what a map over them looks like;
-``tests/test_underlay.py`` checks that the committed file is what this module makes.
+``tests/plot/test_underlay.py`` checks that the committed file is what this module makes.
 Regenerate with::
 
     python -m tests.helpers.underlay_fixture

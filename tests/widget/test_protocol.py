@@ -1,7 +1,7 @@
 """The widget's phase-2 protocol (docs/protocol.md): cancel never loses a finished map, target
 groups, note, mode / value_range / resize / color_scale, probe and export_html messages.
 
-Tiny numpy models (tests/models_widget.py); slow cases block on an Event instead of sleeping.
+Tiny numpy models (tests/helpers/models_widget.py); slow cases block on an Event, never sleep.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The widget's kernel side (docs/protocol.md), what it runs: the background sweep, throttled
 updates, cancel and recompute, the browser's messages, and defects of the old shape.
 
-Construction, traits, transport and selection: tests/test_widget_traits.py. Models are tiny
-numpy callables (tests/models_widget.py) on 16x16..32x32 images, so every sweep takes
+Construction, traits, transport and selection: tests/widget/test_widget_traits.py. Models are tiny
+numpy callables (tests/helpers/models_widget.py) on 16x16..32x32 images, so every sweep takes
 milliseconds; the slow cases block on an Event instead of sleeping.
 """
 

@@ -1,8 +1,8 @@
 """The widget's kernel side (docs/protocol.md), what it holds: construction, trait validation,
 the binary transport, the selection and widgets made from a saved result.
 
-The background sweep, recompute, cancel and the browser's messages: tests/test_widget_sweep.py.
-Models are tiny numpy callables (tests/models_widget.py) on 16x16..32x32 images, so every
+The background sweep, recompute, cancel and the browser's messages: tests/widget/test_sweep.py.
+Models are tiny numpy callables (tests/helpers/models_widget.py) on 16x16..32x32 images, so every
 sweep takes milliseconds.
 """
 

@@ -21,7 +21,7 @@ from occlusion_widget.engine.incremental.regions import (
 
 keras = pytest.importorskip("keras")
 if keras.backend.backend() != "tensorflow":
-    # JAX and torch: tests/test_engine_incremental_backends.py, in subprocesses.
+    # JAX and torch: tests/engine/incremental/test_backends.py, in subprocesses.
     pytest.skip("these tests run on TensorFlow", allow_module_level=True)
 
 import occlusion_widget as ow  # noqa: E402
