@@ -44,7 +44,7 @@ def _toy_result():
 
 @pytest.fixture(scope="session")
 def _toy_dataset():
-    from occlusion_widget.dataset import sweep_dataset
+    from occlusion_widget import sweep_dataset
 
     images = [np.ones((16, 16, 3)), np.zeros((16, 16, 3)), np.full((16, 16, 3), 0.5)]
     return sweep_dataset(_toy_model, images, labels=[1, 2, 1], progress=False, **TOY_SWEEP)
