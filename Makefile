@@ -110,15 +110,15 @@ docs-check: docs
 # Peers live in benchmarks/.peers so their pins never touch .venv; a failed install only
 # makes the peer benchmark skip them, with the reason.
 bench-peers: install backends
-	$(PY) benchmarks/bench_peers.py --install || echo "peers not installed: their rows will be skipped"
+	$(PY) -m benchmarks.bench_peers --install || echo "peers not installed: their rows will be skipped"
 
 bench: install backends bench-peers chromium
-	$(PY) benchmarks/run_all.py
-	$(PY) benchmarks/bench_hover.py
+	$(PY) -m benchmarks.run_all
+	$(PY) -m benchmarks.bench_hover
 
 bench-quick: install backends bench-peers chromium
-	$(PY) benchmarks/run_all.py --quick
-	$(PY) benchmarks/bench_hover.py --quick
+	$(PY) -m benchmarks.run_all --quick
+	$(PY) -m benchmarks.bench_hover --quick
 
 clean:
 	rm -rf $(VENV) node_modules occlusion_widget/static dist build site

@@ -10,22 +10,20 @@ interpolated bilinearly from the exact map).
 
 Usage::
 
-    python benchmarks/bench_adaptive.py demo            # the demo shapes, patch 8, stride 2
-    python benchmarks/bench_adaptive.py cifar --n 20    # the shared CIFAR images, patch 8, stride 1
-    python benchmarks/bench_adaptive.py photos --n 4 --stride 4   # photos, MobileNetV2, patch 16
-    python benchmarks/bench_adaptive.py demo --n 3 --tolerances 0.15,0.3   # the trade-off
+    python -m benchmarks.bench_adaptive demo            # the demo shapes, patch 8, stride 2
+    python -m benchmarks.bench_adaptive cifar --n 20    # the shared CIFAR images, patch 8, stride 1
+    python -m benchmarks.bench_adaptive photos --n 4 --stride 4   # photos, MobileNetV2, patch 16
+    python -m benchmarks.bench_adaptive demo --n 3 --tolerances 0.15,0.3   # the trade-off
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 ASSETS = Path(
     os.environ.get("OCCLUSION_WIDGET_ASSETS", Path(__file__).parents[2] / "shared/assets")
 )

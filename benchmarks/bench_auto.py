@@ -11,21 +11,17 @@ weights (timing does not depend on them), 224x224, patch 16, gray baseline, Kera
 
 Usage::
 
-    python benchmarks/bench_auto.py                         # MobileNetV2 at strides 16, 8, 4
-    python benchmarks/bench_auto.py --models vgg16 --strides 8
+    python -m benchmarks.bench_auto                         # MobileNetV2 at strides 16, 8, 4
+    python -m benchmarks.bench_auto --models vgg16 --strides 8
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench_incremental import MODELS, PATCH, SIZE
+from benchmarks.bench_incremental import MODELS, PATCH, SIZE
 
 
 def bench(name, stride, rounds):

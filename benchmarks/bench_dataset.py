@@ -14,7 +14,7 @@ Ray's start-up (``ray.init`` plus the actor pool loading the model) is timed apa
 backend's. The last table is a paper estimate for ImageNet validation (50,000 images x 729
 positions) from the measured per-image cost.
 
-Run: ``python benchmarks/bench_dataset.py [--cifar 200] [--big 50] [--cpus 2] [--mobilenet]``
+Run: ``python -m benchmarks.bench_dataset [--cifar 200] [--big 50] [--cpus 2] [--mobilenet]``
 
 ``--floor`` measures the local backend against the model's floor instead (issue 20): 10,000
 CIFAR-size images (the tiled assets), patch 8, stride 8 (17 passes each), swept with
@@ -24,14 +24,13 @@ compiled forward on prebuilt batches of the same size; the per-image engine (one
 (MobileNetV2, ImageNet weights from ``KERAS_HOME``) swept by ``sweep_dataset`` against one
 ``occlusion_map`` per image, alternated.
 
-Run: ``python benchmarks/bench_dataset.py --floor [--images 10000] [--photos 4]``
+Run: ``python -m benchmarks.bench_dataset --floor [--images 10000] [--photos 4]``
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,8 +38,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 IMAGENET_IMAGES = 50_000

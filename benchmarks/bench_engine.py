@@ -10,22 +10,18 @@ partial result covers every cell of the coarse grid, as a share of the full swee
 
 Usage::
 
-    python benchmarks/bench_engine.py                  # tensorflow, jax, torch; stride 8
-    python benchmarks/bench_engine.py --quick          # stride 16 (196 positions), 3 runs
-    python benchmarks/bench_engine.py --backends tensorflow --batch 64
+    python -m benchmarks.bench_engine                  # tensorflow, jax, torch; stride 8
+    python -m benchmarks.bench_engine --quick          # stride 16 (196 positions), 3 runs
+    python -m benchmarks.bench_engine --backends tensorflow --batch 64
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import common
+from benchmarks import common
 
 
 def child(args):

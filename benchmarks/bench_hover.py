@@ -25,12 +25,12 @@ A figure, not an assertion: it prints the median and the 95th percentile.
 
 Usage::
 
-    python benchmarks/bench_hover.py           # MobileNetV2 (ImageNet weights from KERAS_HOME
+    python -m benchmarks.bench_hover           # MobileNetV2 (ImageNet weights from KERAS_HOME
                                                # when present, else weights=None), 300 moves,
                                                # 40 probe drags
-    python benchmarks/bench_hover.py --quick   # a numpy stand-in with 1000 classes (the browser
+    python -m benchmarks.bench_hover --quick   # a numpy stand-in with 1000 classes (the browser
                                                # gets the same payload), 60 moves, 15 drags
-    python benchmarks/bench_hover.py --moves 0 --drags 30   # the probe phase only
+    python -m benchmarks.bench_hover --moves 0 --drags 30   # the probe phase only
 """
 
 from __future__ import annotations
@@ -45,31 +45,25 @@ import textwrap
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks.hover_probe import WEBSOCKET_JS, measure_probes, report
+from tests.e2e.jupyter_harness import CHROMIUM, CHROMIUM_ARGS, JupyterServer
+from tests.e2e.notebook_page import NotebookPage
 
-from hover_probe import WEBSOCKET_JS, measure_probes, report  # noqa: E402
-from jupyter_harness import CHROMIUM, CHROMIUM_ARGS, JupyterServer  # noqa: E402
-from notebook_page import NotebookPage  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SIZE, PATCH, STRIDE = 224, 16, 8
-TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 SETUP = textwrap.dedent(
     """
     import os
     from pathlib import Path
 
-    import sys
-
     import numpy as np
     from PIL import Image
 
     import occlusion_widget as ow
 
-    sys.path.insert(0, {tests!r})  # the shared tiny models
-    from models import softmax
+    from tests.helpers.models import softmax
 
     QUICK = {quick}
     assets = Path(os.environ.get("OCCLUSION_WIDGET_ASSETS", "/nonexistent"))
@@ -178,6 +172,10 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
+    # The kernel imports the tests' tiny models (tests.helpers) from this checkout.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
+    )
     with tempfile.TemporaryDirectory(prefix="bench-hover-") as root:
         server = JupyterServer(Path(root))
         server.start()
@@ -190,7 +188,7 @@ def main() -> None:
                 page.add_init_script(WEBSOCKET_JS)
                 server.write_notebook(
                     "hover.ipynb",
-                    [SETUP.format(quick=args.quick, size=SIZE, tests=str(TESTS)), WIDGET],
+                    [SETUP.format(quick=args.quick, size=SIZE), WIDGET],
                 )
                 notebook = NotebookPage(page, server, "hover.ipynb").open()
                 started = time.monotonic()

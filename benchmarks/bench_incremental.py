@@ -11,19 +11,15 @@ not depend on where the patch is beyond the border shifts, which the spread cove
 
 Usage::
 
-    python benchmarks/bench_incremental.py                      # MobileNetV2, VGG16, ResNet50
-    python benchmarks/bench_incremental.py --models mobilenetv2 --stride 8 --batches 2
+    python -m benchmarks.bench_incremental                      # MobileNetV2, VGG16, ResNet50
+    python -m benchmarks.bench_incremental --models mobilenetv2 --stride 8 --batches 2
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SIZE, PATCH = 224, 16
 MODELS = {

@@ -8,22 +8,18 @@ growth should not depend on the number of positions.
 
 Usage::
 
-    python benchmarks/bench_memory.py            # full stride-2 sweep (minutes on a CPU)
-    python benchmarks/bench_memory.py --quick    # stride-2 sweep cancelled after 20 batches
+    python -m benchmarks.bench_memory            # full stride-2 sweep (minutes on a CPU)
+    python -m benchmarks.bench_memory --quick    # stride-2 sweep cancelled after 20 batches
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import common
+from benchmarks import common
 
 
 def child(stride, max_batches):

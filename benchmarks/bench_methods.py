@@ -19,8 +19,8 @@ are measured.
 
 Usage::
 
-    KERAS_BACKEND=jax python benchmarks/bench_methods.py --models mobilenetv2 --stride 16
-    python benchmarks/bench_methods.py --dry-run            # tiny sizes: checks it runs
+    KERAS_BACKEND=jax python -m benchmarks.bench_methods --models mobilenetv2 --stride 16
+    python -m benchmarks.bench_methods --dry-run            # tiny sizes: checks it runs
 """
 
 from __future__ import annotations
@@ -30,11 +30,8 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import common
+from benchmarks import common
 
 MODELS = {
     "mobilenetv2": ("MobileNetV2", "mobilenet_v2"),

@@ -14,8 +14,8 @@ The peers live in ``benchmarks/.peers`` (git-ignored), installed apart from the 
 environment so that their pins never touch it (``--no-deps``: TensorFlow, torch and numpy come
 from the project's environment)::
 
-    python benchmarks/bench_peers.py --install
-    python benchmarks/bench_peers.py [--quick]
+    python -m benchmarks.bench_peers --install
+    python -m benchmarks.bench_peers [--quick]
 
 A peer that does not install or import is skipped, with the reason.
 """
@@ -28,11 +28,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import common
+from benchmarks import common
 
 #: What the peers need beyond the project's environment (TF, torch, numpy, scipy, matplotlib).
 PEER_PACKAGES = [
@@ -188,7 +185,6 @@ def _xplique(args):
 def child(args):
     import keras
 
-    sys.path.insert(0, str(common.PEERS))  # the peers, in this subprocess only
     backend = keras.backend.backend()
     build = {"captum": _captum, "tf-explain": _tf_explain, "xplique": _xplique}[args.child]
     approaches = build(args)
@@ -237,7 +233,8 @@ def main(argv=None):
         child_args.append(str(args.repeats))
         if args.quick:
             child_args.append("--quick")
-        out = common.run_child(__file__, child_args, PEERS[peer])
+        # The peers come first on the child's path (their pins, in that subprocess only).
+        out = common.run_child(__file__, child_args, PEERS[peer], extra_path=common.PEERS)
         if out.get("error"):
             notes.append(f"{peer}: skipped ({out['error']})")
         rows += out["rows"]

@@ -13,7 +13,7 @@ block: the table then shows the dead process, its restarted successor, and still
 once. Finally it stops the two nodes: only the processes it started (found by its own temporary
 folder), never another Ray on the machine.
 
-Run: ``python benchmarks/bench_ray_cluster.py [--images 40] [--size 32] [--port 6391]
+Run: ``python -m benchmarks.bench_ray_cluster [--images 40] [--size 32] [--port 6391]
 [--kill-one] [--pin]``
 """
 
@@ -32,10 +32,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTS = ROOT / "tests"
-for path in (ROOT, TESTS):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RAY = Path(sys.executable).with_name("ray")
 HOST = "127.0.0.1"
@@ -136,17 +132,15 @@ def main():
     args = parser.parse_args()
 
     import numpy as np
-    from models_dataset import BandModel, DiesOnce, images
 
     import occlusion_widget as ow
+    from tests.helpers.models_dataset import BandModel, DiesOnce, images
 
     work = Path(tempfile.mkdtemp(prefix="owraycluster-"))
     temp_dir = str(work / "ray")
     env = dict(os.environ)
-    # The nodes' workers unpickle the test model: give them the package and tests/ on the path.
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(ROOT), str(TESTS), env.get("PYTHONPATH")])
-    )
+    # The nodes' workers unpickle the test model (tests.helpers): give them the checkout.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     # Token authentication for the nodes and this driver alike (~/.ray/auth_token, made by the
     # head when missing): said explicitly, since a joining node does not assume it.

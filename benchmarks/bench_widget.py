@@ -19,7 +19,7 @@ network. Measured on the kernel side:
 
 Usage::
 
-    python benchmarks/bench_widget.py [--quick] [--skip-overhead]
+    python -m benchmarks.bench_widget [--quick] [--skip-overhead]
 """
 
 from __future__ import annotations
@@ -27,17 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import common
-from models import softmax  # tests/models.py, on the path through common
+from benchmarks import common
+from tests.helpers.models import softmax
 
 
 def measure():

@@ -27,12 +27,6 @@ SIZE = 224
 PATCH = 16
 ROW_MARK = "BENCH-ROWS "
 
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-# The shared tiny models (tests/models.py) serve the benchmarks too.
-if str(ROOT / "tests") not in sys.path:
-    sys.path.append(str(ROOT / "tests"))
-
 
 def model():
     """MobileNetV2 with random weights, built for 224x224x3."""
@@ -198,11 +192,14 @@ def emit(rows, **extra):
 
 
 def run_child(script, args, backend, extra_path=None, timeout=3600):
-    """Run ``script`` under ``KERAS_BACKEND=backend``; return its JSON, or ``{"error": ...}``."""
+    """Run the benchmark ``script`` (its path; run as ``python -m benchmarks.<name>``) under
+    ``KERAS_BACKEND=backend``, with ``extra_path`` first on its path when given; return its
+    JSON, or ``{"error": ...}``."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    if extra_path:
-        env["BENCH_EXTRA_PATH"] = str(extra_path)
-    cmd = [sys.executable, str(script), *args]
+    # The checkout on the child's path, whatever its working directory: it runs as a module.
+    paths = [str(extra_path) if extra_path else None, str(ROOT), env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+    cmd = [sys.executable, "-m", f"benchmarks.{Path(script).stem}", *args]
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False

@@ -39,7 +39,7 @@ header="--header"
 for backend in $BACKENDS; do
   echo "== $backend (at most ${share} s)" >&2
   # shellcheck disable=SC2086
-  KERAS_BACKEND=$backend timeout "$share" "$PYTHON" benchmarks/bench_methods.py \
+  KERAS_BACKEND=$backend timeout "$share" "$PYTHON" -m benchmarks.bench_methods \
     --models $models $sizes $DRY $header --out "$OUT"
   rc=$?
   if [ $rc -eq 124 ]; then

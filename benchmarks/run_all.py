@@ -2,11 +2,11 @@
 
 Usage::
 
-    python benchmarks/run_all.py           # the full run recorded in benchmarks/RESULTS.md
-    python benchmarks/run_all.py --quick   # a short run: stride 16 timings, stride-2 memory cut
+    python -m benchmarks.run_all           # the full run recorded in benchmarks/RESULTS.md
+    python -m benchmarks.run_all --quick   # a short run: stride 16 timings, stride-2 memory cut
 
 ``make bench`` and ``make bench-quick`` run these. The peers need installing once, apart from
-the project's environment: ``python benchmarks/bench_peers.py --install`` (skipped, with the
+the project's environment: ``python -m benchmarks.bench_peers --install`` (skipped, with the
 reason, when they are missing). On a machine with a GPU the same scripts run there (larger
 automatic batches, XLA for TensorFlow) and say "GPU" in the note column.
 """
@@ -16,17 +16,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import bench_engine
-import bench_memory
-import bench_peers
-import bench_widget
-import common
+from benchmarks import bench_engine, bench_memory, bench_peers, bench_widget, common
 
 
 def main():

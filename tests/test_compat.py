@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from models import region_model
 
 import occlusion_widget as ow
+from tests.helpers.models import region_model
 
 
 def _seed_like_model():

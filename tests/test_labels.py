@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from engine_helpers import shared_assets
 
 import occlusion_widget as ow
+from tests.helpers.engine_helpers import shared_assets
 
 
 def test_imagenet_names_are_shipped_and_in_order():

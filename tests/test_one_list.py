@@ -17,7 +17,7 @@ import traitlets
 import occlusion_widget as ow
 from occlusion_widget import palette
 from occlusion_widget.plot.cells import cell_colors
-from occlusion_widget.standalone import page_html
+from occlusion_widget.widget.export import page_html
 
 FILE = json.loads(files("occlusion_widget").joinpath("data/palettes.json").read_text())
 VIEWS_SAID = "view must be one of 'sensitivity', 'probability', 'predicted_class'; got 'heat'"

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-from engine_helpers import shared_assets
+
+from tests.helpers.engine_helpers import shared_assets
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

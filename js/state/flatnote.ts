@@ -1,5 +1,6 @@
 // The sentence a map says when it says nothing: the twin of occlusion_widget/engine/flat.py,
-// held to the same sentences by fixtures/flat_note.json (tests/flat_note_fixture.py writes it).
+// held to the same sentences by fixtures/flat_note.json (tests/helpers/flat_note_fixture.py
+// writes it).
 import { FLAT_BELOW } from "./colormap";
 
 /**

@@ -251,10 +251,17 @@ def open_dataset(store, storage_options=None, *, model=None, preprocess=None) ->
 
     Examples
     --------
+    >>> import tempfile
     >>> import occlusion_widget as ow
-    >>> ds = ow.open_dataset("sweeps/cifar")  # doctest: +SKIP
-    >>> ds.table.sort_values("flip_fraction").tail(3)  # doctest: +SKIP
-    >>> ds = ow.open_dataset("sweeps/cifar", model=model)  # doctest: +SKIP
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     store = f"{folder}/sweep"
+    ...     _ = ow.sweep_dataset(model, [np.eye(8), np.ones((8, 8))], store=store,
+    ...                          patch_size=4, stride=4, progress=False)
+    ...     maps_only = ow.open_dataset(store)  # shows the stored maps
+    ...     live = ow.open_dataset(store, model=model)  # can recompute and probe too
+    >>> len(maps_only), maps_only.model is None, live.model is model
+    (2, True, True)
     """
     st = open_store(store, storage_options, mode="r")
     if model is None:

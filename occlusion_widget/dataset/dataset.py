@@ -78,7 +78,10 @@ class OcclusionDataset:
 
         Examples
         --------
-        >>> ds.fragile(3)[["id", "flip_fraction", "flip_class"]]  # doctest: +SKIP
+        >>> ds.fragile(2)[["id", "flip_fraction", "flip_class"]].round(3)
+          id  flip_fraction  flip_class
+        0  0          0.333           2
+        1  1          0.000          -1
         """
         done = self.table[self.table["status"] == "done"]
         return done.sort_values(["flip_fraction", "max_drop"], ascending=False).head(n)
@@ -117,7 +120,10 @@ class OcclusionDataset:
 
         Examples
         --------
-        >>> ow.OcclusionWidget.from_result(ds.result(0), labels=names)  # doctest: +SKIP
+        >>> import occlusion_widget as ow
+        >>> shown = ow.OcclusionWidget.from_result(ds.result(0), labels=["sky", "square", "other"])
+        >>> shown.labels[shown.target], shown.result.rows
+        ('square', 3)
         """
         row = self._row(which)
         if row["status"] != "done":
@@ -172,7 +178,10 @@ class OcclusionDataset:
 
         Examples
         --------
-        >>> ds.confusion(labels=ow.labels.cifar10()).head()  # doctest: +SKIP
+        >>> ds.confusion(labels=["sky", "square", "other"]).iloc[0][["group_name", "winner_name"]]
+        group_name     square
+        winner_name     other
+        Name: 0, dtype: object
         """
         names = labels if labels is not None else self.folder_classes
         return confusion_table(self.table, by, flips_only, names)
@@ -186,7 +195,9 @@ class OcclusionDataset:
 
         Examples
         --------
-        >>> ds.plot_confusion(labels=ow.labels.cifar10())  # doctest: +SKIP
+        >>> fig = ds.plot_confusion(labels=["sky", "square", "other"])
+        >>> fig.axes[0].get_title()
+        'Confusion under occlusion (by true class, flipped positions)'
         """
         from ..plot.dataset import plot_confusion
 

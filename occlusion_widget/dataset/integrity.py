@@ -44,7 +44,10 @@ class StoreCorruptError(ValueError):
 
     Examples
     --------
-    >>> raise StoreCorruptError("the maps of image '3' are corrupt")  # doctest: +SKIP
+    >>> raise StoreCorruptError("the maps of image '3' are corrupt")
+    Traceback (most recent call last):
+    ...
+    occlusion_widget.dataset.integrity.StoreCorruptError: the maps of image '3' are corrupt
     """
 
 

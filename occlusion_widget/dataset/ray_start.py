@@ -124,7 +124,7 @@ def start_ray(**init_options) -> None:
     Examples
     --------
     >>> import occlusion_widget as ow
-    >>> ow.dataset.start_ray(num_cpus=2)  # doctest: +SKIP
+    >>> ow.dataset.start_ray(num_cpus=2)  # starts Ray's processes  # doctest: +SKIP
     """
     import ray
 

@@ -186,8 +186,11 @@ class DiskStore(_Base):
 
     Examples
     --------
-    >>> store = DiskStore("sweeps/cifar")  # doctest: +SKIP
-    >>> store.table().head()  # doctest: +SKIP
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     store = DiskStore(f"{folder}/sweep")
+    ...     len(store.table()), store.done_keys()  # nothing swept into it yet
+    (0, set())
     """
 
     def __init__(self, url, storage_options=None, mode="a"):

@@ -111,9 +111,9 @@ class ThumbnailCache:
 
     Examples
     --------
-    >>> cache = ThumbnailCache(ds)  # doctest: +SKIP
-    >>> cache.get("3").shape, cache.get("3") is cache.get("3"), cache.made  # doctest: +SKIP
-    ((32, 32, 4), True, 1)
+    >>> cache = ThumbnailCache(ds)  # ds: three 16 x 16 images
+    >>> cache.get("2").shape, cache.get("2") is cache.get("2"), cache.made
+    ((16, 16, 4), True, 1)
     """
 
     def __init__(self, dataset, max_side: int = DEFAULT_MAX_SIDE, make=None, capacity: int = 2000):

@@ -12,10 +12,10 @@ The trained weights ship with the package (``data/demo_shapes.weights.h5``, abou
 Examples
 --------
 >>> from occlusion_widget import demo
->>> model = demo.load_model()  # doctest: +SKIP
+>>> model = demo.load_model()
 >>> image, box = demo.sample_image("triangle", seed=3)
->>> probabilities = model.predict(image[None].astype("float32"), verbose=0)  # doctest: +SKIP
->>> demo.CLASS_NAMES[int(probabilities.argmax())]  # doctest: +SKIP
+>>> probabilities = model.predict(image[None].astype("float32"), verbose=0)
+>>> demo.CLASS_NAMES[int(probabilities.argmax())]
 'triangle'
 """
 
@@ -260,8 +260,8 @@ def build_model(weight_seed: int = 0) -> keras.Model:
     Examples
     --------
     >>> from occlusion_widget import demo
-    >>> model = demo.build_model()  # doctest: +SKIP
-    >>> model.output_shape  # doctest: +SKIP
+    >>> model = demo.build_model()
+    >>> model.output_shape
     (None, 4)
     """
     import keras
@@ -330,10 +330,9 @@ def load_model() -> keras.Model:
     Examples
     --------
     >>> from occlusion_widget import demo
-    >>> model = demo.load_model()  # doctest: +SKIP
+    >>> model = demo.load_model()
     >>> image, box = demo.sample_image("cross", seed=0)
     >>> demo.CLASS_NAMES[int(model.predict(image[None].astype("float32"), verbose=0).argmax())]
-    ... # doctest: +SKIP
     'cross'
     """
     if not WEIGHTS_PATH.is_file():

@@ -67,9 +67,10 @@ class Comparison:
 
         Examples
         --------
-        >>> cmp.table()  # doctest: +SKIP
-           rank baseline patch_size stride  deletion_auc  insertion_auc
-        0     1    black     (2, 2) (1, 1)         0.125          0.875
+        >>> cmp.table()[["rank", "baseline", "deletion_auc", "insertion_auc"]].round(3)
+           rank baseline  deletion_auc  insertion_auc
+        0     1    black           0.1            0.7
+        1     2    white           0.2            0.6
         """
         rows = [dict(row) for row in self.rows]
         try:
@@ -137,8 +138,12 @@ def compare(
 
     Examples
     --------
-    >>> cmp.best["baseline"]  # doctest: +SKIP
-    'black'
+    >>> def model(batch):  # class 1 = brightness of the top-left 2x2 corner
+    ...     p = batch[:, :2, :2].mean(axis=(1, 2, 3))
+    ...     return np.stack([1 - p, p], axis=1)
+    >>> cmp = compare(model, np.ones((4, 4)), baselines=["black", "white"], patch_sizes=[2])
+    >>> cmp.best["baseline"], cmp.target
+    ('black', 1)
     """
     baselines = _as_list(baselines, "baselines")
     patch_sizes = _as_list(patch_sizes, "patch_sizes")

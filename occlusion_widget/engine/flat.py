@@ -5,7 +5,7 @@ structure; the widget, the standalone page, ``save()`` and every figure say this
 instead. It is written once, here: :attr:`OcclusionResult.flat_note`, the widget's ``note`` and
 the figures' titles call :func:`flat_note`, and ``js/state/flatnote.ts`` is its twin for the
 browser, held to the same sentences by ``js/fixtures/flat_note.json``
-(``tests/flat_note_fixture.py``).
+(``tests/helpers/flat_note_fixture.py``).
 
 The threshold is ``scale.flat_below`` of ``data/palettes.json``, the file the browser bundle
 reads too, so no copy of the number can drift.

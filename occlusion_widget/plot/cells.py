@@ -37,8 +37,8 @@ def cell_rgba(result, rgb: np.ndarray, alpha=None) -> np.ndarray:
 
     Examples
     --------
-    >>> cell_rgba(result, np.zeros((2, 2, 3), np.uint8)).shape  # doctest: +SKIP
-    (8, 8, 4)
+    >>> cell_rgba(result, np.zeros((3, 3, 3), np.uint8)).shape  # result: 3 x 3 cells, 16 x 16 px
+    (16, 16, 4)
     """
     weight = np.ones(rgb.shape[:2]) if alpha is None else np.asarray(alpha, np.float64)
     weight = np.where(np.asarray(result.computed, bool), weight, 0.0)
@@ -53,7 +53,7 @@ def cell_colors(view: str, result, indices, *, scale: str = "auto") -> dict:
 
     Examples
     --------
-    >>> cell_colors("probability", result, (3,))["kind"]  # doctest: +SKIP
+    >>> cell_colors("probability", result, (1,))["kind"]
     'sequential'
     """
     palette.check_view(view)
@@ -104,8 +104,9 @@ def compose(image: np.ndarray, result, rgb, opacity: float, alpha=None) -> np.nd
 
     Examples
     --------
-    >>> compose(shown, result, colours["rgb"], 0.7).shape  # doctest: +SKIP
-    (224, 224, 3)
+    >>> colours = cell_colors("sensitivity", result, (1,))
+    >>> compose(result.image, result, colours["rgb"], 0.7, colours["alpha"]).shape
+    (16, 16, 3)
     """
     layer = cell_rgba(result, rgb, alpha).astype(np.float64)
     weight = opacity * layer[..., 3:] / 255.0

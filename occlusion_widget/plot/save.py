@@ -138,9 +138,9 @@ def render_view(
 
     Examples
     --------
-    >>> fig = render_view(result, view="probability", target=0, labels=None)  # doctest: +SKIP
-    >>> fig.axes[0].get_title()  # doctest: +SKIP
-    'P(class 0) with the patch at each position'
+    >>> fig = render_view(result, view="probability", target=1, labels=["sky", "square", "other"])
+    >>> fig.axes[0].get_title()
+    'P(square) with the patch at each position'
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

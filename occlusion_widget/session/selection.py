@@ -44,9 +44,9 @@ class Selection:
 
     Examples
     --------
-    >>> w.selected = (2, 3)  # doctest: +SKIP
-    >>> w.selection.predicted_name, round(w.selection.target_drop, 3)  # doctest: +SKIP
-    ('tabby cat', 0.412)
+    >>> w.selected = (1, 1)  # the patch over pixels 4..12 hides a quarter of the square
+    >>> w.selection.predicted_name, w.selection.target_name, round(w.selection.target_drop, 3)
+    ('square', 'square', 0.2)
     """
 
     row: int

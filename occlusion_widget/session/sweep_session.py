@@ -273,7 +273,8 @@ class SweepSession(SessionView):
 
         Examples
         --------
-        >>> session.wait(10)  # doctest: +SKIP
+        >>> session.start(stride=8)
+        >>> session.wait(10)
         'done'
         """
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -107,8 +107,9 @@ class TopK:
 
         Examples
         --------
-        >>> TopK(result, 1).update()  # doctest: +SKIP
-        0
+        >>> topk = TopK(result, 1)  # ranks every cell computed so far
+        >>> topk.update(), topk.done
+        (0, 9)
         """
         # The engine writes a cell's probabilities before marking it computed, so a cell read
         # as computed here has its final values.

@@ -109,9 +109,13 @@ def export_html(
 
     Examples
     --------
+    >>> import tempfile
     >>> import occlusion_widget as ow
-    >>> ow.export_html(result, "cat.html", labels="imagenet")  # doctest: +SKIP
-    PosixPath('cat.html')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     names = ["sky", "square", "other"]
+    ...     page = ow.export_html(result, f"{folder}/square.html", labels=names)
+    ...     page.name, "square" in page.read_text()
+    ('square.html', True)
     """
     text = page_html(
         source,

@@ -300,7 +300,9 @@ class GalleryWidget(ipywidgets.VBox):
 
         Examples
         --------
-        >>> g.open_image(ds.fragile(1)["id"].iloc[0])  # doctest: +SKIP
+        >>> opened = g.open_image(ds.fragile(1)["id"].iloc[0])  # the image that flips most
+        >>> opened.labels[opened.target], opened is g.opened
+        ('square', True)
         """
         image_id = str(image_id)
         self.dataset.result(image_id)  # raises KeyError / ValueError with the reason
@@ -316,7 +318,9 @@ class GalleryWidget(ipywidgets.VBox):
 
         Examples
         --------
-        >>> g.close()  # doctest: +SKIP
+        >>> g.close()
+        >>> g.comm is None and g.grid.comm is None
+        True
         """
         # getattr: ipywidgets calls close() from __del__, even when __init__ raised early.
         for part in (getattr(self, "opened", None), getattr(self, "grid", None)):

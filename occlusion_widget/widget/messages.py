@@ -28,7 +28,9 @@ def handle(widget: Any, content: Any, buffers: Any) -> None:
 
     Examples
     --------
-    >>> handle(w, {"type": "cancel", "id": 1}, [])  # doctest: +SKIP
+    >>> handle(w, {"type": "recompute", "id": 1, "params": {"stride": 8}}, [])  # replies at once
+    >>> w.wait(), w.stride
+    ('done', [8, 8])
     """
     if not isinstance(content, dict):
         return

@@ -67,7 +67,7 @@ class Mirror:
 
     Examples
     --------
-    >>> w.session.on_update is w._mirror.update  # doctest: +SKIP
+    >>> w._mirror.adopted is w.result  # the finished sweep's names and numbers are shown
     True
     """
 

@@ -86,7 +86,7 @@ class Picture:
 
     Examples
     --------
-    >>> w._picture.display_id.startswith("occlusion-widget-")  # doctest: +SKIP
+    >>> w._picture.display_id.startswith("occlusion-widget-")
     True
     """
 
@@ -111,7 +111,7 @@ class Picture:
 
         Examples
         --------
-        >>> sorted(w._picture.bundle()[0])  # doctest: +SKIP
+        >>> sorted(w._picture.bundle()[0])
         ['application/vnd.jupyter.widget-view+json', 'image/png', 'text/plain']
         """
         data, metadata, _ = self._bundle(self._draw(self._look()[1]))

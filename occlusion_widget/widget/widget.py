@@ -187,9 +187,14 @@ class OcclusionWidget(Outputs):
 
         Examples
         --------
+        >>> import tempfile
         >>> import occlusion_widget as ow
-        >>> result = ow.OcclusionResult.load("cat.npz")  # doctest: +SKIP
-        >>> ow.OcclusionWidget.from_result(result, labels="imagenet")  # doctest: +SKIP
+        >>> with tempfile.TemporaryDirectory() as folder:  # a sweep saved, then loaded
+        ...     result.save(f"{folder}/square.npz")
+        ...     saved = ow.OcclusionResult.load(f"{folder}/square.npz")
+        >>> shown = ow.OcclusionWidget.from_result(saved, labels=["sky", "square", "other"])
+        >>> shown.status, shown.labels[shown.target]
+        ('done', 'square')
         """
         reject_unknown(display, "from_result()", ["target", "view", "opacity", "color_scale"])
         session = SweepSession.from_result(
@@ -253,8 +258,8 @@ class OcclusionWidget(Outputs):
 
         Examples
         --------
-        >>> w.wait(); w.result.sensitivity().shape  # doctest: +SKIP
-        (27, 27)
+        >>> w.result.sensitivity().shape  # a 3 x 3 grid of patch positions
+        (3, 3)
         """
         return self._session.result
 
@@ -267,10 +272,8 @@ class OcclusionWidget(Outputs):
 
         Examples
         --------
-        >>> w.recompute(stride=4); w.cancel(); w.wait()  # doctest: +SKIP
-        'cancelled'
-        >>> w.partial_result.done < w.partial_result.total, w.result.complete  # doctest: +SKIP
-        (True, True)
+        >>> w.partial_result is None  # the toy sweep finished (see :meth:`cancel`)
+        True
         """
         return self._session.partial_result
 
@@ -304,9 +307,9 @@ class OcclusionWidget(Outputs):
 
         Examples
         --------
-        >>> w.recompute(patch_size=32, stride=16, baseline="blur")  # doctest: +SKIP
-        >>> w.wait()  # doctest: +SKIP
-        'done'
+        >>> w.recompute(patch_size=4, stride=4, baseline="blur")
+        >>> w.wait(), w.result.sensitivity().shape
+        ('done', (4, 4))
         """
         if isinstance(params.get("baseline"), str) and params["baseline"] == CUSTOM_BASELINE:
             if self._mirror.custom_baseline is None:
@@ -323,8 +326,17 @@ class OcclusionWidget(Outputs):
 
         Examples
         --------
-        >>> w.cancel(); w.wait()  # doctest: +SKIP
+        >>> import threading
+        >>> go = threading.Event()
+        >>> def model(batch):  # class 1 = brightness of the top-left corner, once `go` is set
+        ...     go.wait(10)
+        ...     p = batch[:, :8, :8].mean(axis=(1, 2, 3))
+        ...     return np.stack([1 - p, p], axis=1)
+        >>> held = OcclusionWidget(model, np.ones((16, 16)), patch_size=8, stride=4, batch_size=1)
+        >>> held.cancel(); go.set(); held.wait()  # asked during the first batch
         'cancelled'
+        >>> held.partial_result.done, held.partial_result.total
+        (0, 9)
         """
         # getattr: ipywidgets calls close() from __del__, even when __init__ raised early.
         session = getattr(self, "_session", None)
@@ -339,7 +351,7 @@ class OcclusionWidget(Outputs):
 
         Examples
         --------
-        >>> w.wait()  # doctest: +SKIP
+        >>> w.wait()
         'done'
         """
         self._session.wait(timeout)
@@ -352,7 +364,9 @@ class OcclusionWidget(Outputs):
 
         Examples
         --------
-        >>> w.close()  # doctest: +SKIP
+        >>> w.close()
+        >>> w.comm is None
+        True
         """
         self.cancel()
         picture = getattr(self, "_picture", None)

@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from jupyter_harness import ASSETS, CHROMIUM, CHROMIUM_ARGS, JupyterServer
-from notebook_page import ARTIFACTS, NotebookPage, safe_name
 from playwright.sync_api import expect, sync_playwright
+
+from tests.e2e.jupyter_harness import ASSETS, CHROMIUM, CHROMIUM_ARGS, JupyterServer
+from tests.e2e.notebook_page import ARTIFACTS, NotebookPage, safe_name
 
 # Several engineers share two cores here: give web-first assertions room to breathe.
 expect.set_options(timeout=15_000)

@@ -1,6 +1,6 @@
 """A marimo app that shows the widget on the four-colour toy (tests/e2e/test_marimo.py runs it).
 
-Run by hand: PYTHONPATH=tests/e2e marimo run tests/e2e/marimo_app.py
+Run by hand, from the repository root: PYTHONPATH=. marimo run tests/e2e/marimo_app.py
 """
 
 import marimo
@@ -11,9 +11,9 @@ app = marimo.App()
 @app.cell
 def _():
     import marimo as mo
-    from toy_colours import LABELS, toy_image, toy_model
 
     import occlusion_widget as ow
+    from tests.e2e.toy_colours import LABELS, toy_image, toy_model
 
     return LABELS, mo, ow, toy_image, toy_model
 

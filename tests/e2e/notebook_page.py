@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jupyter_harness import JupyterServer, Kernel, wait_until
 from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.jupyter_harness import JupyterServer, Kernel, wait_until
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 

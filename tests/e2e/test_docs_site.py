@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notebook_page import ARTIFACTS
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
+
+from tests.e2e.notebook_page import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -13,9 +13,10 @@ import textwrap
 
 import numpy as np
 import pytest
-from notebook_page import ARTIFACTS, read_canvas
 from playwright.sync_api import expect
-from widget_page import KERNEL_HELPERS, cell_point_on, expect_inspector_shows
+
+from tests.e2e.notebook_page import ARTIFACTS, read_canvas
+from tests.e2e.widget_page import KERNEL_HELPERS, cell_point_on, expect_inspector_shows
 
 pytestmark = pytest.mark.e2e
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jupyter_harness import REPO, wait_until
-from notebook_page import ARTIFACTS
 from playwright.sync_api import Locator, Page, expect
-from toy_colours import LABELS, toy_image, toy_model
 
 import occlusion_widget as ow
+from tests.e2e.jupyter_harness import REPO, wait_until
+from tests.e2e.notebook_page import ARTIFACTS
+from tests.e2e.toy_colours import LABELS, toy_image, toy_model
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +43,7 @@ def marimo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("marimo-home")
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
         "MARIMO_SKIP_UPDATE_CHECK": "1",
         # marimo keeps its config and state under the home folder: a private one per run.
         "HOME": str(home),

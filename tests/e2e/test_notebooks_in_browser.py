@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from jupyter_harness import REPO
 from playwright.sync_api import expect
+
+from tests.e2e.jupyter_harness import REPO
 
 pytestmark = pytest.mark.e2e
 

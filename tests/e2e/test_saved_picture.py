@@ -15,11 +15,12 @@ import json
 
 import numpy as np
 import pytest
-from jupyter_harness import JupyterServer, wait_until
-from notebook_page import ARTIFACTS, NotebookPage
 from PIL import Image
 from playwright.sync_api import expect
-from widget_page import TOY_PRELUDE, TOY_WIDGET, toy_notebook, wait_for_status
+
+from tests.e2e.jupyter_harness import JupyterServer, wait_until
+from tests.e2e.notebook_page import ARTIFACTS, NotebookPage
+from tests.e2e.widget_page import TOY_PRELUDE, TOY_WIDGET, toy_notebook, wait_for_status
 
 pytestmark = pytest.mark.e2e
 

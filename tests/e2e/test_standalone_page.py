@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from notebook_page import ARTIFACTS, read_canvas
 from playwright.sync_api import Locator, Page, expect
 
 import occlusion_widget as ow
 from occlusion_widget import export_html
 from occlusion_widget.labels import cifar10
+from tests.e2e.notebook_page import ARTIFACTS, read_canvas
 
 pytestmark = pytest.mark.e2e
 

@@ -17,9 +17,10 @@ import textwrap
 
 import numpy as np
 import pytest
-from notebook_page import read_canvas
 from playwright.sync_api import expect
-from widget_page import (
+
+from tests.e2e.notebook_page import read_canvas
+from tests.e2e.widget_page import (
     LEGEND_ENTRY,
     TOY_WIDGET,
     cell_point,

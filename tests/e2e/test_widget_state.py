@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
-from jupyter_harness import JupyterServer, wait_until
-from notebook_page import NotebookPage, read_canvas
 from playwright.sync_api import Locator, expect
-from widget_page import (
+
+from tests.e2e.jupyter_harness import JupyterServer, wait_until
+from tests.e2e.notebook_page import NotebookPage, read_canvas
+from tests.e2e.widget_page import (
     CANVAS_CHECKSUM_JS,
     KERNEL_HELPERS,
     LEGEND_ENTRY,

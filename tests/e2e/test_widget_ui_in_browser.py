@@ -13,7 +13,8 @@ import textwrap
 
 import pytest
 from playwright.sync_api import expect
-from widget_page import (
+
+from tests.e2e.widget_page import (
     KERNEL_HELPERS,
     TOY_PRELUDE,
     TOY_WIDGET,

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 import textwrap
 
-from notebook_page import NotebookPage
 from playwright.sync_api import Locator, expect
+
+from tests.e2e.notebook_page import NotebookPage
 
 TOY_PRELUDE = textwrap.dedent(
     """
