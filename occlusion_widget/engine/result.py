@@ -153,8 +153,22 @@ class OcclusionResult(ClassesMixin):
         return (
             f"OcclusionResult({self.rows}x{self.cols} positions, {self.num_classes} classes, "
             f"image {self.image_shape}, patch {self.patch_size}, stride {self.stride}, "
-            f"baseline {self.baseline_name!r}, {mode}{self.done}/{self.total} done)"
+            f"baseline {self.baseline_name!r}, {mode}{self.done}/{self.total} done"
+            f"{', approximate' if self.approximation_note() else ''})"
         )
+
+    def approximation_note(self) -> str | None:
+        """What an approximate sweep (``method="approximate"``) approximated, and the error it
+        measured on its exactly computed sample; None for an exact result.
+
+        Examples
+        --------
+        >>> print(result.approximation_note())
+        None
+        """
+        from .methods import approximation_note
+
+        return approximation_note(self.info, self.total)
 
     # -- geometry ----------------------------------------------------------------------------
 
