@@ -32,8 +32,8 @@ DEPRECATED = {
     "adaptive": (
         "method='adaptive' is deprecated and will be removed in the next release: it computes "
         "59-79% of the positions but takes 0.46-1.21x the default exact sweep's time "
-        "(benchmarks/RESULTS.md section 8). Use method='approximate', which drills down the same "
-        "way on the incremental pass and measures its error"
+        "(benchmarks/RESULTS.md section 8). Use method='approximate', which computes about half "
+        "the positions, fills the others from their neighbours and measures its error"
     )
 }
 
