@@ -140,7 +140,7 @@ class Mirror:
                 w.baseline_probabilities = empty.copy()
 
     def show_estimated(self) -> None:
-        """Send which cells ``method="adaptive"`` interpolated (None for an exact sweep)."""
+        """Send which cells ``method="approximate"`` filled in (None for an exact sweep)."""
         w, result = self.widget, self.adopted
         mask = None if result is None else result.info.get("estimated")
         if result is None or mask is None or np.shape(mask) != (result.rows, result.cols):
