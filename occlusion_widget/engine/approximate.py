@@ -28,6 +28,7 @@ import numpy as np
 from .incremental.threshold import check_tau
 from .methods import full_pass_info
 from .model import make_forward, to_probabilities
+from .progress import _make_progress
 from .quincunx import Drill
 from .result import OcclusionResult
 
@@ -217,23 +218,28 @@ def iter_approximate(model, params, tau=None, tolerance="default"):
     score = CellScorer(inner, params)
     steps = _drill(score, grid, tolerance, params) if tolerance else _every(score, grid, params)
     result = None
-    for probabilities, base, known, exact in steps:
-        if result is None:
-            result = _new_result(params, probabilities, base, score.kind, info)
-        result.probabilities = probabilities
-        result.computed[...] = known
-        inner_info = getattr(inner, "info", inner_info)
-        info["inner"] = inner_info.get("method", "full")
-        if "flop_fraction" in inner_info:
-            info["flop_fraction"] = inner_info["flop_fraction"]
-        info["positions_computed"] = int(exact.sum())
-        info["passes_saved"] = round((grid.total + 1) / max(1, score.passes), 3)
-        info["estimated"] = result.computed & ~exact
-        if callable(params.progress) and not isinstance(params.progress, bool):
-            params.progress(int(result.computed.sum()), grid.total)
-        if result.complete:
-            break
-        yield result
+    bar = _make_progress(params.progress, grid.total)
+    try:
+        for probabilities, base, known, exact in steps:
+            if result is None:
+                result = _new_result(params, probabilities, base, score.kind, info)
+            result.probabilities = probabilities
+            result.computed[...] = known
+            inner_info = getattr(inner, "info", inner_info)
+            info["inner"] = inner_info.get("method", "full")
+            if "flop_fraction" in inner_info:
+                info["flop_fraction"] = inner_info["flop_fraction"]
+            info["positions_computed"] = int(exact.sum())
+            info["passes_saved"] = round((grid.total + 1) / max(1, score.passes), 3)
+            info["estimated"] = result.computed & ~exact
+            if bar is not None:
+                bar(int(result.computed.sum()), grid.total)
+            if result.complete:
+                break
+            yield result
+    finally:
+        if bar is not None:
+            bar.close()
     if result is None:
         return
     if result.complete:
