@@ -5,7 +5,8 @@ weights (``KERAS_HOME`` must hold them; nothing is downloaded), patch 16, stride
 baseline: the default exact sweep (``method="auto"``) and the approximate one (each setting of
 ``--settings``, ``tau:tolerance``, ``none`` for no drill-down), alternated for ``--rounds``
 rounds with the compiled incremental function dropped before every run (so each pays its
-set-up, as a first sweep on a new model, size, patch and stride does). Reported per photo and
+set-up, as a first sweep on a new model, size, patch and stride does), or with ``--warm`` kept
+(as for a second image of the same size: both reuse it). Reported per photo and
 setting: the median wall times and their ratio, the positions computed, the SSIM of the
 unoccluded class's sensitivity map against the exact one (``adaptive.ssim``: 7x7 windows of
 cells, data range the exact map's), the share of positions predicting the same class, the error
@@ -53,7 +54,7 @@ def _load(name, size):
         return np.asarray(im.convert("RGB").resize((size, size)))
 
 
-def measure(model, prep, image, patch, stride, settings, rounds):
+def measure(model, prep, image, patch, stride, settings, rounds, warm=False):
     import occlusion_widget as ow
     from occlusion_widget.engine.adaptive import ssim
     from occlusion_widget.engine.approximate import approximate_map
@@ -62,12 +63,15 @@ def measure(model, prep, image, patch, stride, settings, rounds):
     kw = dict(patch_size=patch, stride=stride, preprocess=prep, progress=False)
 
     def timed(fn):
-        incremental_forward._LAST.clear()  # every run pays its set-up
+        if not warm:
+            incremental_forward._LAST.clear()  # every run pays its set-up
         t0 = time.perf_counter()
         out = fn()
         return time.perf_counter() - t0, out
 
     ow.occlusion_map(model, image, method="full", **kw)  # warm-up: the model's compiled call
+    if warm:  # and the compiled incremental pass, which both then reuse
+        ow.occlusion_map(model, image, method="incremental", **kw)
     rows = []
     auto_times, approx_times = [], {s: [] for s in settings}
     exact, results = None, {}
@@ -113,6 +117,11 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", help="append the rows to this file too")
     parser.add_argument("--dry-run", action="store_true", help="tiny random model, one round")
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="keep the compiled incremental pass (as for a second image of the same size)",
+    )
     args = parser.parse_args(argv)
     import keras
 
@@ -133,7 +142,10 @@ def main(argv=None):
     print("|" + "---|" * (HEADER.count("|") - 1), flush=True)
     for name in args.images:
         image = _load(name, size)
-        for r in measure(model, prep, image, args.patch, args.stride, settings, args.rounds):
+        rows = measure(
+            model, prep, image, args.patch, args.stride, settings, args.rounds, args.warm
+        )
+        for r in rows:
             load = os.getloadavg()[0]
             line = (
                 f"| {name} | {r['tau']:g} | {r['tolerance']} | {r['auto']:.2f} | "
