@@ -1,17 +1,41 @@
-"""How a sweep computes its positions: every occluded copy in full, incrementally, or adaptively.
+"""How a sweep computes its positions: every occluded copy in full, incrementally, or
+approximately.
 
 ``"full"`` runs the model on every occluded copy. ``"incremental"`` (exact) computes, per layer,
-only the region the patch can change (:mod:`.incremental`). ``"adaptive"`` (approximate) scores
-a coarse grid and refines only where the map changes (:mod:`.adaptive`). ``"auto"`` starts in
-full and switches to incremental where the model is supported and the plan's multiply-add share
-and the sweep's own timing say it pays (:mod:`.auto`); never adaptive unless asked.
+only the region the patch can change (:mod:`.incremental`). ``"approximate"`` caps those regions
+and/or drills down from a coarse grid, and measures its error on a sample (:mod:`.approximate`).
+``"adaptive"`` (deprecated: :data:`DEPRECATED`) scores a coarse grid and refines only where the
+map changes (:mod:`.adaptive`). ``"auto"`` starts in full and switches to incremental where the
+model is supported and the plan's multiply-add share and the sweep's own timing say it pays
+(:mod:`.auto`); never approximate unless asked.
 """
 
 from __future__ import annotations
 
-__all__ = ["METHODS", "check_method", "full_pass_info", "select_forward"]
+from typing import Any
 
-METHODS = ("auto", "full", "incremental", "adaptive")
+__all__ = [
+    "DEPRECATED",
+    "METHODS",
+    "approximation_note",
+    "check_method",
+    "full_pass_info",
+    "select_forward",
+]
+
+METHODS = ("auto", "full", "incremental", "approximate", "adaptive")
+
+_PACKAGE = __name__.split(".")[0]
+
+#: Methods that still run for one release, and what replaces them.
+DEPRECATED = {
+    "adaptive": (
+        "method='adaptive' is deprecated and will be removed in the next release: it computes "
+        "59-79% of the positions but takes 0.46-1.21x the default exact sweep's time "
+        "(benchmarks/RESULTS.md section 8). Use method='approximate', which computes about half "
+        "the positions, fills the others from their neighbours and measures its error"
+    )
+}
 
 #: ``"auto"`` considers the incremental pass only when the sweep has this many positions; it
 #: then times the full pass and switches when that pays (:mod:`.auto`).
@@ -19,7 +43,7 @@ AUTO_MIN_POSITIONS = 64
 
 
 def check_method(method) -> str:
-    """Validate ``method``.
+    """Validate ``method`` (a deprecated one warns, :data:`DEPRECATED`).
 
     Examples
     --------
@@ -28,10 +52,21 @@ def check_method(method) -> str:
     >>> check_method("fast")
     Traceback (most recent call last):
     ...
-    ValueError: method must be one of 'auto', 'full', 'incremental', 'adaptive'; got 'fast'
+    ValueError: method must be one of 'auto', 'full', 'incremental', 'approximate', 'adaptive'; \
+got 'fast'
     """
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
+    if method in DEPRECATED:
+        import sys
+        import warnings
+
+        # Point at the user's call (a notebook shows DeprecationWarnings raised from there).
+        frame: Any = sys._getframe(0)
+        level = 1
+        while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
+            frame, level = frame.f_back, level + 1
+        warnings.warn(DEPRECATED[method], DeprecationWarning, stacklevel=level)
     return method
 
 
@@ -56,7 +91,7 @@ def full_pass_info(method, model, forward, grid) -> dict | None:
     """
     if method == "full":
         return {"method": "full", "reason": "asked for"}
-    if method == "adaptive":
+    if method in ("adaptive", "approximate"):
         return None
     from .model import is_keras_model
 
@@ -138,3 +173,48 @@ def select_forward(method, model, forward, pixels, grid):
             f"(or 'auto', which falls back by itself)"
         ) from None
     return incremental, incremental.info
+
+
+def approximation_note(info: dict, total: int) -> str | None:
+    """One sentence saying what an approximate sweep approximated and the error it measured;
+    None for an exact sweep. Titles, notes and ``repr`` show it.
+
+    Parameters
+    ----------
+    info : dict
+        ``result.info``.
+    total : int
+        Positions in the grid.
+
+    Examples
+    --------
+    >>> info = {"method": "approximate", "tau": 1.0, "positions_computed": 380,
+    ...         "measured_error": {"sampled": 12, "max_abs": 0.0312, "mean_abs": 0.008,
+    ...                            "class_agreement": 1.0}}
+    >>> approximation_note(info, 729)
+    'approximate: 380 of 729 positions computed, the rest filled from neighbours; on 12 \
+sampled positions the error is at most 0.031 (mean 0.008), class agreement 100%'
+    >>> approximation_note({"method": "incremental"}, 729) is None
+    True
+    """
+    if info.get("method") not in ("approximate", "adaptive"):
+        return None
+    done = info.get("positions_computed")
+    parts = []
+    if done is not None and done < total:
+        parts.append(f"{done} of {total} positions computed, the rest filled from neighbours")
+    tau = info.get("tau", 1.0)
+    if isinstance(tau, (int, float)) and tau < 1:
+        parts.append(f"each layer's update capped at {tau:g} of its map")
+    error = info.get("measured_error") or info.get("error_estimate")
+    text = "approximate: " + ("; ".join(parts) if parts else "no position approximated")
+    if isinstance(error, dict) and error.get("sampled"):
+        agree = error.get("class_agreement")
+        text += (
+            f"; on {error['sampled']} sampled positions the error is at most "
+            f"{error.get('max_abs', float('nan')):.3f} (mean "
+            f"{error.get('mean_abs_interpolated', error.get('mean_abs', float('nan'))):.3f})"
+        )
+        if isinstance(agree, (int, float)):
+            text += f", class agreement {agree:.0%}"
+    return text

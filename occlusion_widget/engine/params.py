@@ -176,7 +176,7 @@ class SweepParams:
     preprocess, progress, cancel
         As given (checked).
     method : str
-        ``"auto"``, ``"full"``, ``"incremental"`` or ``"adaptive"``.
+        ``"auto"``, ``"full"``, ``"incremental"``, ``"approximate"`` or ``"adaptive"``.
     mode : str
         ``"occlude"`` (the patch is filled with the baseline) or ``"reveal"`` (only the patch
         is kept, everything else is the baseline).
@@ -314,7 +314,7 @@ def _check_method(method, mode) -> str:
     from .methods import check_method
 
     method = check_method(method)
-    if mode == "reveal" and method in ("incremental", "adaptive"):
+    if mode == "reveal" and method in ("incremental", "adaptive", "approximate"):
         raise ValueError(
             f"method={method!r} works on occlusion sweeps only (it reuses what the clean image "
             f"computed, and in reveal mode every image is mostly baseline); use method='full' "

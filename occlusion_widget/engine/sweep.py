@@ -139,6 +139,11 @@ def run_sweep(model, params: SweepParams):
 
         yield from iter_adaptive(model, params, params.preprocess, params.progress, params.cancel)
         return
+    if params.method == "approximate":
+        from .approximate import iter_approximate
+
+        yield from iter_approximate(model, params)
+        return
     raw, grid, fill, bsz = params.image, params.grid, params.baseline, params.batch_size
     pixels = raw.pixels
     h, w, c = pixels.shape
@@ -339,15 +344,14 @@ def occlusion_map(
         which keeps the original pixels. Reveal also scores the all-baseline image
         (``result.baseline_probabilities``); its sensitivity is the gain over that image (see
         :meth:`OcclusionResult.sensitivity`).
-    method : {"auto", "full", "incremental", "adaptive"}, default "auto"
-        ``"full"`` runs the model on every occluded copy. ``"incremental"`` (exact, Keras
-        models on TensorFlow, JAX or torch) computes per layer only the region the patch can change.
-        ``"adaptive"`` (approximate) scores a coarse grid and refines where the map changes;
-        ``result.info`` carries its error estimate. ``"auto"`` starts in full and switches to
-        the incremental pass where the model is supported and the sweep's own timing says it
-        pays (set-up included). ``result.info`` says what ran and why. Whatever the method,
-        exact sweeps visit the adaptive drill-down's cells first, so a partial result is the
-        adaptive map's cells.
+    method : {"auto", "full", "incremental", "approximate", "adaptive"}, default "auto"
+        ``"full"`` runs the model on every occluded copy; ``"incremental"`` (exact, Keras models
+        on TensorFlow, JAX or torch) computes per layer only the region the patch can change;
+        ``"auto"`` starts in full and switches to incremental where the sweep's own timing says
+        it pays (set-up included). ``"approximate"`` drills down from a coarse grid (and can cap
+        the regions: :mod:`~occlusion_widget.engine.approximate`); ``info["measured_error"]``
+        holds its error on an exactly computed sample. ``"adaptive"`` is deprecated. Exact
+        sweeps visit the drill-down's cells first, so a partial result is the drill-down's map.
 
     Returns
     -------

@@ -41,7 +41,8 @@ def target_map(result: OcclusionResult, target: Any) -> np.ndarray:
 def note_for(result: OcclusionResult, target: Any, labels: Any) -> str:
     """The ``note`` trait: the engine's sentence when the map says nothing
     (:meth:`OcclusionResult.flat_note`, which also says how many positions a partial map's
-    sentence rests on), ``""`` otherwise.
+    sentence rests on) and what an approximate sweep approximated
+    (:meth:`OcclusionResult.approximation_note`), ``""`` when neither applies.
 
     Examples
     --------
@@ -52,7 +53,8 @@ def note_for(result: OcclusionResult, target: Any, labels: Any) -> str:
     >>> note_for(result, 1, ["a", "b"])
     'no 4×4 patch changes P(b) by more than 0.001'
     """
-    return result.flat_note(target, labels=list(labels) or None) or ""
+    flat = result.flat_note(target, labels=list(labels) or None)
+    return "; ".join(n for n in (flat, result.approximation_note()) if n)
 
 
 class Mirror:
@@ -138,7 +140,7 @@ class Mirror:
                 w.baseline_probabilities = empty.copy()
 
     def show_estimated(self) -> None:
-        """Send which cells ``method="adaptive"`` interpolated (None for an exact sweep)."""
+        """Send which cells ``method="approximate"`` filled in (None for an exact sweep)."""
         w, result = self.widget, self.adopted
         mask = None if result is None else result.info.get("estimated")
         if result is None or mask is None or np.shape(mask) != (result.rows, result.cols):

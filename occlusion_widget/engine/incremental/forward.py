@@ -103,10 +103,10 @@ def _clean_pass(nodes, graph, x):
     return values
 
 
-def _cache_key(shape, grid, full_share):
+def _cache_key(shape, grid, full_share, tau=1.0):
     import keras
 
-    return (keras.backend.backend(), tuple(shape), grid.patch_size, grid.stride, full_share)
+    return (keras.backend.backend(), tuple(shape), grid.patch_size, grid.stride, full_share, tau)
 
 
 def is_cached(model, clean_shape, grid, full_share=None) -> bool:
@@ -119,7 +119,7 @@ def is_cached(model, clean_shape, grid, full_share=None) -> bool:
     return cached is not None and cached() is model and _LAST.get("key") == key
 
 
-def make_incremental(model, base, clean_prepared, grid, full_share=None):
+def make_incremental(model, base, clean_prepared, grid, full_share=None, tau=1.0):
     """Build the incremental forward pass for one model, image size and grid.
 
     Parameters
@@ -133,6 +133,8 @@ def make_incremental(model, base, clean_prepared, grid, full_share=None):
     full_share : float, optional
         A layer whose box would cover this share of its map runs on the whole map
         (default :data:`~.plan.FULL_SHARE`, read at call time).
+    tau : float, default 1.0
+        Projective-field threshold (:mod:`.threshold`); below 1 the pass is approximate.
 
     Returns
     -------
@@ -168,10 +170,10 @@ def make_incremental(model, base, clean_prepared, grid, full_share=None):
     shapes = {tid: tuple(int(s) for s in v.shape) for tid, v in values.items()}
     cells = np.arange(grid.total)
     tops, lefts = grid.tops[cells // grid.cols], grid.lefts[cells % grid.cols]
-    plan = make_plan(model, shapes, tops, lefts, grid.patch_size, full_share)
+    plan = make_plan(model, shapes, tops, lefts, grid.patch_size, full_share, tau)
     clean_ids = sorted(plan.needs_clean)
     cleans = [values[tid] for tid in clean_ids]
-    key = _cache_key(shapes[id(graph.inputs[0])], grid, full_share)
+    key = _cache_key(shapes[id(graph.inputs[0])], grid, full_share, tau)
     cached = _LAST.get("model")
     fn = (
         _LAST.get("fn")

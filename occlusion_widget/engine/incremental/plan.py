@@ -10,11 +10,13 @@ attributes: no tensor is computed here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .regions import conv_geometry, conv_interval, fit_interval, union_interval, window_interval
+from .threshold import capped_interval, capped_union
 
 __all__ = ["Plan", "Step", "graph_nodes", "layer_rule", "make_plan"]
 
@@ -205,7 +207,7 @@ class _Slots:
         return len(self.offsets) - 1
 
 
-def make_plan(model, shapes, tops, lefts, patch_size, full_share=FULL_SHARE) -> Plan:
+def make_plan(model, shapes, tops, lefts, patch_size, full_share=FULL_SHARE, tau=1.0) -> Plan:
     """Plan the incremental pass for every occluder position.
 
     Parameters
@@ -219,6 +221,9 @@ def make_plan(model, shapes, tops, lefts, patch_size, full_share=FULL_SHARE) -> 
     patch_size : tuple of int
     full_share : float
         A box covering at least this share of its map switches that layer to the whole map.
+    tau : float
+        Projective-field threshold (:mod:`.threshold`): below 1, a box is at most this share of
+        its map's height and width, and the plan is approximate.
 
     Returns
     -------
@@ -245,7 +250,7 @@ def make_plan(model, shapes, tops, lefts, patch_size, full_share=FULL_SHARE) -> 
         step = Step("full", node, ins, out, macs_full=per_pixel * pixels)
         region_in = ins and all(i in regions for i in ins)
         if kind is not None and region_in and len(outs) == 1 and len(out_shape) == 4:
-            planned = _plan_region(kind, layer, ins, out_shape, shapes, regions, slots)
+            planned = _plan_region(kind, layer, ins, out_shape, shapes, regions, slots, tau)
             if planned is not None:
                 slot, windows = planned
                 h, w = slots.sizes[slot]
@@ -267,7 +272,7 @@ def make_plan(model, shapes, tops, lefts, patch_size, full_share=FULL_SHARE) -> 
     )
 
 
-def _plan_region(kind, layer, ins, out_shape, shapes, regions, slots):
+def _plan_region(kind, layer, ins, out_shape, shapes, regions, slots, tau=1.0):
     """The output slot and the input windows of a region step, or None when it has none."""
     if kind == "pointwise":
         return regions[ins[0]], []
@@ -280,8 +285,9 @@ def _plan_region(kind, layer, ins, out_shape, shapes, regions, slots):
         if len({tuple(shapes[i][1:3]) for i in ins}) != 1:
             return None  # broadcasting over space: no common map
         n = out_shape[1:3]
+        union = union_interval if tau >= 1 else partial(capped_union, tau=tau)
         axes = [
-            union_interval(
+            union(
                 [slots.offsets[regions[i]][:, a] for i in ins],
                 [slots.sizes[regions[i]][a] for i in ins],
                 n[a],
@@ -308,7 +314,10 @@ def _plan_region(kind, layer, ins, out_shape, shapes, regions, slots):
             dilation[a],
             pad,
         )
-        start, length = fit_interval(lo, hi, n_out)
+        if tau >= 1:
+            start, length = fit_interval(lo, hi, n_out)
+        else:
+            start, length = capped_interval(lo, hi, n_out, tau)
         win, wlen = window_interval(start, length, kernel[a], strides[a], dilation[a], pad)
         starts.append(start)
         lengths.append(length)
