@@ -15,9 +15,9 @@ class's absolute probability error: mean and max over every position).
 
 Usage::
 
-    python benchmarks/bench_approximate.py                       # defaults, 3 rounds
-    python benchmarks/bench_approximate.py --settings 1:0.5 1:0.7 0.6:none --rounds 1
-    python benchmarks/bench_approximate.py --dry-run             # tiny model: checks it runs
+    python -m benchmarks.bench_approximate                       # defaults, 3 rounds
+    python -m benchmarks.bench_approximate --settings 1:0.5 1:0.7 0.6:none --rounds 1
+    python -m benchmarks.bench_approximate --dry-run             # tiny model: checks it runs
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 ASSETS = Path(
     os.environ.get("OCCLUSION_WIDGET_ASSETS", Path(__file__).parents[2] / "shared/assets")
 )

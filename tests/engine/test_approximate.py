@@ -10,15 +10,15 @@ import warnings
 
 import numpy as np
 import pytest
-from models import region_model
-from models_incremental import every_rule_model
 
 import occlusion_widget as ow
 from occlusion_widget.engine import DEFAULTS
 from occlusion_widget.engine.approximate import approximate_map
 from occlusion_widget.engine.incremental.threshold import capped_interval, limit
 from occlusion_widget.engine.methods import METHODS, check_method
-from occlusion_widget.mirror import note_for
+from occlusion_widget.widget.mirror import note_for
+from tests.helpers.models import region_model
+from tests.helpers.models_incremental import every_rule_model
 
 KW = dict(patch_size=8, stride=4, progress=False)
 
@@ -163,7 +163,7 @@ def test_method_list_default_and_adaptive_deprecation():
 
 
 def test_the_widget_marks_the_filled_cells_and_says_approximate() -> None:
-    from models_widget import NAMES, band_model
+    from tests.helpers.models_widget import NAMES, band_model
 
     from occlusion_widget import OcclusionWidget
 
