@@ -86,6 +86,7 @@ class Layout:
         self.path = path or url
         self.shard_images = int(shard_images or SHARD_IMAGES)
         self.arrays: dict = {}
+        self._expected: dict | None = None
         self._open()
 
     def _open(self) -> None:
@@ -118,7 +119,8 @@ class Layout:
         import zarr
         from zarr.codecs import ZstdCodec
 
-        self._open()
+        if not self.arrays:
+            self._open()
         if not self.arrays:
             specs = {name: np.asarray(a) for name, a in arrays.items()}
             specs["key"] = np.zeros(KEY_BYTES, np.uint8)
@@ -132,7 +134,7 @@ class Layout:
                         dtype=a.dtype,
                         chunks=(per_chunk, *a.shape),
                         shards=(self.shard_images, *a.shape),
-                        compressors=ZstdCodec(level=ZSTD_LEVEL),
+                        compressors=ZstdCodec(level=ZSTD_LEVEL, checksum=True),
                         fill_value=0,
                     )
                 except (zarr.errors.ContainsArrayError, FileExistsError):
@@ -142,6 +144,8 @@ class Layout:
 
     def check(self, arrays: dict) -> None:
         """``ValueError`` unless ``arrays`` fit the store's arrays (names, shapes, dtypes)."""
+        if self._fits(arrays):
+            return
         fields = set(self.fields())
         if set(arrays) != fields:
             raise ValueError(
@@ -156,6 +160,20 @@ class Layout:
                     f"{tuple(want.shape[1:])} per image (every image of a store is swept alike; "
                     f"give all images the same dtype)"
                 )
+
+    def _fits(self, arrays: dict) -> bool:
+        if self._expected is None:
+            self._expected = {
+                name: (tuple(a.shape[1:]), np.dtype(a.dtype)) for name, a in self.arrays.items()
+            }
+            self._expected.pop("key")
+        if len(arrays) != len(self._expected):
+            return False
+        for name, a in arrays.items():
+            want = self._expected.get(name)
+            if want is None or (np.shape(a), np.asarray(a).dtype) != want:
+                return False
+        return True
 
     def shard_file(self, field: str, slot: int, on_fs: bool = False) -> str:
         """The file that holds ``field`` of ``slot`` (its URL, or its path on the store's
@@ -199,3 +217,13 @@ class Layout:
             return self.shard_images
         written = np.flatnonzero(keys.any(axis=1))
         return int(written[-1]) + 1 if written.size else 0
+
+    def healthy(self, shard: int) -> bool:
+        """Whether every field's shard file can be read (its index at least): a writer adds
+        images only to a shard it can rewrite."""
+        slot = shard * self.shard_images
+        try:
+            self.read(slot, slot + 1)
+        except StoreCorruptError:
+            return False
+        return True
