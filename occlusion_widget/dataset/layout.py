@@ -9,7 +9,8 @@ Every image of a sweep shares one grid, so each field stacks::
     maps.zarr/key                 (slots, 32) uint8: the image's key, to check every read
 
 Each array is sharded along axis 0 (Zarr v3's sharding codec): one file holds
-:data:`SHARD_IMAGES` images, made of inner chunks of a few images each, compressed with zstd.
+:data:`SHARD_IMAGES` images, made of inner chunks of up to :data:`CHUNK_BYTES` each (one image
+of 224x224 pixels, 256 keys), compressed with zstd (with frame checksums).
 A reader reads only the inner chunks it needs (byte ranges of a shard). The arrays' first axis
 is nominally :data:`CAPACITY` long: slots never written cost nothing and no writer resizes.
 Slot ``s`` lives in shard ``s // shard_images``; each shard is filled by one writer at a time
@@ -35,7 +36,7 @@ __all__ = ["CAPACITY", "SHARD_IMAGES", "Layout", "chunk_images", "decode_key", "
 SHARD_IMAGES = 4096
 #: The nominal length of axis 0: far more slots than any store fills.
 CAPACITY = 1 << 40
-#: Raw bytes of the largest field in one inner chunk, at most (and at most 256 images).
+#: Raw bytes of a field in one inner chunk, at most (and at most 256 images).
 CHUNK_BYTES = 1 << 16
 KEY_BYTES = 32
 ZSTD_LEVEL = 3
@@ -108,7 +109,14 @@ class Layout:
 
     @property
     def chunk(self) -> int:
-        return int(self.arrays["key"].chunks[0]) if self.arrays else 1
+        """Images per inner chunk of the field with the smallest chunks (the unit of reads)."""
+        return min(int(a.chunks[0]) for a in self.arrays.values()) if self.arrays else 1
+
+    @property
+    def widest_chunk(self) -> int:
+        """Images per inner chunk of the field with the largest chunks (the unit of writes
+        that never touch a chunk written before)."""
+        return max(int(a.chunks[0]) for a in self.arrays.values()) if self.arrays else 1
 
     def fields(self) -> list:
         return [name for name in self.arrays if name != "key"]
@@ -124,9 +132,8 @@ class Layout:
         if not self.arrays:
             specs = {name: np.asarray(a) for name, a in arrays.items()}
             specs["key"] = np.zeros(KEY_BYTES, np.uint8)
-            largest = max(a.nbytes for a in specs.values())
-            per_chunk = chunk_images(largest, min(256, self.shard_images))
             for name, a in sorted(specs.items()):
+                per_chunk = chunk_images(a.nbytes, min(256, self.shard_images))
                 try:
                     self.group.create_array(
                         name,

@@ -215,7 +215,7 @@ class ShardWriter:
                 recover(self.fs, self.root, self.layout, j, self.id)
                 # From the next inner chunk on: folding never decodes a chunk holding
                 # images of before (nor fails on one that is damaged).
-                chunk = self.layout.chunk
+                chunk = self.layout.widest_chunk
                 used = -(-self.layout.used(j) // chunk) * chunk
                 if used < size and self.layout.healthy(j):
                     self.shard, self.next, self.end = j, j * size + used, (j + 1) * size
