@@ -6,9 +6,9 @@ Examples
 """
 
 from .api import open_dataset, sweep_dataset
+from .convert import convert_store
 from .dataset import OcclusionDataset
 from .integrity import StoreCorruptError
-from .legacy import convert_store
 from .ray_start import start_ray
 
 __all__ = [

@@ -1,9 +1,9 @@
 """Reading slots of the stacked arrays: from staged files first, else from the shards, by chunk.
 
 Many slots are read together: for each field, those in one of its inner chunks (or in
-neighbouring ones) with one read, so a page of the gallery or a resume's check of every image costs a read per
-chunk, not per image. A slot staged and not yet folded is read from its staged file (which is
-the truth for it until it is folded; if the fold deletes it meanwhile, the shard is read).
+neighbouring ones) with one read, so a page of the gallery or a resume's check of every image
+costs a read per chunk, not per image. A slot staged and not yet folded is read from its staged
+file (the truth for it until it is folded; if the fold deletes it meanwhile, the shard is read).
 """
 
 from __future__ import annotations
