@@ -171,6 +171,12 @@ def test_read_many_reads_a_page_by_chunk_not_by_image(tmp_path, monkeypatch):
     table = ds.table.set_index("key")
     for key in page:
         verify_arrays(got[key], table.loc[key, "checksum"], key)  # each its own maps
+    reads.clear()
+    ids = list(table.loc[page, "id"])
+    results = ds.results(ids)  # what a gallery page asks for
+    assert len(reads) == 4
+    for image_id, result in zip(ids, results, strict=True):
+        np.testing.assert_array_equal(result.probabilities, ds.result(image_id).probabilities)
 
 
 # -- stores of the per-image layout -----------------------------------------------------------
