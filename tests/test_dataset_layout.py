@@ -217,3 +217,32 @@ def test_damaged_maps_in_an_old_store_are_named_and_redone(tmp_path):
         ds = ow.sweep_dataset(model, banded(3), store=store, **PARAMS)
     assert sum(calls) == 9
     np.testing.assert_array_equal(ds.result("1").image, banded(3)[1])
+
+
+def test_maps_written_by_another_writer_are_found_by_the_one_writing_rows(tmp_path):
+    # The Ray backend's actors write maps (store.write_arrays(DiskStore(url).group, ...)) and
+    # the driver writes the rows: the rows must point at the actors' slots.
+    from occlusion_widget.dataset.sources import Item
+    from occlusion_widget.dataset.store import DiskStore, write_arrays
+    from occlusion_widget.dataset.sweeper import DatasetParams, finish_row
+
+    store = tmp_path / "s"
+    driver = DiskStore(store)
+    driver.check_params(DatasetParams(patch_size=4, stride=4).describe((8, 8, 1)), 2, 2)
+    actor, rows = DiskStore(store), []
+    for i in range(5):
+        arrays = {
+            "probabilities": np.full((2, 2, 2), i / 10, np.float16),
+            "base_probabilities": np.array([i / 10, 1 - i / 10], np.float32),
+            "image": np.full((8, 8), i, np.uint8),
+        }
+        item = Item(str(i), None, "", -1)
+        write_arrays(actor.group, item.key, arrays)  # durable when it returns
+        rows.append(finish_row(item, 0.1, summary={}, arrays=arrays))
+    driver.append_rows(rows)
+    read = ow.open_dataset(store).store
+    assert [int(read.read_arrays(row["key"])["image"][0, 0]) for row in rows] == list(range(5))
+    actor.finish()  # the actor's shard folded
+    assert not list((store / "staged").glob("*.npz"))
+    read = ow.open_dataset(store).store
+    assert [int(read.read_arrays(row["key"])["image"][0, 0]) for row in rows] == list(range(5))

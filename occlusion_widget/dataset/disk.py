@@ -76,6 +76,7 @@ class DiskStore(BaseStore):
         self._slots: dict = {}  # key -> slot, from the rows read and the images written
         self._written: dict = {}  # key -> slot of the images this process wrote, no row yet
         self._checksums: dict = {}  # key -> checksum of its maps, from the rows read
+        self._staged_keys: dict = {}  # staged file -> the keys it holds (other writers')
 
     def _open_group(self, mode):
         from zarr.errors import ContainsGroupError
@@ -195,12 +196,13 @@ class DiskStore(BaseStore):
         first, then in the shards' keys (the last slot holding a key)."""
         want, found = set(keys), {}
         for first, _, _, path in reversed(list_staged(self.fs, self.root)):
-            try:
-                stored = read_staged(self.fs, path)["key"]
-            except Exception:
-                continue
-            for i, row in enumerate(stored):
-                key = decode_key(row)
+            if path not in self._staged_keys:  # each staged file is read once
+                try:
+                    stored = read_staged(self.fs, path)["key"]
+                except Exception:
+                    continue
+                self._staged_keys[path] = [decode_key(row) for row in stored]
+            for i, key in enumerate(self._staged_keys[path]):
                 if key in want and key not in found:
                     found[key] = first + i
         want -= set(found)
