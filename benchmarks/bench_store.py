@@ -46,7 +46,7 @@ IMAGENET_POSITIONS = 729
 def print_rows(rows) -> None:
     """One table: every row with every column (blank where a row has none)."""
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    for i, row in enumerate(rows):
+    for i, row in enumerate(r for r in rows if r):
         print_row({k: row.get(k, "") for k in columns}, header=i == 0)
 
 
@@ -163,7 +163,9 @@ def cifar(args, tmp):
     ]
     wall, cpu = np.median(runs.get("store=None", [(np.nan, np.nan)]), axis=0)
     rows.append(
-        {
+        {}
+        if "store=None" not in runs
+        else {
             "run": "sweep_dataset, store=None",
             "images": n,
             "seconds": wall,
