@@ -132,7 +132,8 @@ class Layout:
         if not self.arrays:
             specs = {name: np.asarray(a) for name, a in arrays.items()}
             specs["key"] = np.zeros(KEY_BYTES, np.uint8)
-            for name, a in sorted(specs.items()):
+            # ``key`` last: a reader takes the arrays for complete once it exists.
+            for name, a in sorted(specs.items(), key=lambda kv: (kv[0] == "key", kv[0])):
                 per_chunk = chunk_images(a.nbytes, min(256, self.shard_images))
                 try:
                     self.group.create_array(
