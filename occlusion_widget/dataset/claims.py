@@ -7,7 +7,9 @@ succeeds; the others skip the image. A claim names its writer, and a writer keep
 file ``<store>/writers/<id>.json`` fresh while it runs. A claim whose writer is gone (its
 process ended on this machine, or its heartbeat is older than :data:`STALE_AFTER` seconds)
 and whose image has no row is taken over through the next number ``n + 1``, again with an
-exclusive create: a crashed image is redone once, by one writer.
+exclusive create: a crashed image is redone once, by one writer. A writer that ends deletes
+the claims of the images whose rows it wrote (a store at rest holds no claim per image), so a
+claim just made is checked against the table: an image done meanwhile is skipped.
 
 The same exclusive create settles the sweep parameters (:func:`settle`): the first writer's
 parameters win and every other writer is compared against them.
@@ -65,8 +67,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _is_local(fs) -> bool:
+    protocol = fs.protocol
+    return "file" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
+
+
 def exclusive_write(fs, path: str, data: bytes) -> bool:
-    """Create ``path`` holding ``data`` unless it exists (atomically); whether it was created."""
+    """Create ``path`` holding ``data`` unless it exists (atomically); whether it was created.
+
+    On a local filesystem the file appears whole (written aside, then hard-linked into place,
+    which fails if it exists): a reader never takes a claim being written for an empty one.
+    """
+    if _is_local(fs):
+        tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        return True
     try:
         with fs.open(path, "xb") as fh:
             fh.write(data)
@@ -165,8 +187,9 @@ class Claims:
     fs, root
         The store's fsspec filesystem and its root path there.
     is_done : callable
-        ``is_done(key)``: whether the image has a done row in the store now (asked only when
-        a claim's writer is gone, to tell a finished image from a crashed one).
+        ``is_done(key)``: whether the image has a done row in the store now (asked when a
+        claim's writer is gone, to tell a finished image from a crashed one, and after each
+        new claim, since a writer that ended has deleted the claims of its images).
 
     Examples
     --------
@@ -187,6 +210,8 @@ class Claims:
         self.is_done = is_done
         self.id = uuid.uuid4().hex
         self.pending: dict[str, str] = {}  # claimed, not finished: released if we stop
+        self.done: list[str] = []  # claims of images whose rows are written: go at close
+        self.holder: dict | None = None  # the live claim found by the last "busy"
         self.digests: dict[str, str] = {}  # of the images handed out, for their rows
         self._stop = threading.Event()
         fs.makedirs(self.dir, exist_ok=True)
@@ -197,12 +222,21 @@ class Claims:
         self._thread.daemon = True
         self._thread.start()
 
-    def _payload(self) -> bytes:
+    def _payload(self, keys=None) -> bytes:
         who = {"writer": self.id, "host": HOST, "pid": os.getpid(), "time": time.time()}
+        if keys is not None:
+            who["keys"] = list(keys)
         return json.dumps(who).encode()
 
     def _beat(self) -> None:
-        self.fs.pipe_file(f"{self.beats}/{self.id}.json", self._payload())
+        path = f"{self.beats}/{self.id}.json"
+        if _is_local(self.fs):  # replaced whole: a reader never sees it half written
+            tmp = f"{path}.tmp"
+            with open(tmp, "wb") as fh:
+                fh.write(self._payload())
+            os.replace(tmp, path)
+        else:
+            self.fs.pipe_file(path, self._payload())
 
     def _beating(self) -> None:
         while not self._stop.wait(BEAT_EVERY):
@@ -224,25 +258,34 @@ class Claims:
         beat = _read_json(self.fs, f"{self.beats}/{holder.get('writer')}.json", tries=10)
         return isinstance(beat, dict) and time.time() - float(beat.get("time", 0)) < STALE_AFTER
 
-    def claim(self, key: str, redo: bool = False) -> str:
-        """``"claimed"`` (sweep it), ``"busy"`` (another live writer has it) or ``"done"``
-        (a writer that is gone finished it). ``redo`` claims a finished image again."""
+    def claim(self, key: str, redo: bool = False, keys=None) -> str:
+        """``"claimed"`` (sweep it), ``"busy"`` (another live writer has it: its claim is then
+        in :attr:`holder`) or ``"done"`` (a writer that is gone finished it). ``redo`` claims
+        a finished image again. A claim on a block of images (a key starting with ``_``)
+        lists their ``keys``."""
         n = 0
         while True:
             path = f"{self.dir}/{key}.{n}"
-            if exclusive_write(self.fs, path, self._payload()):
+            if exclusive_write(self.fs, path, self._payload(keys)):
+                if not redo and not key.startswith("_") and self.is_done(key):
+                    self.fs.rm_file(path)  # finished by a writer that has ended meanwhile
+                    return DONE
                 self.pending[key] = path
                 return CLAIMED
             holder = _read_json(self.fs, path, tries=10)
             if self.alive(holder):
+                self.holder = holder
                 return BUSY
             if not redo and not self.fs.exists(f"{self.dir}/{key}.{n + 1}") and self.is_done(key):
                 return DONE
             n += 1
 
     def finished(self, key: str) -> None:
-        """The image's row is written (or about to be flushed): its claim stays as a mark."""
-        self.pending.pop(key, None)
+        """The image's row is written (or about to be flushed): its claim stays as a mark
+        while this writer runs, and goes when it closes (the row marks the image then)."""
+        path = self.pending.pop(key, None)
+        if path:
+            self.done.append(path)
 
     def close(self) -> None:
         """Stop the heartbeat and release the claims of images not swept (cancel, error)."""
@@ -253,6 +296,14 @@ class Claims:
             except OSError:
                 pass
         self.pending.clear()
+        for path in self.done:  # their rows are written: a store at rest keeps no claim
+            stem, n = path.rsplit(".", 1)
+            for m in range(int(n) + 1):  # nor those of the gone writers before this one
+                try:
+                    self.fs.rm_file(f"{stem}.{m}")
+                except OSError:
+                    pass
+        self.done.clear()
         _LIVE.discard(self.id)
         try:
             self.fs.rm_file(f"{self.beats}/{self.id}.json")

@@ -125,11 +125,45 @@ class OcclusionDataset:
         >>> shown.labels[shown.target], shown.result.rows
         ('square', 3)
         """
+        row = self._done_row(which)
+        return self._rebuild(row, self.store.read_arrays(row["key"]))
+
+    def results(self, which) -> list:
+        """Several images' results at once, their maps read chunk by chunk (one read per
+        field and chunk of the store, not per image: what a page of a gallery needs).
+
+        Parameters
+        ----------
+        which : sequence of int or str
+            Row numbers of :attr:`table` or image ids.
+
+        Returns
+        -------
+        list of OcclusionResult
+            In the order given (see :meth:`result`).
+
+        Examples
+        --------
+        >>> import occlusion_widget as ow
+        >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+        >>> two = ow.sweep_dataset(model, [np.ones((8, 8))] * 2, patch_size=4, stride=4,
+        ...                        progress=False)
+        >>> [r.rows for r in two.results([0, "1"])]
+        [2, 2]
+        """
+        rows = [self._done_row(w) for w in which]
+        self.store.require_meta()
+        found = self.store.read_many([row["key"] for row in rows])
+        return [self._rebuild(row, found[row["key"]]) for row in rows]
+
+    def _done_row(self, which):
         row = self._row(which)
         if row["status"] != "done":
             raise ValueError(f"image {row['id']!r} was skipped: {row['error']}")
+        return row
+
+    def _rebuild(self, row, arrays) -> OcclusionResult:
         self.store.require_meta()  # names what is lost, before any KeyError could
-        arrays = self.store.read_arrays(row["key"])
         where = f"the maps of image {row['id']!r} ({self.store.where(row['key'])})"
         verify_arrays(arrays, str(row.get("checksum") or ""), where)
         options = self.params.get("options", {})

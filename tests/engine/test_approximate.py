@@ -163,9 +163,8 @@ def test_method_list_default_and_adaptive_deprecation():
 
 
 def test_the_widget_marks_the_filled_cells_and_says_approximate() -> None:
-    from tests.helpers.models_widget import NAMES, band_model
-
     from occlusion_widget import OcclusionWidget
+    from tests.helpers.models_widget import NAMES, band_model
 
     image = np.zeros((32, 32, 3), np.float32)
     image[4:10, 4:10] = 1.0  # a small bright square: the rest of the map is flat
