@@ -24,6 +24,9 @@ class OcclusionDataset:
     table : pandas.DataFrame
         One row per image (the columns are described in
         ``occlusion_widget.dataset.summary.COLUMNS``), in the order the images were done.
+        Read when the dataset was opened; a :class:`GalleryWidget` follows rows added later.
+    table_version : object
+        The store's table version when :attr:`table` was read.
     params : dict
         The sweep parameters recorded in the store.
     num_classes : int
@@ -55,6 +58,8 @@ class OcclusionDataset:
         self.num_classes = int(meta.get("num_classes", 0))
         self.kept_classes = int(meta.get("kept_classes", 0))
         self.folder_classes = meta.get("folder_classes")
+        # Taken before reading: rows appended meanwhile count as new to a gallery following it.
+        self.table_version = store.table_version()
         self.table = store.table()
 
     def __len__(self) -> int:
@@ -123,7 +128,22 @@ class OcclusionDataset:
         if row["status"] != "done":
             raise ValueError(f"image {row['id']!r} was skipped: {row['error']}")
         self.store.require_meta()  # names what is lost, before any KeyError could
-        arrays = self.store.read_arrays(row["key"])
+        return self.result_from_arrays(row, self.store.read_arrays(row["key"]))
+
+    def result_from_arrays(self, row, arrays: dict) -> OcclusionResult:
+        """One image's result from its table ``row`` (``id``, ``key``, ``checksum``) and its
+        stored ``arrays`` (read already, e.g. with a page of others); the checksum is verified.
+
+        Examples
+        --------
+        >>> import occlusion_widget as ow
+        >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+        >>> ds = ow.sweep_dataset(model, [np.ones((8, 8))], patch_size=4, stride=4,
+        ...                       progress=False)
+        >>> row = ds.table.iloc[0]
+        >>> ds.result_from_arrays(row, ds.store.read_arrays(row["key"])).rows
+        2
+        """
         where = f"the maps of image {row['id']!r} ({self.store.where(row['key'])})"
         verify_arrays(arrays, str(row.get("checksum") or ""), where)
         options = self.params.get("options", {})
