@@ -10,78 +10,22 @@ their maps and kept (``dataset/thumbnails.py``).
 
 from __future__ import annotations
 
+import threading
 import time
-from pathlib import Path
 from typing import Any
 
-import anywidget
 import ipywidgets
 import numpy as np
-import traitlets
 
 from . import labels as label_names
-from ._version import __version__
 from .checks import describe_error
 from .dataset.gallery_table import GalleryTable
-from .dataset.query import SORT_KEYS, check_filters, page_bounds
+from .dataset.query import page_bounds
 from .dataset.thumbnails import DEFAULT_MAX_SIDE, ThumbnailCache, read_results, stack
-from .traits import Array, Choice, Count, WidgetValueError, array_serialization
+from .gallery_grid import MAX_PAGE_SIZE, GalleryGrid
 from .widget import OcclusionWidget
 
-__all__ = ["GalleryGrid", "GalleryWidget"]
-
-#: Most thumbnails on one page: the payload of a page stays under 200 x 16 KB at 64 px.
-MAX_PAGE_SIZE = 200
-
-
-class GalleryGrid(anywidget.AnyWidget):
-    """The browser half of :class:`GalleryWidget`: one page of thumbnails and the controls.
-
-    Trait declarations and their checks only; :class:`GalleryWidget` fills the page.
-    """
-
-    _esm = Path(__file__).parent / "static" / "gallery.js"
-    _version = traitlets.Unicode(__version__).tag(sync=True)
-
-    # -- py -> js: the page --------------------------------------------------------------------
-    labels = traitlets.List().tag(sync=True)
-    items = traitlets.List().tag(sync=True)
-    thumbnails = Array("uint8", 4).tag(sync=True, **array_serialization)
-    total_matching = traitlets.Int(0).tag(sync=True)
-    total = traitlets.Int(0).tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
-
-    # -- both ways: what the person chooses ----------------------------------------------------
-    page = traitlets.Int(0).tag(sync=True)
-    page_size = Count(24).tag(sync=True)
-    sort_by = Choice(tuple(SORT_KEYS), "flip_fraction").tag(sync=True)
-    descending = traitlets.Bool(True).tag(sync=True)
-    filters = traitlets.Dict().tag(sync=True)
-    selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
-
-    @traitlets.validate("page")
-    def _valid_page(self, proposal: Any) -> int:
-        if proposal.value < 0:
-            raise WidgetValueError(
-                f"page must be 0 or more (the first page is 0); got {proposal.value}"
-            )
-        return proposal.value
-
-    @traitlets.validate("page_size")
-    def _valid_page_size(self, proposal: Any) -> int:
-        if proposal.value > MAX_PAGE_SIZE:
-            raise WidgetValueError(
-                f"page_size must be at most {MAX_PAGE_SIZE} (only one page travels to the "
-                f"browser); got {proposal.value}"
-            )
-        return proposal.value
-
-    @traitlets.validate("filters")
-    def _valid_filters(self, proposal: Any) -> dict:
-        try:
-            return check_filters(proposal.value, len(self.labels))
-        except (TypeError, ValueError) as exc:
-            raise WidgetValueError(str(exc)) from None
+__all__ = ["MAX_PAGE_SIZE", "GalleryGrid", "GalleryWidget"]
 
 
 def image_caption(entry: dict, labels: list[str]) -> str:
@@ -150,8 +94,8 @@ class GalleryWidget(ipywidgets.VBox):
         The thumbnails made so far (``thumbnails.made`` counts them).
     table : GalleryTable
         The table in memory that sorts, filters and pages; it follows rows appended to the
-        store (checked before each action at most every :attr:`follow_seconds`, or at once
-        with :meth:`refresh`).
+        store (looked for in a thread after an action, at most every :attr:`follow_seconds`,
+        and shown from the next action; at once with :meth:`refresh`).
 
     Examples
     --------
@@ -203,6 +147,8 @@ class GalleryWidget(ipywidgets.VBox):
         store = getattr(dataset, "store", None)
         self.table = GalleryTable(dataset.table, store, getattr(dataset, "table_version", None))
         self._checked = time.monotonic()
+        self._pending = None  # a change the look in the background found, for the next action
+        self._looking: threading.Thread | None = None
         names = labels if labels is not None else getattr(dataset, "folder_classes", None)
         self.grid = GalleryGrid(
             labels=label_names.as_list(names, int(dataset.num_classes)),
@@ -218,6 +164,7 @@ class GalleryWidget(ipywidgets.VBox):
         self.grid.observe(self._on_query, names=["sort_by", "descending", "filters"])
         self.grid.observe(self._on_page, names=["page", "page_size"])
         self.grid.observe(self._on_selected, names=["selected"])
+        self._look(first=True)
 
     #: Seconds between two looks at the store for new rows (a listing of its table parts).
     follow_seconds = 1.0
@@ -238,13 +185,30 @@ class GalleryWidget(ipywidgets.VBox):
         self._show(change["new"])
 
     def _follow(self) -> None:
-        """Take in rows appended to the store, at most every ``follow_seconds``."""
+        """Take in what the last look at the store found (rows appended since)."""
+        change, self._pending = self._pending, None
+        self._take(change)
+
+    def _look(self, first: bool = False) -> None:
+        """After an action, at most every ``follow_seconds``: look at the store for new rows
+        in a thread (listing a large store's table takes longer than an action may), for the
+        next action to take in. The first look also computes every sort order."""
         now = time.monotonic()
-        if now - self._checked >= self.follow_seconds:
-            self._checked = now
-            if self.table.refresh():
-                self._rows = None
-                self.grid.total = self.table.total
+        busy = self._looking is not None and self._looking.is_alive()
+        if busy or (not first and now - self._checked < self.follow_seconds):
+            return
+        self._checked = now
+
+        def look() -> None:
+            try:
+                if first:
+                    self.table.warm()
+                self._pending = self.table.fetch()
+            except Exception:  # the next look tries again; refresh() raises
+                pass
+
+        self._looking = threading.Thread(target=look, name="gallery-follow", daemon=True)
+        self._looking.start()
 
     def _read(self, rows: list) -> list:
         if hasattr(self.dataset, "result_from_arrays"):
@@ -276,6 +240,7 @@ class GalleryWidget(ipywidgets.VBox):
                     grid.page = page  # past the last page: show the last (refreshes once more)
         except Exception as exc:  # the grid is the one place the browser can show it
             grid.error = describe_error(exc)
+        self._look()
 
     def _position(self, image_id: str) -> int | None:
         """The table row of a swept image id (the store is looked at again for an id not
@@ -284,10 +249,8 @@ class GalleryWidget(ipywidgets.VBox):
             try:
                 row = self.table.position(image_id)
             except KeyError:
-                if not self.table.refresh():
+                if not self._take(self.table.fetch()):
                     return None
-                self._rows = None
-                self.grid.total = self.table.total
                 continue
             return row if self.table.columns["done"][row] else None
         return None
@@ -363,15 +326,25 @@ class GalleryWidget(ipywidgets.VBox):
         return self.opened
 
     def refresh(self) -> None:
-        """Take in the rows appended to the store since the gallery last looked (the next
-        action looks by itself, at most every ``follow_seconds``) and show the page again.
+        """Take in the rows appended to the store since the table was read and show the page
+        again (without it, rows a look after an action found show from the next action).
 
         Examples
         --------
         >>> g.refresh()  # doctest: +SKIP
         """
-        self._checked = time.monotonic() - self.follow_seconds
+        if self._looking is not None:
+            self._looking.join()
+        self._pending = None
+        self._take(self.table.fetch())
         self._refresh()
+
+    def _take(self, change) -> bool:
+        if not self.table.apply(change):
+            return False
+        self._rows = None
+        self.grid.total = self.table.total
+        return True
 
     def close(self) -> None:
         """Close the grid, the opened widget and this box.

@@ -139,32 +139,39 @@ def banded(n, start=0, size=12):
 def test_rows_appended_while_the_gallery_is_open_show_up(tmp_path, monkeypatch):
     model = brightness_model()
     store = tmp_path / "s"
-    images = banded(10)
+    images = banded(12)
     ow.sweep_dataset(model, images[:6], store=store, **PARAMS)
     ds = ow.open_dataset(store)
     g = ow.GalleryWidget(ds, sort_by="order", descending=False, page_size=24)
-    g.follow_seconds = 0.0  # look at the store before every action
+    g.follow_seconds = 0.0  # look at the store after every action
     assert [item["id"] for item in g.items] == [str(i) for i in range(6)]
-
-    # The same sweep, four images longer: it resumes and appends their rows.
-    ow.sweep_dataset(model, images, store=store, **PARAMS)
+    g._looking.join()  # the first look (sort orders, new rows) is done
     reads = []
     original = type(ds.store).table
 
-    def counted(self, *args):
-        reads.append(1)
-        return original(self, *args)
+    def counted(self, *args, **kwargs):
+        if self is ds.store:  # the gallery's store, not the sweeps'
+            reads.append(1)
+        return original(self, *args, **kwargs)
 
     monkeypatch.setattr(type(ds.store), "table", counted)
-    g.sort_by = "flip_fraction"
-    g.sort_by = "order"
+
+    # The same sweep, four images longer: it resumes and appends their rows.
+    ow.sweep_dataset(model, images[:10], store=store, **PARAMS)
+    g.sort_by = "flip_fraction"  # an action: afterwards, a look at the store in a thread
+    g._looking.join()
+    g.sort_by = "order"  # the next action shows what it found
     assert [item["id"] for item in g.items] == [str(i) for i in range(10)]
     assert g.grid.total == g.total_matching == 10
+    # Two more, taken in at once by refresh().
+    ow.sweep_dataset(model, images, store=store, **PARAMS)
+    g.refresh()
+    assert [item["id"] for item in g.items] == [str(i) for i in range(12)]
     assert reads == [], "the table was read whole: only the new parts had to be"
     # The new rows are the store's, and a new image opens from them.
     fresh = ow.open_dataset(store)
     np.testing.assert_array_equal(
-        g.open_image("8").result.probabilities, fresh.result("8").probabilities
+        g.open_image("11").result.probabilities, fresh.result("11").probabilities
     )
     held = g.table.query("flip_fraction", True, check_filters({}, 3)).tolist()
     assert held == reference(fresh.table, "flip_fraction", True, {})

@@ -157,6 +157,41 @@ class GalleryTable:
 
     # -- following the store -------------------------------------------------------------------
 
+    def fetch(self):
+        """Read what changed in the store since the table was read, without changing the
+        table (safe in another thread): None when nothing did, else a change for
+        :meth:`apply`."""
+        if self.store is None or not hasattr(self.store, "table_version"):
+            return None
+        base = self.version
+        version = self.store.table_version()
+        if version == base and base is not None:
+            return None
+        frame = new_rows(self.store, base, version)
+        if frame is not None:
+            frame = frame.drop_duplicates("key", keep="last")
+            known = set(self.columns["key"].tolist())
+            if not any(key in known for key in frame["key"]):
+                return base, version, columns(frame), None
+            # An image got a new row: its place in the table changes. Read it whole.
+        return base, version, None, self.store.table()
+
+    def apply(self, change) -> bool:
+        """Take in a change from :meth:`fetch`; True when the rows changed. A change fetched
+        before the table last changed is dropped (the next fetch sees it again)."""
+        if change is None:
+            return False
+        base, version, added, whole = change
+        if base != self.version:
+            return False
+        if whole is not None:
+            self._load(whole)
+        else:
+            self.columns = _concat(self.columns, added)
+            self._changed()
+        self.version = version
+        return True
+
     def refresh(self) -> bool:
         """Take in the rows appended to the store since the table was read; True when the
         rows changed. Only the new table parts are read when that is enough (see the module).
@@ -166,42 +201,34 @@ class GalleryTable:
         >>> gallery_table.refresh()  # doctest: +SKIP
         True
         """
-        if self.store is None or not hasattr(self.store, "table_version"):
-            return False
-        version = self.store.table_version()
-        if version == self.version and self.version is not None:
-            return False
-        frame = new_rows(self.store, self.version, version)
-        if frame is not None:
-            frame = frame.drop_duplicates("key", keep="last")
-            known = set(self.columns["key"].tolist())
-            if any(key in known for key in frame["key"]):
-                frame = None  # an image got a new row: its place in the table changes
-        if frame is None:
-            self._load(self.store.table())
-        else:
-            self.columns = _concat(self.columns, columns(frame))
-            self._changed()
-        self.version = version
-        return True
+        return self.apply(self.fetch())
+
+    def warm(self) -> None:
+        """Compute every sort order now (e.g. in a thread while nobody is looking), so that
+        the first sort by each key costs no more than the next."""
+        for sort_by in SORT_KEYS:
+            for descending in (True, False):
+                self.order(sort_by, descending)
 
     # -- sort, filter, look up -----------------------------------------------------------------
 
     def order(self, sort_by: str, descending: bool) -> np.ndarray:
         """Rows swept without error, sorted (ties in table order); kept until rows change."""
-        found = self._orders.get((sort_by, descending))
+        # Read in this order (apply sets the columns, then the rows, then the orders): an
+        # order computed while a refresh lands goes into the dropped dict.
+        orders, rows, cols = self._orders, self.done_rows, self.columns
+        found = orders.get((sort_by, descending))
         if found is not None:
             return found
-        rows = self.done_rows
         column = SORT_KEYS[sort_by]
         if column is None:
             found = rows[::-1].copy() if descending else rows
         else:
-            values = self.columns[column][rows]
+            values = cols[column][rows]
             values = np.where(np.isnan(values), -np.inf, values)  # NaN last when descending
             # Stable sort of the negated values keeps ties in table order when descending too.
             found = rows[np.argsort(-values if descending else values, kind="stable")]
-        self._orders[(sort_by, descending)] = found
+        orders[(sort_by, descending)] = found
         return found
 
     def mask(self, filters: dict) -> np.ndarray | None:
