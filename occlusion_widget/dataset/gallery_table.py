@@ -12,6 +12,8 @@ table whole, so the rows always equal ``store.table()``.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .query import SORT_KEYS, number
@@ -34,7 +36,8 @@ def _floats(frame, name, n):
 def _texts(frame, name, n):
     if name not in frame:
         return np.full(n, "", object)
-    return np.array([x if isinstance(x, str) else "" for x in frame[name]], object)
+    # Not a Python loop over the cells: pandas keeps text in Arrow, slow to iterate.
+    return frame[name].astype(object).where(frame[name].notna(), "").astype(str).to_numpy(object)
 
 
 def columns(frame) -> dict:
@@ -51,11 +54,11 @@ def columns(frame) -> dict:
     n = len(frame)
     correct = frame["correct"].to_numpy(object) if "correct" in frame else np.full(n, None)
     cells = frame["winner_classes"] if "winner_classes" in frame else [None] * n
-    lists = [np.asarray(c, np.int64).ravel() if c is not None else None for c in cells]
-    lengths = np.fromiter((0 if c is None else c.size for c in lists), np.int64, n)
-    filled = [c for c in lists if c is not None and c.size]
+    cells = [() if c is None else c for c in cells]  # lists, or arrays from Parquet
+    lengths = np.fromiter(map(len, cells), np.int64, n)
+    winners = np.fromiter(itertools.chain.from_iterable(cells), np.int64, int(lengths.sum()))
     return {
-        "id": np.array([str(x) for x in frame["id"]], object),
+        "id": frame["id"].astype(str).to_numpy(object),
         "key": _texts(frame, "key", n),
         "done": (frame["status"] == "done").to_numpy(bool),
         "label": _ints(frame, "label", n),
@@ -68,7 +71,7 @@ def columns(frame) -> dict:
         "predicted_probability": _floats(frame, "predicted_probability", n),
         "checksum": _texts(frame, "checksum", n),
         "offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        "winners": np.concatenate(filled) if filled else np.zeros(0, np.int64),
+        "winners": winners,
     }
 
 
