@@ -186,7 +186,10 @@ def sweep_dataset(
                     ray_options or {},
                 )
     finally:
-        claims.close()
+        try:
+            st.finish()  # the images staged are folded into their shards
+        finally:
+            claims.close()
     st.compact_if_needed()
     if writer.done == 0 and not done and not (cancel is not None and cancel.is_set()):
         raise ValueError("the dataset is empty: no images to sweep")

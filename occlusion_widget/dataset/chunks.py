@@ -111,7 +111,11 @@ def run_chunks(model, params, items, store, writer, image_shape=None, cancel=Non
                 k = len(arrays["base_probabilities"])
                 store.check_params(p.describe(sweeper.image_shape), k, p.kept_classes(k))
                 state["checked"] = True
-            store.write_arrays(row["key"], arrays)
+            try:
+                store.write_arrays(row["key"], arrays)
+            except ValueError as exc:  # maps that do not fit the store's (another dtype)
+                writer.add(finish_row(item, seconds, error=f"not stored: {exc}"))
+                continue
             writer.add(row)
 
     try:

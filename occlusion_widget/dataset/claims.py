@@ -7,7 +7,9 @@ succeeds; the others skip the image. A claim names its writer, and a writer keep
 file ``<store>/writers/<id>.json`` fresh while it runs. A claim whose writer is gone (its
 process ended on this machine, or its heartbeat is older than :data:`STALE_AFTER` seconds)
 and whose image has no row is taken over through the next number ``n + 1``, again with an
-exclusive create: a crashed image is redone once, by one writer.
+exclusive create: a crashed image is redone once, by one writer. A writer that ends deletes
+the claims of the images whose rows it wrote (a store at rest holds no claim per image), so a
+claim just made is checked against the table: an image done meanwhile is skipped.
 
 The same exclusive create settles the sweep parameters (:func:`settle`): the first writer's
 parameters win and every other writer is compared against them.
@@ -165,8 +167,9 @@ class Claims:
     fs, root
         The store's fsspec filesystem and its root path there.
     is_done : callable
-        ``is_done(key)``: whether the image has a done row in the store now (asked only when
-        a claim's writer is gone, to tell a finished image from a crashed one).
+        ``is_done(key)``: whether the image has a done row in the store now (asked when a
+        claim's writer is gone, to tell a finished image from a crashed one, and after each
+        new claim, since a writer that ended has deleted the claims of its images).
 
     Examples
     --------
@@ -187,6 +190,7 @@ class Claims:
         self.is_done = is_done
         self.id = uuid.uuid4().hex
         self.pending: dict[str, str] = {}  # claimed, not finished: released if we stop
+        self.done: list[str] = []  # claims of images whose rows are written: go at close
         self.digests: dict[str, str] = {}  # of the images handed out, for their rows
         self._stop = threading.Event()
         fs.makedirs(self.dir, exist_ok=True)
@@ -231,6 +235,9 @@ class Claims:
         while True:
             path = f"{self.dir}/{key}.{n}"
             if exclusive_write(self.fs, path, self._payload()):
+                if not redo and not key.startswith("_") and self.is_done(key):
+                    self.fs.rm_file(path)  # finished by a writer that has ended meanwhile
+                    return DONE
                 self.pending[key] = path
                 return CLAIMED
             holder = _read_json(self.fs, path, tries=10)
@@ -241,8 +248,11 @@ class Claims:
             n += 1
 
     def finished(self, key: str) -> None:
-        """The image's row is written (or about to be flushed): its claim stays as a mark."""
-        self.pending.pop(key, None)
+        """The image's row is written (or about to be flushed): its claim stays as a mark
+        while this writer runs, and goes when it closes (the row marks the image then)."""
+        path = self.pending.pop(key, None)
+        if path:
+            self.done.append(path)
 
     def close(self) -> None:
         """Stop the heartbeat and release the claims of images not swept (cancel, error)."""
@@ -253,6 +263,14 @@ class Claims:
             except OSError:
                 pass
         self.pending.clear()
+        for path in self.done:  # their rows are written: a store at rest keeps no claim
+            stem, n = path.rsplit(".", 1)
+            for m in range(int(n) + 1):  # nor those of the gone writers before this one
+                try:
+                    self.fs.rm_file(f"{stem}.{m}")
+                except OSError:
+                    pass
+        self.done.clear()
         _LIVE.discard(self.id)
         try:
             self.fs.rm_file(f"{self.beats}/{self.id}.json")

@@ -15,7 +15,8 @@ from .integrity import StoreCorruptError, probe_mismatch
 
 __all__ = ["FORMAT_VERSION", "ParamsCheck"]
 
-FORMAT_VERSION = 2
+#: 3: arrays stacked across images (:mod:`.layout`); 2 and before: a group per image.
+FORMAT_VERSION = 3
 #: Parameters compared in the second step, or not by name (``preprocess``: by behaviour).
 _LATER = ("image_shape", "preprocess", "preprocess_probe")
 
@@ -29,6 +30,8 @@ class ParamsCheck:
     """The parameter check of a store (mixed into both stores)."""
 
     location = "memory"
+    #: The format this store is written in (a store of an older layout keeps its own).
+    format_version = FORMAT_VERSION
 
     def settle(self, name: str, content: dict) -> tuple[dict, bool]:  # pragma: no cover
         raise NotImplementedError
@@ -50,7 +53,7 @@ class ParamsCheck:
         params, shape = self.read_settled("params"), self.read_settled("shape")
         if params is None:
             return meta
-        rebuilt = dict(meta, format_version=params.get("format_version", FORMAT_VERSION))
+        rebuilt = dict(meta, format_version=params.get("format_version", self.format_version))
         rebuilt["params"] = dict(params["params"])
         if shape is not None:
             rebuilt["params"].update(
@@ -70,7 +73,7 @@ class ParamsCheck:
             )
         old_params = dict(meta.get("params", {}))
         first = {k: v for k, v in (old_params or params).items() if k not in _LATER}
-        settled, _ = self.settle("params", {"format_version": FORMAT_VERSION, "params": first})
+        settled, _ = self.settle("params", {"format_version": self.format_version, "params": first})
         self._compare(settled["params"], {k: v for k, v in params.items() if k not in _LATER})
         shape = params.get("image_shape")
         if shape is None or num_classes is None:
@@ -96,7 +99,7 @@ class ParamsCheck:
         if "params" not in raw or "num_classes" not in raw:  # new, or its attributes lost
             self.write_meta(
                 {
-                    "format_version": FORMAT_VERSION,
+                    "format_version": self.format_version,
                     "params": dict(
                         settled["params"],
                         image_shape=found["image_shape"],

@@ -30,7 +30,10 @@ from .claims import HOST, _pid_alive, exclusive_write
 from .integrity import StoreCorruptError
 from .summary import COLUMNS
 
-__all__ = ["append", "compact", "read"]
+__all__ = ["STORE_COLUMNS", "DoneKeys", "append", "compact", "read"]
+
+#: Columns the store adds to each row besides ``summary.COLUMNS``: where its maps are.
+STORE_COLUMNS = {"slot": "int64"}  # the image's index in the stacked arrays (null: none)
 
 #: A compaction lock older than this (seconds) was left by a crash and is broken.
 LOCK_STALE_AFTER = 600.0
@@ -46,7 +49,8 @@ def arrow_schema():
         "bool": pa.bool_(),
         "list<int64>": pa.list_(pa.int64()),
     }
-    return pa.schema([(name, kinds[kind]) for name, kind in COLUMNS.items()])
+    columns = {**COLUMNS, **STORE_COLUMNS}
+    return pa.schema([(name, kinds[kind]) for name, kind in columns.items()])
 
 
 def rows_to_arrow(rows: list):
@@ -159,6 +163,9 @@ def compact(fs, folder: str) -> bool:
             return True
         frame = pa.concat_tables(tables, promote_options="default").to_pandas()
         frame = frame.drop_duplicates("key", keep="last")
+        for name in STORE_COLUMNS:
+            if name not in frame:  # parts written before the column
+                frame[name] = None
         table = pa.Table.from_pandas(frame, schema=arrow_schema(), preserve_index=False)
         # Named after the last part read, so it sorts before any part written after it.
         last = good[-1].rsplit("/", 1)[-1][: -len(".parquet")]
@@ -168,3 +175,45 @@ def compact(fs, folder: str) -> bool:
         return True
     finally:
         fs.rm_file(lock)
+
+
+class DoneKeys:
+    """The keys with a done row, kept up to date by reading only the parts added since the
+    last look (a writer asks after every claim: a full read each time would grow with the
+    table).
+
+    Examples
+    --------
+    >>> import fsspec
+    >>> fs = fsspec.filesystem("memory")
+    >>> done = DoneKeys(fs, "/doc/d")
+    >>> append(fs, "/doc/d", [{"id": "0", "key": "k", "status": "done"}])
+    >>> "k" in done()
+    True
+    """
+
+    def __init__(self, fs, folder: str):
+        self.fs, self.folder = fs, folder
+        self.keys: set = set()
+        self._seen: set = set()
+
+    def __call__(self) -> set:
+        import pyarrow.parquet as pq
+
+        try:
+            names = self.fs.ls(self.folder, detail=False)
+        except FileNotFoundError:
+            return self.keys
+        for part in sorted(names):
+            name = part.rsplit("/", 1)[-1]
+            if part in self._seen or not (name.startswith("part-") and name.endswith(".parquet")):
+                continue
+            try:
+                with self.fs.open(part, "rb") as fh:
+                    table = pq.read_table(fh, columns=["key", "status"])
+            except Exception:  # compacted away, or damaged (the plan set it aside)
+                continue
+            self._seen.add(part)
+            keys, status = table.column("key").to_pylist(), table.column("status").to_pylist()
+            self.keys.update(k for k, s in zip(keys, status, strict=True) if s == "done")
+        return self.keys

@@ -21,6 +21,7 @@ import warnings
 
 from .claims import CLAIMED, Claims, LocalClaims
 from .integrity import StoreCorruptError, image_digest, verify_arrays
+from .parts import DoneKeys
 from .store import DiskStore
 
 __all__ = ["Plan", "plan"]
@@ -46,17 +47,12 @@ class Plan:
         self.skipped = skipped
         self.redo = redo
         self.had_rows = False  # whether the store held any row before this sweep
-        self._done: set = set()
-        self._version: object = None
+        self._done = DoneKeys(store.fs, f"{store.root}/table") if _on_disk(store) else None
 
     def _is_done(self, key: str) -> bool:
-        # Asked when a claim's writer is gone: it flushed its rows before it went, so the
-        # table is read again whenever its files changed since the last look.
-        if key not in self._done:
-            version = self.store.table_version()
-            if version != self._version:
-                self._done, self._version = self.store.done_keys(), version
-        return key in self._done
+        # Asked when a claim's writer is gone, and after each claim (a writer deletes its
+        # claims when it ends): it wrote its rows before, so new table parts are read.
+        return self._done is not None and key in self._done()
 
     def open_claims(self):
         """This writer's claims on the store (close them when the sweep ends)."""
@@ -75,6 +71,10 @@ class Plan:
                 yield item
             elif on_skip is not None:  # finished, or being swept, by another writer
                 on_skip()
+
+
+def _on_disk(store) -> bool:
+    return isinstance(store, DiskStore)
 
 
 def plan(store, source, params=None) -> Plan:
@@ -126,14 +126,25 @@ def plan(store, source, params=None) -> Plan:
     return work
 
 
+#: Done images whose maps are read back and checked together, at most.
+VERIFY_BATCH = 4096
+
+
 def _broken(store, done) -> set:
-    """Keys of done images whose maps are missing or fail their checksum (read them all)."""
+    """Keys of done images whose maps are missing or fail their checksum (read them all,
+    chunk by chunk)."""
     bad = {}
-    for key, row in done.items():
-        try:
-            verify_arrays(store.read_arrays(key), row.checksum, f"the maps {store.where(key)}")
-        except StoreCorruptError as exc:
-            bad[key] = f"{row.id}: {str(exc).split('. Re-run')[0]}"
+    keys = list(done)
+    for start in range(0, len(keys), VERIFY_BATCH):
+        batch = keys[start : start + VERIFY_BATCH]
+        for key, arrays in store.read_many(batch, errors="return").items():
+            row = done[key]
+            try:
+                if isinstance(arrays, StoreCorruptError):
+                    raise arrays
+                verify_arrays(arrays, row.checksum, f"the maps {store.where(key)}")
+            except StoreCorruptError as exc:
+                bad[key] = f"{row.id}: {str(exc).split('. Re-run')[0]}"
     if bad:
         listed = "; ".join(list(bad.values())[:5]) + (" ..." if len(bad) > 5 else "")
         warnings.warn(
