@@ -2,11 +2,12 @@
 
 The store is built cheaply: 64 CIFAR-size images (the shared assets tiled, else seeded noise)
 are really swept into it with a numpy model (10 classes, patch 8, stride 8), then 100,000 table
-rows are written straight to the table in parts of 64 rows (what a real sweep leaves: it
-flushes every 64 images), each a copy of one swept image's row under its own id and key with
-seeded metrics and classes. Maps are written only for the images whose thumbnails the run
-shows or opens (a copy of the swept image the row was copied from, with its checksum): the
-pages each action will show are worked out beforehand with the reference query.
+rows are appended straight to the table in parts of 64 rows (a sweep flushes every 64
+images), each a copy of one swept image's row under its own id and key with seeded metrics
+and classes; the store is then finished and compacted, as a sweep leaves it. Maps are written
+only for the images whose thumbnails the run shows or opens (a copy of the swept image the row
+was copied from, with its checksum): the pages each action will show are worked out
+beforehand with the gallery's query.
 
 Each repeat (3 by default, the median is reported) runs, on a fresh ``GalleryWidget``: a sort
 (another key), a filter (one true class), the next page, a jump to a far page, opening the
@@ -68,18 +69,17 @@ def model(batch):
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def build(folder, rows):
-    """The store: the seed images swept for real, then ``rows`` table rows in all; a store
-    built before in ``folder`` is reused."""
+def build(folder, rows, repeats, page_size):
+    """The store: the seed images swept for real, then ``rows`` table rows in all, the maps
+    of the rows the run will show copied from their seed image; finished and compacted as a
+    sweep leaves it. A store built before in ``folder`` is reused. Returns how many maps were
+    copied."""
+    import pandas as pd
+
     import occlusion_widget as ow
 
     if (folder / "table").exists():
-        from occlusion_widget.dataset.store import open_store
-
-        seed = ow.open_dataset(folder).table["key"].tolist()[:SEED_IMAGES]
-        made = {f"bench{i:07d}": seed[i % SEED_IMAGES] for i in range(SEED_IMAGES, rows)}
-        return open_store(folder), made
-
+        return 0
     images = seed_images(SEED_IMAGES)
     labels = [i % CLASSES for i in range(SEED_IMAGES)]
     ds = ow.sweep_dataset(
@@ -87,8 +87,7 @@ def build(folder, rows):
     )
     seed = ds.table.to_dict("records")
     rng = np.random.default_rng(1)
-    store = ds.store
-    batch, made = [], []
+    made = []
     for i in range(SEED_IMAGES, rows):
         row = dict(seed[i % SEED_IMAGES])
         label, predicted = int(rng.integers(CLASSES)), int(rng.integers(CLASSES))
@@ -106,13 +105,18 @@ def build(folder, rows):
             winner_counts=[1] * len(winners),
             flip_class=int(next((c for c in winners if c != predicted), -1)),
         )
-        batch.append(row)
-        made.append((row["key"], seed[i % SEED_IMAGES]["key"]))
-        if len(batch) == PART_ROWS:
-            store.append_rows(batch)
-            batch = []
-    store.append_rows(batch)
-    return store, dict(made)
+        made.append(row)
+    store = ds.store
+    # Maps first (a row names its maps' slot when it is appended), then the rows.
+    shown = plan(pd.DataFrame(seed + made), repeats, page_size, CLASSES)
+    copies = [made[p - SEED_IMAGES] for p in shown if p >= SEED_IMAGES]
+    for row in copies:
+        store.write_arrays(row["key"], store.read_arrays(seed[int(row["id"]) % SEED_IMAGES]["key"]))
+    for start in range(0, len(made), PART_ROWS):
+        store.append_rows(made[start : start + PART_ROWS])
+    store.finish()
+    store.compact()
+    return len(copies)
 
 
 def plan(table, repeats, page_size, num_classes):
@@ -194,20 +198,16 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.store or Path(tmp) / "store")
         start = time.perf_counter()
-        store, source = build(folder, args.rows)
-        table = store.table()
-        needed = plan(table, args.repeats, args.page_size, CLASSES)
-        copied = 0
-        for position in needed:
-            key = table["key"].iloc[position]
-            if key in source and not store.has_arrays(key):
-                store.write_arrays(key, store.read_arrays(source[key]))
-                copied += 1
+        copied = build(folder, args.rows, args.repeats, args.page_size)
         built = time.perf_counter() - start
+        from occlusion_widget.dataset.store import open_store
+
+        store = open_store(folder, mode="r")
         parts = len(list((folder / "table").glob("*.parquet")))
+        files = sum(1 for p in folder.rglob("*") if p.is_file())
         print(
             f"store: {args.rows} rows in {parts} table parts, maps for {SEED_IMAGES} swept "
-            f"images + {copied} copies (built in {built:.1f} s)",
+            f"images + {copied} copies, {files} files in all (built in {built:.1f} s)",
             flush=True,
         )
         floor = [timed(store.table) for _ in range(args.repeats)]

@@ -141,6 +141,8 @@ def test_rows_appended_while_the_gallery_is_open_show_up(tmp_path, monkeypatch):
     store = tmp_path / "s"
     images = banded(12)
     ow.sweep_dataset(model, images[:6], store=store, **PARAMS)
+    # What a sweep still running writes next: images 6 to 9, maps then rows, in two parts.
+    later = ow.sweep_dataset(model, images[:10], **PARAMS)
     ds = ow.open_dataset(store)
     g = ow.GalleryWidget(ds, sort_by="order", descending=False, page_size=24)
     g.follow_seconds = 0.0  # look at the store after every action
@@ -155,20 +157,27 @@ def test_rows_appended_while_the_gallery_is_open_show_up(tmp_path, monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(type(ds.store), "table", counted)
-
-    # The same sweep, four images longer: it resumes and appends their rows.
-    ow.sweep_dataset(model, images[:10], store=store, **PARAMS)
+    writer = ow.dataset.store.open_store(store)
+    for part in ([6, 7], [8, 9]):
+        rows = [later.table.iloc[i].to_dict() for i in part]
+        for row in rows:
+            writer.write_arrays(row["key"], later.store.read_arrays(row["key"]))
+        writer.append_rows(rows)
     g.sort_by = "flip_fraction"  # an action: afterwards, a look at the store in a thread
     g._looking.join()
     g.sort_by = "order"  # the next action shows what it found
     assert [item["id"] for item in g.items] == [str(i) for i in range(10)]
     assert g.grid.total == g.total_matching == 10
-    # Two more, taken in at once by refresh().
+    assert reads == [], "the table was read whole: only the new parts had to be"
+    np.testing.assert_array_equal(
+        g.open_image("8").result.probabilities, later.result("8").probabilities
+    )
+    # The whole sweep, two images longer, resumed to its end (its parts compacted into one):
+    # refresh() takes it in at once.
+    writer.finish()
     ow.sweep_dataset(model, images, store=store, **PARAMS)
     g.refresh()
     assert [item["id"] for item in g.items] == [str(i) for i in range(12)]
-    assert reads == [], "the table was read whole: only the new parts had to be"
-    # The new rows are the store's, and a new image opens from them.
     fresh = ow.open_dataset(store)
     np.testing.assert_array_equal(
         g.open_image("11").result.probabilities, fresh.result("11").probabilities

@@ -28,6 +28,7 @@ import warnings
 
 from .ray_blocks import SweepActor, block_size, record, unpack_arrays
 from .ray_start import LOGGER, ray_output_to_logging, start_ray
+from .summary import error_row
 from .sweeper import ImageSweeper, item_error_row, model_channels
 
 __all__ = ["run_ray"]
@@ -241,16 +242,28 @@ class _Collector:
             self.keys.add(row["key"])
             self.workers[worker] += 1
             rows.append(row)
-        write_block(self.store, maps)  # the maps before the rows: rows are the truth
+        refused = write_block(self.store, maps)  # the maps before the rows: rows are the truth
+        rows = [
+            _refused(row, refused[row["key"]]) if row["key"] in refused else row for row in rows
+        ]
         self.writer.add_block(rows)  # one table part
 
 
-def write_block(store, maps: list) -> None:
-    """Write a block's maps, ``[(key, arrays)]``: together where the store can
-    (``write_many``), else image by image."""
-    many = getattr(store, "write_many", None)
-    if many is not None:
-        many(maps)
-        return
+def _refused(row: dict, message: str) -> dict:
+    """A done row turned into the error row of maps the store would not take."""
+    kept = {name: row[name] for name in ("id", "key", "path", "label", "digest", "seconds")}
+    return {**row, **error_row(message), **kept, "checksum": ""}
+
+
+def write_block(store, maps: list) -> dict:
+    """Write a block's maps, ``[(key, arrays)]``, into the store's buffer (it stages them
+    before the block's rows are appended); returns ``{key: error row}`` for the images whose
+    maps the store refused (another dtype than its arrays), as the local backend records
+    them."""
+    refused = {}
     for key, arrays in maps:
-        store.write_arrays(key, arrays)
+        try:
+            store.write_arrays(key, arrays)
+        except ValueError as exc:
+            refused[key] = f"not stored: {exc}"
+    return refused
