@@ -207,3 +207,12 @@ def test_a_page_reads_only_its_own_thumbnails_in_one_store_read():
     new = [key_of[item["id"]] for item in g.items if item["id"] not in seen]
     assert calls[2:] == ([new] if new else [])
     assert g.thumbnails.made == len({key for call in calls for key in call})
+
+
+def test_an_id_of_several_rows_is_refused_by_name():
+    held = GalleryTable(pd.DataFrame({"id": ["a", "b", "a"], "status": ["done"] * 3}))
+    assert held.position("b") == 1
+    with pytest.raises(KeyError, match="names several images"):
+        held.position("a")
+    with pytest.raises(KeyError, match="no image with id 'c'"):
+        held.position("c")

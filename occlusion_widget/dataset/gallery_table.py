@@ -207,11 +207,15 @@ class GalleryTable:
         return self.apply(self.fetch())
 
     def warm(self) -> None:
-        """Compute every sort order now (e.g. in a thread while nobody is looking), so that
-        the first sort by each key costs no more than the next."""
+        """Compute every sort order and the ids' rows now (e.g. in a thread while nobody is
+        looking), so that the first sort by each key or look-up costs no more than the next."""
         for sort_by in SORT_KEYS:
             for descending in (True, False):
                 self.order(sort_by, descending)
+        try:
+            self.position("")  # and the ids' rows
+        except KeyError:
+            pass
 
     # -- sort, filter, look up -----------------------------------------------------------------
 
@@ -267,12 +271,16 @@ class GalleryTable:
 
     def position(self, image_id: str) -> int:
         """The row of an image id; KeyError when no row or several rows have it."""
-        if self._positions is None:
-            positions: dict = {}
-            for row, name in enumerate(self.columns["id"].tolist()):
-                positions[name] = -1 if name in positions else row
+        positions = self._positions
+        if positions is None:
+            ids = self.columns["id"].tolist()
+            positions = dict(zip(ids, range(len(ids)), strict=True))
+            if len(positions) < len(ids):  # an id of several rows names none of them
+                repeated = np.unique(self.columns["id"], return_counts=True)
+                for name in repeated[0][repeated[1] > 1].tolist():
+                    positions[name] = -1
             self._positions = positions
-        row = self._positions.get(str(image_id))
+        row = positions.get(str(image_id))
         if row is None:
             raise KeyError(f"no image with id {image_id!r} in the table")
         if row < 0:
