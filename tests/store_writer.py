@@ -5,8 +5,8 @@
 MODE ``meet``: the first model call waits (up to 120 s) until another writer has made its own
 first call, so that two writers overlap for sure. MODE ``hold``: the first model call waits until
 the file SYNC/release exists. MODE ``hang``: the model hangs at its fourth call (to be killed).
-Patch 8, black baseline, batch 4 (under one image's 5 passes) and chunks of 2 images: a writer
-claims only the images its next model calls need, so two writers on 10 images overlap. Prints
+Patch 8, black baseline, batch 4 (under one image's 5 passes), chunks and claims of 2 images: a
+writer claims only the images its next model calls need, so two writers on 10 images overlap. Prints
 ``passes=<positions swept>`` at the end; exits 3 with the message on a ValueError.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 from models_dataset import brightness_model
 
 import occlusion_widget as ow
-from occlusion_widget.dataset import chunks
+from occlusion_widget.dataset import chunks, resume
 
 
 def banded(n, size=12):
@@ -79,4 +79,5 @@ def main(store, stride, n, sync, mode):
 if __name__ == "__main__":
     store, stride, n, sync, mode = sys.argv[1:6]
     chunks.CHUNK_IMAGES = 2  # claims follow the model calls closely
+    resume.CLAIM_IMAGES = 2
     sys.exit(main(store, int(stride), int(n), sync, mode))

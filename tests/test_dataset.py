@@ -71,7 +71,9 @@ def test_store_is_plain_zarr_and_parquet(tmp_path):
     assert sorted(table["id"]) == ["0", "1"]
     group = zarr.open_group(str(tmp_path / "s" / "maps.zarr"), mode="r")
     assert group.attrs["params"]["stride"] == [4, 4]
-    assert group[table["key"][0]]["probabilities"].dtype == np.float16
+    assert group["probabilities"].dtype == np.float16  # images stacked on the first axis
+    first = banded(2)[int(table["id"][0])]
+    assert group["image"][int(table["slot"][0])].tolist() == first.tolist()
 
 
 def test_resume_skips_done_images_and_a_crash_keeps_what_was_done(tmp_path):

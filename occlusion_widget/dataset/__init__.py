@@ -6,8 +6,16 @@ Examples
 """
 
 from .api import open_dataset, sweep_dataset
+from .convert import convert_store
 from .dataset import OcclusionDataset
 from .integrity import StoreCorruptError
 from .ray_start import start_ray
 
-__all__ = ["OcclusionDataset", "StoreCorruptError", "open_dataset", "start_ray", "sweep_dataset"]
+__all__ = [
+    "OcclusionDataset",
+    "StoreCorruptError",
+    "convert_store",
+    "open_dataset",
+    "start_ray",
+    "sweep_dataset",
+]

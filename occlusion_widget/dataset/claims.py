@@ -67,8 +67,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _is_local(fs) -> bool:
+    protocol = fs.protocol
+    return "file" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
+
+
 def exclusive_write(fs, path: str, data: bytes) -> bool:
-    """Create ``path`` holding ``data`` unless it exists (atomically); whether it was created."""
+    """Create ``path`` holding ``data`` unless it exists (atomically); whether it was created.
+
+    On a local filesystem the file appears whole (written aside, then hard-linked into place,
+    which fails if it exists): a reader never takes a claim being written for an empty one.
+    """
+    if _is_local(fs):
+        tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        return True
     try:
         with fs.open(path, "xb") as fh:
             fh.write(data)
@@ -191,6 +211,7 @@ class Claims:
         self.id = uuid.uuid4().hex
         self.pending: dict[str, str] = {}  # claimed, not finished: released if we stop
         self.done: list[str] = []  # claims of images whose rows are written: go at close
+        self.holder: dict | None = None  # the live claim found by the last "busy"
         self.digests: dict[str, str] = {}  # of the images handed out, for their rows
         self._stop = threading.Event()
         fs.makedirs(self.dir, exist_ok=True)
@@ -201,12 +222,21 @@ class Claims:
         self._thread.daemon = True
         self._thread.start()
 
-    def _payload(self) -> bytes:
+    def _payload(self, keys=None) -> bytes:
         who = {"writer": self.id, "host": HOST, "pid": os.getpid(), "time": time.time()}
+        if keys is not None:
+            who["keys"] = list(keys)
         return json.dumps(who).encode()
 
     def _beat(self) -> None:
-        self.fs.pipe_file(f"{self.beats}/{self.id}.json", self._payload())
+        path = f"{self.beats}/{self.id}.json"
+        if _is_local(self.fs):  # replaced whole: a reader never sees it half written
+            tmp = f"{path}.tmp"
+            with open(tmp, "wb") as fh:
+                fh.write(self._payload())
+            os.replace(tmp, path)
+        else:
+            self.fs.pipe_file(path, self._payload())
 
     def _beating(self) -> None:
         while not self._stop.wait(BEAT_EVERY):
@@ -228,13 +258,15 @@ class Claims:
         beat = _read_json(self.fs, f"{self.beats}/{holder.get('writer')}.json", tries=10)
         return isinstance(beat, dict) and time.time() - float(beat.get("time", 0)) < STALE_AFTER
 
-    def claim(self, key: str, redo: bool = False) -> str:
-        """``"claimed"`` (sweep it), ``"busy"`` (another live writer has it) or ``"done"``
-        (a writer that is gone finished it). ``redo`` claims a finished image again."""
+    def claim(self, key: str, redo: bool = False, keys=None) -> str:
+        """``"claimed"`` (sweep it), ``"busy"`` (another live writer has it: its claim is then
+        in :attr:`holder`) or ``"done"`` (a writer that is gone finished it). ``redo`` claims
+        a finished image again. A claim on a block of images (a key starting with ``_``)
+        lists their ``keys``."""
         n = 0
         while True:
             path = f"{self.dir}/{key}.{n}"
-            if exclusive_write(self.fs, path, self._payload()):
+            if exclusive_write(self.fs, path, self._payload(keys)):
                 if not redo and not key.startswith("_") and self.is_done(key):
                     self.fs.rm_file(path)  # finished by a writer that has ended meanwhile
                     return DONE
@@ -242,6 +274,7 @@ class Claims:
                 return CLAIMED
             holder = _read_json(self.fs, path, tries=10)
             if self.alive(holder):
+                self.holder = holder
                 return BUSY
             if not redo and not self.fs.exists(f"{self.dir}/{key}.{n + 1}") and self.is_done(key):
                 return DONE

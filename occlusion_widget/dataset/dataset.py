@@ -124,15 +124,41 @@ class OcclusionDataset:
         --------
         >>> ow.OcclusionWidget.from_result(ds.result(0), labels=names)  # doctest: +SKIP
         """
-        row = self._row(which)
-        if row["status"] != "done":
-            raise ValueError(f"image {row['id']!r} was skipped: {row['error']}")
-        self.store.require_meta()  # names what is lost, before any KeyError could
-        return self.result_from_arrays(row, self.store.read_arrays(row["key"]))
+        row = self._done_row(which)
+        return self._rebuild(row, self.store.read_arrays(row["key"]))
+
+    def results(self, which) -> list:
+        """Several images' results at once, their maps read chunk by chunk (one read per
+        field and chunk of the store, not per image: what a page of a gallery needs).
+
+        Parameters
+        ----------
+        which : sequence of int or str
+            Row numbers of :attr:`table` or image ids.
+
+        Returns
+        -------
+        list of OcclusionResult
+            In the order given (see :meth:`result`).
+
+        Examples
+        --------
+        >>> import occlusion_widget as ow
+        >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+        >>> two = ow.sweep_dataset(model, [np.ones((8, 8))] * 2, patch_size=4, stride=4,
+        ...                        progress=False)
+        >>> [r.rows for r in two.results([0, "1"])]
+        [2, 2]
+        """
+        rows = [self._done_row(w) for w in which]
+        self.store.require_meta()
+        found = self.store.read_many([row["key"] for row in rows])
+        return [self._rebuild(row, found[row["key"]]) for row in rows]
 
     def result_from_arrays(self, row, arrays: dict) -> OcclusionResult:
         """One image's result from its table ``row`` (``id``, ``key``, ``checksum``) and its
-        stored ``arrays`` (read already, e.g. with a page of others); the checksum is verified.
+        stored ``arrays`` (read already, e.g. with ``store.read_many`` for a page of rows the
+        caller holds); the checksum is verified.
 
         Examples
         --------
@@ -144,6 +170,16 @@ class OcclusionDataset:
         >>> ds.result_from_arrays(row, ds.store.read_arrays(row["key"])).rows
         2
         """
+        return self._rebuild(row, arrays)
+
+    def _done_row(self, which):
+        row = self._row(which)
+        if row["status"] != "done":
+            raise ValueError(f"image {row['id']!r} was skipped: {row['error']}")
+        return row
+
+    def _rebuild(self, row, arrays) -> OcclusionResult:
+        self.store.require_meta()  # names what is lost, before any KeyError could
         where = f"the maps of image {row['id']!r} ({self.store.where(row['key'])})"
         verify_arrays(arrays, str(row.get("checksum") or ""), where)
         options = self.params.get("options", {})

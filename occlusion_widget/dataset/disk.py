@@ -6,7 +6,7 @@ import json
 import os
 
 from .base import BaseStore
-from .integrity import StoreCorruptError
+from .integrity import StoreCorruptError, verify_arrays
 from .layout import Layout, decode_key
 from .legacy import LEGACY_FORMAT, group_arrays, has_group, write_group
 from .params_check import FORMAT_VERSION
@@ -20,6 +20,8 @@ _MISSING = (
     "a dataset store on disk needs zarr, pyarrow, pandas and fsspec: "
     "pip install 'occlusion_widget[dataset]' (or pass store=None to keep the sweep in memory)"
 )
+#: Table parts a store keeps at rest before they are compacted into one.
+MAX_PARTS = 4
 _ROOT_META = {"zarr_format": 3, "node_type": "group", "attributes": {}}
 
 
@@ -73,6 +75,8 @@ class DiskStore(BaseStore):
         self._writer: ShardWriter | None = None
         self._slots: dict = {}  # key -> slot, from the rows read and the images written
         self._written: dict = {}  # key -> slot of the images this process wrote, no row yet
+        self._checksums: dict = {}  # key -> checksum of its maps, from the rows read
+        self._staged_keys: dict = {}  # staged file -> the keys it holds (other writers')
 
     def _open_group(self, mode):
         from zarr.errors import ContainsGroupError
@@ -160,6 +164,7 @@ class DiskStore(BaseStore):
         if self._writer is None:
             self._writer = ShardWriter(self.fs, self.root, self.layout)
         self._slots[key] = self._written[key] = self._writer.put(key, arrays)
+        self._checksums.pop(key, None)  # an earlier row's: its row brings the new one
 
     def stage(self) -> None:
         """Make the images written so far durable (before any row names them)."""
@@ -177,6 +182,7 @@ class DiskStore(BaseStore):
             done = [row for row in rows if row.get("status") == "done"]
             for row in done:
                 row["slot"] = self._written.pop(row["key"], None)
+                self._checksums[row["key"]] = row.get("checksum") or ""
             missing = [row["key"] for row in done if row["slot"] is None]
             if missing:  # written by another process (a Ray actor): find their slots
                 found = self._locate(missing)
@@ -190,12 +196,13 @@ class DiskStore(BaseStore):
         first, then in the shards' keys (the last slot holding a key)."""
         want, found = set(keys), {}
         for first, _, _, path in reversed(list_staged(self.fs, self.root)):
-            try:
-                stored = read_staged(self.fs, path)["key"]
-            except Exception:
-                continue
-            for i, row in enumerate(stored):
-                key = decode_key(row)
+            if path not in self._staged_keys:  # each staged file is read once
+                try:
+                    stored = read_staged(self.fs, path)["key"]
+                except Exception:
+                    continue
+                self._staged_keys[path] = [decode_key(row) for row in stored]
+            for i, key in enumerate(self._staged_keys[path]):
                 if key in want and key not in found:
                     found[key] = first + i
         want -= set(found)
@@ -261,7 +268,9 @@ class DiskStore(BaseStore):
                 f"the maps {self.where(key)} are missing: the slot holds {held}. Re-run "
                 f"sweep_dataset with this store to redo the image"
             )
-        return {name: a for name, a in got.items() if name != "key"}
+        arrays = {name: a for name, a in got.items() if name != "key"}
+        verify_arrays(arrays, self._checksums.get(key, ""), f"the maps {self.where(key)}")
+        return arrays
 
     def read_arrays(self, key: str) -> dict:
         if self._per_key(key):
@@ -281,7 +290,7 @@ class DiskStore(BaseStore):
             On a missing or unreadable image, raise :class:`StoreCorruptError`, or put the
             error in its place and read the others.
 
-        The arrays are not checked against the rows' checksums here; ``verify_arrays`` does.
+        Each image's arrays are checked against its row's checksum and its slot's key.
         """
         keys = list(keys)
         if self.legacy:
@@ -315,15 +324,21 @@ class DiskStore(BaseStore):
         if frame is not None and "slot" in frame and not self.legacy:
             done = frame[(frame["status"] == "done") & frame["slot"].notna()]
             self._slots.update(zip(done["key"], done["slot"].astype("int64").tolist(), strict=True))
+            if "checksum" in done:
+                sums = [c if isinstance(c, str) else "" for c in done["checksum"]]
+                self._checksums.update(zip(done["key"], sums, strict=True))
         return frame
 
     def compact(self) -> None:
         compact(self.fs, f"{self.root}/table")
 
     def compact_if_needed(self) -> None:
-        """One part per store at rest: compact when there are several (or duplicate rows)."""
-        if len(self.table_version()) > 1:
+        """Compact when some image has several rows, or the table has more than
+        :data:`MAX_PARTS` parts (a sweep writes one every 64 images)."""
+        if len(self.table_version()) > MAX_PARTS:
             self.compact()
+        else:
+            super().compact_if_needed()
 
 
 def _first_line(exc) -> str:

@@ -9,7 +9,8 @@ Every image of a sweep shares one grid, so each field stacks::
     maps.zarr/key                 (slots, 32) uint8: the image's key, to check every read
 
 Each array is sharded along axis 0 (Zarr v3's sharding codec): one file holds
-:data:`SHARD_IMAGES` images, made of inner chunks of a few images each, compressed with zstd.
+:data:`SHARD_IMAGES` images, made of inner chunks of up to :data:`CHUNK_BYTES` each (one image
+of 224x224 pixels, 256 keys), compressed with zstd (with frame checksums).
 A reader reads only the inner chunks it needs (byte ranges of a shard). The arrays' first axis
 is nominally :data:`CAPACITY` long: slots never written cost nothing and no writer resizes.
 Slot ``s`` lives in shard ``s // shard_images``; each shard is filled by one writer at a time
@@ -35,7 +36,7 @@ __all__ = ["CAPACITY", "SHARD_IMAGES", "Layout", "chunk_images", "decode_key", "
 SHARD_IMAGES = 4096
 #: The nominal length of axis 0: far more slots than any store fills.
 CAPACITY = 1 << 40
-#: Raw bytes of the largest field in one inner chunk, at most (and at most 256 images).
+#: Raw bytes of a field in one inner chunk, at most (and at most 256 images).
 CHUNK_BYTES = 1 << 16
 KEY_BYTES = 32
 ZSTD_LEVEL = 3
@@ -86,6 +87,7 @@ class Layout:
         self.path = path or url
         self.shard_images = int(shard_images or SHARD_IMAGES)
         self.arrays: dict = {}
+        self._expected: dict | None = None
         self._open()
 
     def _open(self) -> None:
@@ -107,7 +109,14 @@ class Layout:
 
     @property
     def chunk(self) -> int:
-        return int(self.arrays["key"].chunks[0]) if self.arrays else 1
+        """Images per inner chunk of the field with the smallest chunks (the unit of reads)."""
+        return min(int(a.chunks[0]) for a in self.arrays.values()) if self.arrays else 1
+
+    @property
+    def widest_chunk(self) -> int:
+        """Images per inner chunk of the field with the largest chunks (the unit of writes
+        that never touch a chunk written before)."""
+        return max(int(a.chunks[0]) for a in self.arrays.values()) if self.arrays else 1
 
     def fields(self) -> list:
         return [name for name in self.arrays if name != "key"]
@@ -118,13 +127,13 @@ class Layout:
         import zarr
         from zarr.codecs import ZstdCodec
 
-        self._open()
+        if not self.arrays:
+            self._open()
         if not self.arrays:
             specs = {name: np.asarray(a) for name, a in arrays.items()}
             specs["key"] = np.zeros(KEY_BYTES, np.uint8)
-            largest = max(a.nbytes for a in specs.values())
-            per_chunk = chunk_images(largest, min(256, self.shard_images))
             for name, a in sorted(specs.items()):
+                per_chunk = chunk_images(a.nbytes, min(256, self.shard_images))
                 try:
                     self.group.create_array(
                         name,
@@ -132,7 +141,7 @@ class Layout:
                         dtype=a.dtype,
                         chunks=(per_chunk, *a.shape),
                         shards=(self.shard_images, *a.shape),
-                        compressors=ZstdCodec(level=ZSTD_LEVEL),
+                        compressors=ZstdCodec(level=ZSTD_LEVEL, checksum=True),
                         fill_value=0,
                     )
                 except (zarr.errors.ContainsArrayError, FileExistsError):
@@ -142,6 +151,8 @@ class Layout:
 
     def check(self, arrays: dict) -> None:
         """``ValueError`` unless ``arrays`` fit the store's arrays (names, shapes, dtypes)."""
+        if self._fits(arrays):
+            return
         fields = set(self.fields())
         if set(arrays) != fields:
             raise ValueError(
@@ -156,6 +167,20 @@ class Layout:
                     f"{tuple(want.shape[1:])} per image (every image of a store is swept alike; "
                     f"give all images the same dtype)"
                 )
+
+    def _fits(self, arrays: dict) -> bool:
+        if self._expected is None:
+            self._expected = {
+                name: (tuple(a.shape[1:]), np.dtype(a.dtype)) for name, a in self.arrays.items()
+            }
+            self._expected.pop("key")
+        if len(arrays) != len(self._expected):
+            return False
+        for name, a in arrays.items():
+            want = self._expected.get(name)
+            if want is None or (np.shape(a), np.asarray(a).dtype) != want:
+                return False
+        return True
 
     def shard_file(self, field: str, slot: int, on_fs: bool = False) -> str:
         """The file that holds ``field`` of ``slot`` (its URL, or its path on the store's
@@ -199,3 +224,13 @@ class Layout:
             return self.shard_images
         written = np.flatnonzero(keys.any(axis=1))
         return int(written[-1]) + 1 if written.size else 0
+
+    def healthy(self, shard: int) -> bool:
+        """Whether every field's shard file can be read (its index at least): a writer adds
+        images only to a shard it can rewrite."""
+        slot = shard * self.shard_images
+        try:
+            self.read(slot, slot + 1)
+        except StoreCorruptError:
+            return False
+        return True

@@ -200,20 +200,30 @@ class DoneKeys:
     def __call__(self) -> set:
         import pyarrow.parquet as pq
 
-        try:
-            names = self.fs.ls(self.folder, detail=False)
-        except FileNotFoundError:
-            return self.keys
-        for part in sorted(names):
+        for _ in range(3):  # a part compacted away while reading: its rows are in a new one
+            try:
+                names = self.fs.ls(self.folder, detail=False)
+            except FileNotFoundError:
+                return self.keys
+            if not self._read_new(sorted(names), pq):
+                break
+        return self.keys
+
+    def _read_new(self, names, pq) -> bool:
+        vanished = False
+        for part in names:
             name = part.rsplit("/", 1)[-1]
             if part in self._seen or not (name.startswith("part-") and name.endswith(".parquet")):
                 continue
             try:
                 with self.fs.open(part, "rb") as fh:
                     table = pq.read_table(fh, columns=["key", "status"])
-            except Exception:  # compacted away, or damaged (the plan set it aside)
+            except FileNotFoundError:
+                vanished = True
+                continue
+            except Exception:  # damaged: the plan set it aside, its images are redone
                 continue
             self._seen.add(part)
             keys, status = table.column("key").to_pylist(), table.column("status").to_pylist()
             self.keys.update(k for k, s in zip(keys, status, strict=True) if s == "done")
-        return self.keys
+        return vanished

@@ -1,9 +1,9 @@
 """Reading slots of the stacked arrays: from staged files first, else from the shards, by chunk.
 
-Many slots are read together: those in one inner chunk (or in neighbouring ones) with one
-read per field, so a page of the gallery or a resume's check of every image costs a read per
-chunk, not per image. A slot staged and not yet folded is read from its staged file (which is
-the truth for it until it is folded; if the fold deletes it meanwhile, the shard is read).
+Many slots are read together: for each field, those in one of its inner chunks (or in
+neighbouring ones) with one read, so a page of the gallery or a resume's check of every image
+costs a read per chunk, not per image. A slot staged and not yet folded is read from its staged
+file (the truth for it until it is folded; if the fold deletes it meanwhile, the shard is read).
 """
 
 from __future__ import annotations
@@ -38,9 +38,7 @@ class SlotReader:
         the arrays of a slot that cannot be read (the error names the file)."""
         wanted = sorted({int(s) for s in slots})
         out: dict = {}
-        rest = self._from_staged(wanted, out)
-        for start, stop, members in self._runs(rest):
-            self._from_shards(start, stop, members, out)
+        self._from_shards(self._from_staged(wanted, out), out)
         return out
 
     def _from_staged(self, wanted, out) -> list:
@@ -74,9 +72,9 @@ class SlotReader:
                 out[slot] = _one(stacked, slot - first)
         return sorted(rest)
 
-    def _runs(self, slots):
-        """``(start, stop, slots)`` slices covering ``slots`` chunk by chunk."""
-        chunk = self.layout.chunk
+    def _runs(self, slots, chunk: int):
+        """``(start, stop, slots)`` slices covering ``slots``, a chunk (or a few neighbouring
+        chunks) of ``chunk`` images each, never across shards."""
         size = self.layout.shard_images
         runs: list = []
         for slot in slots:
@@ -89,24 +87,42 @@ class SlotReader:
             runs.append((slot, slot + 1, [slot]))
         return runs
 
-    def _from_shards(self, start, stop, members, out, split=True) -> None:
+    def _from_shards(self, slots, out) -> None:
+        """Each field read run by run of its own chunks: one read per chunk, not per image."""
+        if not slots:
+            return
         if not self.layout.ready:
             error = StoreCorruptError(f"the store's arrays in {self.layout.url} are missing")
-            out.update({slot: error for slot in members})
+            out.update({slot: error for slot in slots})
             return
+        got: dict = {slot: {} for slot in slots}
+        for name, array in sorted(self.layout.arrays.items()):
+            chunk = int(array.chunks[0])
+            for start, stop, members in self._runs(slots, chunk):
+                self._field(name, start, stop, members, got, chunk)
+        for slot, arrays in got.items():
+            if isinstance(arrays, Exception):
+                out[slot] = arrays
+            else:
+                arrays["key"] = decode_key(arrays["key"])
+                out[slot] = arrays
+
+    def _field(self, name, start, stop, members, got, chunk, split=True) -> None:
         try:
-            stacked = self.layout.read(start, stop)
+            values = self.layout.read(start, stop, [name])[name]
         except StoreCorruptError as exc:
-            if split and len(members) > 1:  # find the chunks that fail
-                chunk = self.layout.chunk
-                for c in sorted({slot // chunk for slot in members}):
+            if split and len({s // chunk for s in members}) > 1:  # find the chunks that fail
+                for c in sorted({s // chunk for s in members}):
                     inside = [s for s in members if s // chunk == c]
-                    self._from_shards(inside[0], inside[-1] + 1, inside, out, split=False)
+                    self._field(name, inside[0], inside[-1] + 1, inside, got, chunk, False)
                 return
-            out.update({slot: exc for slot in members})
+            for slot in members:
+                if not isinstance(got[slot], Exception):
+                    got[slot] = exc
             return
         for slot in members:
-            out[slot] = _one(stacked, slot - start)
+            if not isinstance(got[slot], Exception):
+                got[slot][name] = values[slot - start]
 
 
 def _one(stacked: dict, i: int) -> dict:

@@ -61,16 +61,62 @@ class Plan:
         return LocalClaims()
 
     def claimed(self, claims, on_skip=None):
-        """The images to sweep, each claimed just before it is handed out; the ones another
-        writer has or has finished are skipped (``on_skip()`` is called for each: they count
-        as done for the progress bar)."""
-        for item in self.items:
-            state = claims.claim(item.key, redo=item.key in self.redo)
-            if state == CLAIMED:
+        """The images to sweep, claimed block by block just before they are handed out; the
+        ones another writer has or has finished are skipped (``on_skip()`` is called for
+        each: they count as done for the progress bar).
+
+        A block is :data:`CLAIM_IMAGES` consecutive positions of the source: one claim file
+        for them all (a file per image would cost a file creation per image). A block held by
+        a live writer is skipped, except its images that writer's claim does not list (its
+        source lists them elsewhere): those are claimed one by one.
+        """
+        skip = on_skip or (lambda: None)
+        if not isinstance(claims, Claims):
+            for item in self.items:
+                if claims.claim(item.key, redo=item.key in self.redo) == CLAIMED:
+                    claims.digests[item.key] = item.digest
+                    yield item
+                else:  # finished, or being swept, by another writer
+                    skip()
+            return
+        for block in _blocks(self.items):
+            yield from self._claim_block(claims, block, skip)
+
+    def _claim_block(self, claims, block, skip):
+        name = f"_b{getattr(block[0], 'position', 0) // CLAIM_IMAGES}"
+        if claims.claim(name, keys=[item.key for item in block]) == CLAIMED:
+            done = self._done() if self._done is not None else set()
+            for item in block:
+                if item.key in done and item.key not in self.redo:
+                    skip()  # finished meanwhile by a writer that has ended
+                    continue
                 claims.digests[item.key] = item.digest
                 yield item
-            elif on_skip is not None:  # finished, or being swept, by another writer
-                on_skip()
+            return
+        theirs = set((claims.holder or {}).get("keys") or ())
+        for item in block:
+            if item.key not in theirs and claims.claim(item.key, item.key in self.redo) == CLAIMED:
+                claims.digests[item.key] = item.digest
+                yield item
+            else:
+                skip()
+
+
+#: Consecutive positions of the source claimed together.
+CLAIM_IMAGES = 256
+
+
+def _blocks(items):
+    """Consecutive items whose positions share a block of :data:`CLAIM_IMAGES`."""
+    block: list = []
+    for item in items:
+        position = getattr(item, "position", 0)
+        if block and position // CLAIM_IMAGES != block[0].position // CLAIM_IMAGES:
+            yield block
+            block = []
+        block.append(item)
+    if block:
+        yield block
 
 
 def _on_disk(store) -> bool:
@@ -94,7 +140,8 @@ def plan(store, source, params=None) -> Plan:
     redo = set(broken)
     seen: dict[str, int] = {}
 
-    def pending(item) -> bool:
+    def pending(item, position) -> bool:
+        item.position = position
         item.digest = image_digest(item.image, item.path)
         if stream:
             item.by_content = True
@@ -117,10 +164,11 @@ def plan(store, source, params=None) -> Plan:
         )
 
     if stream:
-        work = Plan(store, (item for item in source.items if pending(item)), None, 0, redo)
+        items = (item for n, item in enumerate(source.items) if pending(item, n))
+        work = Plan(store, items, None, 0, redo)
     else:
         every = list(source.items)
-        todo = [item for item in every if pending(item)]
+        todo = [item for n, item in enumerate(every) if pending(item, n)]
         work = Plan(store, todo, len(every), len(every) - len(todo), redo)
     work.had_rows = not table.empty
     return work

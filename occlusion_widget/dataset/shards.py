@@ -76,20 +76,32 @@ def _write_staged(fs, root: str, first: int, stacked: dict, writer: str) -> str:
 
 
 def _fold(fs, layout, staged: list) -> None:
-    """Write the staged files into the shard files, then delete them (see the docstring)."""
+    """Write the staged files into the shard files, then delete them (see the docstring).
+    Consecutive staged files are written together: one rewrite of each shard file."""
+    run: list = []  # (first, stacked) of consecutive slots
     for first, _, _, path in sorted(staged):
         try:
             stacked = read_staged(fs, path)
         except FileNotFoundError:
             continue  # folded meanwhile
-        except Exception:  # cut short before its rename cannot be: only damage gets here
-            continue  # left in place: its images fail their checksum and are redone
-        layout.write(first, stacked)
+        except Exception:  # a rename makes it whole: only damage gets here
+            continue  # its images fail their checksum and are redone
+        if run and run[-1][0] + len(run[-1][1]["key"]) != first:
+            _write_run(layout, run)
+            run = []
+        run.append((first, stacked))
+    _write_run(layout, run)
     for *_, path in staged:
         try:
             fs.rm_file(path)
         except FileNotFoundError:
             pass
+
+
+def _write_run(layout, run: list) -> None:
+    if run:
+        names = run[0][1].keys()
+        layout.write(run[0][0], {n: np.concatenate([s[n] for _, s in run]) for n in names})
 
 
 def recover(fs, root: str, layout, shard: int, mine: str = "") -> None:
@@ -201,8 +213,11 @@ class ShardWriter:
             if self._claim(key):
                 self._claim_key = key
                 recover(self.fs, self.root, self.layout, j, self.id)
-                used = self.layout.used(j)
-                if used < size:
+                # From the next inner chunk on: folding never decodes a chunk holding
+                # images of before (nor fails on one that is damaged).
+                chunk = self.layout.widest_chunk
+                used = -(-self.layout.used(j) // chunk) * chunk
+                if used < size and self.layout.healthy(j):
                     self.shard, self.next, self.end = j, j * size + used, (j + 1) * size
                     return
                 self._release()
