@@ -186,7 +186,7 @@ def main():
             # This driver binds to 127.0.0.1 too (by default Ray picks the machine's address).
             ray_options={
                 "num_actors": 2,
-                "images_per_batch": 2,
+                "images_per_block": 2,
                 "init": {"_node_ip_address": HOST},
             },
             **params,

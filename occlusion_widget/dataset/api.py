@@ -91,7 +91,8 @@ def sweep_dataset(
     storage_options : dict, optional
         fsspec options for a ``store`` URL (credentials, endpoint).
     ray_options : dict, optional
-        ``num_actors``, ``num_cpus`` / ``num_gpus`` per actor, ``images_per_batch``,
+        ``num_actors``, ``num_cpus`` / ``num_gpus`` per actor, ``images_per_block`` (images
+        an actor sweeps at a time; about 512 CIFAR-size images' pixels by default),
         ``init`` (keyword arguments for ``ray.init``), ``max_restarts`` /
         ``max_task_retries`` (how often a dead worker is restarted and its block rerun;
         3 each by default).

@@ -24,6 +24,9 @@ class OcclusionDataset:
     table : pandas.DataFrame
         One row per image (the columns are described in
         ``occlusion_widget.dataset.summary.COLUMNS``), in the order the images were done.
+        Read when the dataset was opened; a :class:`GalleryWidget` follows rows added later.
+    table_version : object
+        The store's table version when :attr:`table` was read.
     params : dict
         The sweep parameters recorded in the store.
     num_classes : int
@@ -55,6 +58,8 @@ class OcclusionDataset:
         self.num_classes = int(meta.get("num_classes", 0))
         self.kept_classes = int(meta.get("kept_classes", 0))
         self.folder_classes = meta.get("folder_classes")
+        # Taken before reading: rows appended meanwhile count as new to a gallery following it.
+        self.table_version = store.table_version()
         self.table = store.table()
 
     def __len__(self) -> int:
@@ -155,6 +160,23 @@ class OcclusionDataset:
         self.store.require_meta()
         found = self.store.read_many([row["key"] for row in rows])
         return [self._rebuild(row, found[row["key"]]) for row in rows]
+
+    def result_from_arrays(self, row, arrays: dict) -> OcclusionResult:
+        """One image's result from its table ``row`` (``id``, ``key``, ``checksum``) and its
+        stored ``arrays`` (read already, e.g. with ``store.read_many`` for a page of rows the
+        caller holds); the checksum is verified.
+
+        Examples
+        --------
+        >>> import occlusion_widget as ow
+        >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
+        >>> ds = ow.sweep_dataset(model, [np.ones((8, 8))], patch_size=4, stride=4,
+        ...                       progress=False)
+        >>> row = ds.table.iloc[0]
+        >>> ds.result_from_arrays(row, ds.store.read_arrays(row["key"])).rows
+        2
+        """
+        return self._rebuild(row, arrays)
 
     def _done_row(self, which):
         row = self._row(which)

@@ -49,7 +49,7 @@ class RowWriter:
 
             self.bar = tqdm(total=total, initial=start, desc="dataset", unit="img")
 
-    def add(self, row):
+    def add(self, row, flush=True):
         self.pending.append(row)
         if self.claims is not None:
             self.claims.finished(row["key"])
@@ -62,11 +62,26 @@ class RowWriter:
             self.bar.update(1)
         if self.callback is not None:
             self.callback(self.done, self.total)
-        if (
+        if flush and (
             len(self.pending) >= FLUSH_EVERY_IMAGES
             or time.monotonic() - self.last_flush > FLUSH_EVERY_SECONDS
         ):
             self.flush()
+
+    def add_block(self, rows):
+        """The rows of a block of images, appended together (one table part).
+
+        Examples
+        --------
+        >>> from occlusion_widget.dataset.store import MemoryStore
+        >>> with RowWriter(MemoryStore(), total=2, progress=False) as rows:
+        ...     rows.add_block([{"id": str(i), "key": str(i), "status": "done"} for i in "01"])
+        ...     rows.pending
+        []
+        """
+        for row in rows:
+            self.add(row, flush=False)
+        self.flush()
 
     def skip(self):
         """An image found done meanwhile (by another writer): counted, no row."""

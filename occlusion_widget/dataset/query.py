@@ -1,8 +1,9 @@
-"""Sort, filter and page a dataset sweep's table: what the gallery shows, decided in pandas.
+"""What the gallery can ask of a dataset sweep's table: the sort keys, the filters (checked
+here, with advice), and the pages.
 
 The gallery sends only one page to the browser, so everything that looks at all the images
-(sorting 10,000 rows, filtering by class) happens here, over :attr:`OcclusionDataset.table`.
-Only images swept without error are shown: a skipped image has no map.
+(sorting 100,000 rows, filtering by class) happens in the kernel, on the table held in memory
+(:mod:`.gallery_table`). Only images swept without error are shown: a skipped image has no map.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["FILTERS", "SORT_KEYS", "check_filters", "item", "page_bounds", "query"]
+__all__ = ["FILTERS", "SORT_KEYS", "check_filters", "number", "page_bounds"]
 
 #: What the gallery sorts by -> the table column.
 SORT_KEYS = {
@@ -74,69 +75,6 @@ def check_filters(filters: dict | None, num_classes: int) -> dict:
     }
 
 
-def query(table, sort_by: str = "flip_fraction", descending: bool = True, filters=None):
-    """Row positions of ``table`` that pass ``filters``, in the order ``sort_by`` gives.
-
-    Ties keep the table's order, so the same query always gives the same pages. Rows whose
-    sweep failed (``status != "done"``) never match.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :attr:`OcclusionDataset.table` (or any frame with its columns).
-    sort_by : {"flip_fraction", "max_drop", "confidence", "order"}
-    descending : bool, default True
-    filters : dict, optional
-        Already checked by :func:`check_filters` (keys ``true``, ``predicted``,
-        ``misclassified``, ``flips_to``).
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 row positions (``table.iloc`` indices).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"status": ["done"] * 3, "flip_fraction": [.1, .5, .3],
-    ...                   "label": [0, 1, 1], "predicted": [0, 0, 1],
-    ...                   "correct": [True, False, True],
-    ...                   "winner_classes": [[0], [0, 2], [1, 0]]})
-    >>> query(t).tolist()
-    [1, 2, 0]
-    >>> query(t, filters={"flips_to": 0}).tolist()  # row 0 and 1 predict 0 already
-    [2]
-    """
-    if sort_by not in SORT_KEYS:
-        raise ValueError(
-            f"sort_by must be one of {', '.join(map(repr, SORT_KEYS))}; got {sort_by!r}"
-        )
-    f = filters or {}
-    keep = (table["status"] == "done").to_numpy(bool).copy()  # pandas may hand a read-only view
-    if f.get("true") is not None:
-        keep &= (table["label"] == f["true"]).to_numpy(bool)
-    if f.get("predicted") is not None:
-        keep &= (table["predicted"] == f["predicted"]).to_numpy(bool)
-    if f.get("misclassified"):
-        # An unknown true class (label -1, correct None) is not a mistake we can show.
-        keep &= (table["correct"] == False).to_numpy(bool)  # noqa: E712 (None stays out)
-    if f.get("flips_to") is not None:
-        x = f["flips_to"]
-        # The class wins somewhere and is not the unoccluded prediction: the prediction flips
-        # to it at one position at least.
-        wins = np.fromiter((x in classes for classes in table["winner_classes"]), bool, len(table))
-        keep &= wins & (table["predicted"] != x).to_numpy(bool)
-    rows = np.flatnonzero(keep)
-    column = SORT_KEYS[sort_by]
-    if column is None:
-        return rows[::-1].copy() if descending else rows
-    values = table[column].to_numpy(np.float64)[rows]
-    values = np.where(np.isnan(values), -np.inf, values)  # NaN last when descending
-    # Stable sort of the negated values keeps ties in table order when descending too.
-    order = np.argsort(-values if descending else values, kind="stable")
-    return rows[order]
-
-
 def page_bounds(total: int, page: int, page_size: int) -> tuple[int, int, int]:
     """``(page, start, stop)`` with ``page`` clamped to the pages that exist (at least one).
 
@@ -153,31 +91,13 @@ def page_bounds(total: int, page: int, page_size: int) -> tuple[int, int, int]:
     return page, start, min(total, start + page_size)
 
 
-def _number(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def item(row) -> dict:
-    """What the browser shows for one image: a plain-JSON dict from a table row.
+def number(value) -> float | None:
+    """A float for JSON: NaN and infinities become None.
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> row = pd.Series({"id": "a.png", "label": 1, "predicted": 0, "correct": False,
-    ...                  "flip_fraction": .25, "max_drop": .5, "predicted_probability": .9,
-    ...                  "flip_class": 1})
-    >>> item(row)["misclassified"], item(row)["true"]
-    (True, 1)
+    >>> number(0.5), number(float("nan"))
+    (0.5, None)
     """
-    label = int(row["label"])
-    return {
-        "id": str(row["id"]),
-        "true": label if label >= 0 else None,
-        "predicted": int(row["predicted"]),
-        "misclassified": bool(row["correct"] == False),  # noqa: E712 (None: unknown, not wrong)
-        "flip_fraction": _number(row["flip_fraction"]),
-        "flip_class": int(row["flip_class"]) if int(row["flip_class"]) >= 0 else None,
-        "max_drop": _number(row["max_drop"]),
-        "confidence": _number(row["predicted_probability"]),
-    }
+    value = float(value)
+    return value if math.isfinite(value) else None

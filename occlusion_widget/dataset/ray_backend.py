@@ -1,39 +1,34 @@
-"""The Ray backend: the same per-image sweep, on Ray Data's actor pool.
+"""The Ray backend: blocks of images on Ray Data's actor pool, written whole by this process.
 
-Each actor loads the model once (from a ``.keras`` path or a ``model_factory``), sweeps its
-batches of images with :class:`~occlusion_widget.dataset.sweeper.ImageSweeper` (the very code
-the local backend runs, so results agree), writes each image's maps straight into the store's
-Zarr group, and returns the table rows; this process appends the rows (rows are the source of
-truth, written after the maps) and drives the progress bar.
+Each actor loads the model once (from a ``.keras`` path or a ``model_factory``) and sweeps
+blocks of images (hundreds of CIFAR-size ones: :func:`.ray_blocks.block_size`) with the local
+backend's packed loop (:func:`.ray_blocks.sweep_block`, so results agree image by image), and
+hands each block's rows and maps back. This process writes each block in one go (the maps of
+its images together, then its rows as one table part) and drives the progress bar.
 
 A local Ray is started unless one is running; with ``RAY_ADDRESS`` set, ``ray.init`` joins
-that cluster instead. On a cluster the store must be a path every node reaches: a shared
-filesystem or an object-store URL (fsspec). Ray's console output goes to the logger
-``occlusion_widget.ray`` (see :mod:`.ray_start`).
+that cluster instead. On a cluster only this process touches the store. Ray's console output
+goes to the logger ``occlusion_widget.ray`` (see :mod:`.ray_start`).
 
 A lost worker loses nothing. An actor that dies (killed, out of memory, its node lost) is
 restarted by Ray and its unfinished block is run again, up to ``max_restarts`` and
 ``max_task_retries`` times (``ray_options``; :data:`MAX_RESTARTS`, :data:`MAX_TASK_RETRIES` by
 default: finite, so an image that kills every worker ends the sweep with an error instead of
-looping). Rerunning a block is harmless: an image's maps are written under its key, replacing
-whatever a dead try left there, and only this process writes rows, one per key, from the blocks
-Ray hands back. When the retries run out, what is done stays in the store and the same call
-resumes.
+looping). A dead try wrote nothing, and a block that comes back twice is written once (each
+image's row and maps once, by key). When the retries run out, what is done stays in the store
+and the same call resumes.
 """
 
 from __future__ import annotations
 
 import collections
-import io
 import json
 import os
 import warnings
 
-import numpy as np
-
+from .ray_blocks import SweepActor, block_size, record, unpack_arrays
 from .ray_start import LOGGER, ray_output_to_logging, start_ray
-from .sources import Item
-from .store import DiskStore, write_arrays
+from .summary import error_row
 from .sweeper import ImageSweeper, item_error_row, model_channels
 
 __all__ = ["run_ray"]
@@ -42,8 +37,6 @@ _MISSING = (
     "backend='ray' needs Ray Data, which is not installed: pip install 'occlusion_widget[ray]' "
     "(or use backend='local', which needs nothing more)"
 )
-#: Images per map_batches call: small, so rows (and the progress bar) arrive often.
-IMAGES_PER_BATCH = 4
 #: How often Ray restarts one dead actor, and reruns one block whose actor died.
 MAX_RESTARTS = 3
 MAX_TASK_RETRIES = 3
@@ -56,113 +49,6 @@ def _import_ray():
     except ImportError as exc:
         raise ImportError(_MISSING) from exc
     return ray
-
-
-def _pack(image) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(image), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _unpack(data: bytes):
-    return np.load(io.BytesIO(data), allow_pickle=False)
-
-
-def _pack_arrays(arrays: dict) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def _unpack_arrays(data: bytes) -> dict:
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
-
-
-class SweepActor:
-    """One Ray actor: loads the model once, then sweeps batches of images."""
-
-    def __init__(self, model, model_factory, params, image_shape, store_url, storage_options):
-        if model_factory is not None:
-            model = model_factory()
-        elif isinstance(model, str):
-            import keras
-
-            model = keras.saving.load_model(model)
-        self.sweeper = ImageSweeper(model, params, image_shape)
-        # The driver fixed the dataset's channels (from the model where it could tell them
-        # cheaply, else from the first image): every actor converts files to those.
-        self.advice = ""
-        if params.channels is None:
-            declared = self.sweeper.channels
-            self.sweeper.channels = image_shape[2]
-            if declared != image_shape[2]:
-                self.advice = (
-                    f"; the model takes {declared} channel(s) but the first image has "
-                    f"{image_shape[2]}: pass channels={declared} to convert every file"
-                )
-        self.group = None
-        if store_url is not None:
-            self.group = DiskStore(store_url, storage_options).group
-        self.worker = _worker_name()
-
-    def __call__(self, batch):
-        import pandas as pd
-
-        rows, packed = [], []
-        for record in batch.to_dict("records"):
-            item = _item(record)
-            try:
-                arrays, row = self.sweeper.run(item)
-            except Exception as exc:  # only the first image raises: let the driver decide
-                arrays = None
-                row = item_error_row(item, f"{type(exc).__name__}: {exc}{self.advice}")
-                row["_fatal"] = True
-            blob = b""
-            row["_worker"] = self.worker
-            if arrays is not None:
-                row["_num_classes"] = len(arrays["base_probabilities"])
-                if self.group is not None:
-                    write_arrays(self.group, row["key"], arrays)
-                else:  # an in-memory store: the maps travel back with the row
-                    blob = _pack_arrays(arrays)
-            # JSON keeps each row whole (NaN included) through Arrow, whatever its columns.
-            rows.append(json.dumps(row))
-            packed.append(blob)
-        return pd.DataFrame({"row": rows, "arrays": packed})
-
-
-def _record(item) -> dict:
-    """What a worker needs to rebuild ``item`` with the very key this process claimed (a
-    stream's images are keyed by content); a path travels as bytes (it need not be UTF-8)."""
-    return {
-        "id": item.id,
-        "path": os.fsencode(item.path) if item.path else b"",
-        "label": int(item.label),
-        "digest": item.digest,
-        "by_content": bool(item.by_content),
-        "occurrence": int(item.occurrence),
-        "npy": b"" if item.path else _pack(item.image),
-    }
-
-
-def _item(record) -> Item:
-    return Item(
-        str(record["id"]),
-        _unpack(record["npy"]) if len(record["npy"]) else None,
-        os.fsdecode(bytes(record["path"])),
-        int(record["label"]),
-        str(record["digest"]),
-        bool(record["by_content"]),
-        int(record["occurrence"]),
-    )
-
-
-def _worker_name() -> str:
-    """``<node id, 8 hex digits>:<process id>``: which node and process swept an image."""
-    import ray
-
-    return f"{ray.get_runtime_context().get_node_id()[:8]}:{os.getpid()}"
 
 
 def _model_for_workers(model, model_factory):
@@ -226,7 +112,7 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
     image_shape, todo = _first_shape(items, params, writer, image_shape, shipped)
     if not todo:
         return {}
-    records = [_record(item) for item in todo]
+    records = [record(item) for item in todo]
     runtime_env = _runtime_env()
     start_ray(**{"runtime_env": runtime_env, **options.get("init", {})})
     num_cpus = options.get("num_cpus", 1)
@@ -235,10 +121,11 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
     if actors is None:
         cpus = ray.available_resources().get("CPU", 1.0)
         actors = max(1, min(len(records), int(cpus // max(num_cpus, 1e-9))))
-    per_batch = options.get("images_per_batch", IMAGES_PER_BATCH)
-    store_url = store.url if isinstance(store, DiskStore) else None
-    storage_options = store.storage_options if isinstance(store, DiskStore) else None
-    blocks = max(1, -(-len(records) // per_batch))
+    # images_per_batch: the option's name before images were handed out in blocks
+    per_block = options.get("images_per_block", options.get("images_per_batch"))
+    if per_block is None:
+        per_block = block_size(image_shape, len(records), int(actors))
+    blocks = max(1, -(-len(records) // per_block))
     actors = max(1, min(int(actors), blocks))  # an actor without a block would only idle
     restarts = options.get("max_restarts", MAX_RESTARTS)
     retries = options.get("max_task_retries", MAX_TASK_RETRIES)
@@ -255,10 +142,8 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
                 "model_factory": model_factory,
                 "params": params,
                 "image_shape": image_shape,
-                "store_url": store_url,
-                "storage_options": storage_options,
             },
-            batch_size=per_batch,
+            batch_size=per_block,
             batch_format="pandas",
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=num_cpus,
@@ -274,7 +159,7 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
     try:
         with ray_output_to_logging():
             for batch in swept.iter_batches(batch_size=None, batch_format="pandas"):
-                collect.batch(batch)
+                collect.block(batch)
                 if cancel is not None and cancel.is_set():
                     break
     except ray.exceptions.RayError as exc:
@@ -293,7 +178,10 @@ def run_ray(model, model_factory, params, items, store, writer, image_shape, can
         "Ray swept %d images: %s",
         sum(collect.workers.values()),
         ", ".join(f"{w} {n}" for w, n in sorted(collect.workers.items())),
-        extra={"ray_workers": dict(collect.workers)},
+        extra={
+            "ray_workers": dict(collect.workers),
+            "ray_blocks": {"blocks": collect.blocks, "repeated_rows": collect.repeated},
+        },
     )
     return dict(collect.workers)
 
@@ -319,7 +207,8 @@ def _worker_lost(exc) -> bool:
 
 
 class _Collector:
-    """Takes the row blocks Ray hands back: each image's row once, whatever Ray retried."""
+    """Takes the blocks Ray hands back and writes each in one go: each image's maps and row
+    once, whatever Ray retried."""
 
     def __init__(self, store, writer, params, image_shape):
         self.store, self.writer = store, writer
@@ -328,26 +217,53 @@ class _Collector:
         self.done = 0
         self.checked = False
         self.workers = collections.Counter()
+        self.blocks = 0  # blocks received
+        self.repeated = 0  # rows of images already written (a block Ray ran twice)
 
-    def batch(self, batch) -> None:
+    def block(self, batch) -> None:
+        self.blocks += 1
+        rows, maps = [], []
         for text, blob in zip(batch["row"], batch["arrays"], strict=True):
-            self.row(json.loads(text), blob)
+            row = json.loads(text)
+            worker = row.pop("_worker", None)
+            if row["key"] in self.keys:
+                self.repeated += 1
+                continue
+            if row.pop("_fatal", False) and self.done == 0:
+                raise ValueError(f"the first image failed in the Ray workers: {row['error']}")
+            k = row.pop("_num_classes", None)
+            if k is not None:
+                self.done += 1
+                if not self.checked:
+                    describe = self.params.describe(self.image_shape)
+                    self.store.check_params(describe, k, self.params.kept_classes(k))
+                    self.checked = True
+                maps.append((row["key"], unpack_arrays(blob)))
+            self.keys.add(row["key"])
+            self.workers[worker] += 1
+            rows.append(row)
+        refused = write_block(self.store, maps)  # the maps before the rows: rows are the truth
+        rows = [
+            _refused(row, refused[row["key"]]) if row["key"] in refused else row for row in rows
+        ]
+        self.writer.add_block(rows)  # one table part
 
-    def row(self, row: dict, blob: bytes) -> None:
-        worker = row.pop("_worker", None)
-        if row["key"] in self.keys:
-            return  # a block Ray ran twice: its maps were rewritten in place, its row is in
-        if row.pop("_fatal", False) and self.done == 0:
-            raise ValueError(f"the first image failed in the Ray workers: {row['error']}")
-        k = row.pop("_num_classes", None)
-        if k is not None:
-            self.done += 1
-            if not self.checked:
-                describe = self.params.describe(self.image_shape)
-                self.store.check_params(describe, k, self.params.kept_classes(k))
-                self.checked = True
-            if len(blob):
-                self.store.write_arrays(row["key"], _unpack_arrays(blob))
-        self.keys.add(row["key"])
-        self.workers[worker] += 1
-        self.writer.add(row)
+
+def _refused(row: dict, message: str) -> dict:
+    """A done row turned into the error row of maps the store would not take."""
+    kept = {name: row[name] for name in ("id", "key", "path", "label", "digest", "seconds")}
+    return {**row, **error_row(message), **kept, "checksum": ""}
+
+
+def write_block(store, maps: list) -> dict:
+    """Write a block's maps, ``[(key, arrays)]``, into the store's buffer (it stages them
+    before the block's rows are appended); returns ``{key: error row}`` for the images whose
+    maps the store refused (another dtype than its arrays), as the local backend records
+    them."""
+    refused = {}
+    for key, arrays in maps:
+        try:
+            store.write_arrays(key, arrays)
+        except ValueError as exc:
+            refused[key] = f"not stored: {exc}"
+    return refused

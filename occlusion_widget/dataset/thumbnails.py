@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["DEFAULT_MAX_SIDE", "ThumbnailCache", "stack", "thumbnail"]
+__all__ = ["DEFAULT_MAX_SIDE", "ThumbnailCache", "read_results", "stack", "thumbnail"]
 
 #: Longest side of a thumbnail in pixels; smaller images keep their size (the browser scales up).
 DEFAULT_MAX_SIDE = 64
@@ -87,6 +87,41 @@ def stack(pictures: list) -> np.ndarray:
     return out
 
 
+def read_results(dataset, rows: list) -> list:
+    """The results of several images of ``dataset`` from one read of their maps: the store's
+    ``read_many`` when it has one (images stored together are read together), else one
+    ``read_arrays`` per image; each checksum is verified.
+
+    Parameters
+    ----------
+    dataset : OcclusionDataset
+    rows : list of dict
+        Table rows (``id``, ``key``, ``checksum``) of images swept without error.
+
+    Returns
+    -------
+    list of OcclusionResult
+        In the order of ``rows``.
+
+    Examples
+    --------
+    >>> [r.rows for r in read_results(ds, ds.table.to_dict("records"))]  # doctest: +SKIP
+    [2, 2]
+    """
+    if not rows:
+        return []
+    store = dataset.store
+    store.require_meta()
+    keys = [str(row["key"]) for row in rows]
+    many = getattr(store, "read_many", None)
+    if many is not None:
+        found = many(keys)
+        arrays = [found[key] for key in keys] if isinstance(found, dict) else list(found)
+    else:
+        arrays = [store.read_arrays(key) for key in keys]
+    return [dataset.result_from_arrays(r, a) for r, a in zip(rows, arrays, strict=True)]
+
+
 class ThumbnailCache:
     """Thumbnails of one dataset, made on first request and kept in memory, the most recently
     used ``capacity`` of them.
@@ -137,16 +172,35 @@ class ThumbnailCache:
 
     def get(self, image_id) -> np.ndarray:
         """The thumbnail of one image id, drawn from the store the first time only."""
-        image_id = str(image_id)
+        return self.page([{"id": str(image_id)}])[0]
+
+    def page(self, rows: list, read=None) -> list:
+        """The thumbnails of a page's rows (dicts with an ``id``), in order; the ones not kept
+        are drawn from one call of ``read`` (``rows -> results``, e.g. :func:`read_results`;
+        by default ``dataset.result(id)`` per image).
+
+        Examples
+        --------
+        >>> [t.shape for t in cache.page([{"id": "3"}, {"id": "4"}])]  # doctest: +SKIP
+        [(32, 32, 4), (32, 32, 4)]
+        """
         with self._lock:
-            picture = self._pictures.get(image_id)
-            if picture is None:
-                picture = np.asarray(self._make(self.dataset.result(image_id)), np.uint8)
-                picture.setflags(write=False)
-                self._pictures[image_id] = picture
-                self.made += 1
-                while len(self._pictures) > self.capacity:
-                    self._pictures.popitem(last=False)  # the least recently used
-            else:
+            missing = [row for row in rows if str(row["id"]) not in self._pictures]
+            if missing:
+                if read is None:
+                    results = [self.dataset.result(str(row["id"])) for row in missing]
+                else:
+                    results = read(missing)
+                for row, result in zip(missing, results, strict=True):
+                    picture = np.asarray(self._make(result), np.uint8)
+                    picture.setflags(write=False)
+                    self._pictures[str(row["id"])] = picture
+                    self.made += 1
+            out = []
+            for row in rows:
+                image_id = str(row["id"])
                 self._pictures.move_to_end(image_id)
-            return picture
+                out.append(self._pictures[image_id])
+            while len(self._pictures) > max(self.capacity, len(rows)):
+                self._pictures.popitem(last=False)  # the least recently used
+            return out

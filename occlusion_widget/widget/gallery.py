@@ -1,83 +1,31 @@
 """The gallery of a dataset sweep: a page of thumbnails to sort and filter, and the image you
 click opened in the single-image widget, from the store, with nothing recomputed.
 
-Sorting and filtering happen here, over the dataset's table (``dataset/query.py``); only the
-current page travels to the browser: its rows as JSON and its thumbnails as one binary uint8
-array. Thumbnails are drawn once per image and kept (``dataset/thumbnails.py``).
+Sorting, filtering and paging happen here, on the table held in memory as numpy columns
+(``dataset/gallery_table.py``: loaded once, sort orders kept, rows appended to the store
+taken in as they come); only the current page travels to the browser: its rows as JSON and its
+thumbnails as one binary uint8 array. A page's missing thumbnails are drawn from one read of
+their maps and kept (``dataset/thumbnails.py``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import threading
+import time
 from typing import Any
 
-import anywidget
 import ipywidgets
 import numpy as np
-import traitlets
 
 from .. import labels as label_names
-from .._version import __version__
-from ..dataset.query import SORT_KEYS, check_filters, item, page_bounds, query
-from ..dataset.thumbnails import DEFAULT_MAX_SIDE, ThumbnailCache, stack
+from ..dataset.gallery_table import GalleryTable
+from ..dataset.query import page_bounds
+from ..dataset.thumbnails import DEFAULT_MAX_SIDE, ThumbnailCache, read_results, stack
 from ..session.checks import describe_error
-from .traits import Array, Choice, Count, WidgetValueError, array_serialization
+from .gallery_grid import MAX_PAGE_SIZE, GalleryGrid
 from .widget import OcclusionWidget
 
-__all__ = ["GalleryGrid", "GalleryWidget"]
-
-#: Most thumbnails on one page: the payload of a page stays under 200 x 16 KB at 64 px.
-MAX_PAGE_SIZE = 200
-
-
-class GalleryGrid(anywidget.AnyWidget):
-    """The browser half of :class:`GalleryWidget`: one page of thumbnails and the controls.
-
-    Trait declarations and their checks only; :class:`GalleryWidget` fills the page.
-    """
-
-    _esm = Path(__file__).parent.parent / "static" / "gallery.js"
-    _version = traitlets.Unicode(__version__).tag(sync=True)
-
-    # -- py -> js: the page --------------------------------------------------------------------
-    labels = traitlets.List().tag(sync=True)
-    items = traitlets.List().tag(sync=True)
-    thumbnails = Array("uint8", 4).tag(sync=True, **array_serialization)
-    total_matching = traitlets.Int(0).tag(sync=True)
-    total = traitlets.Int(0).tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
-
-    # -- both ways: what the person chooses ----------------------------------------------------
-    page = traitlets.Int(0).tag(sync=True)
-    page_size = Count(24).tag(sync=True)
-    sort_by = Choice(tuple(SORT_KEYS), "flip_fraction").tag(sync=True)
-    descending = traitlets.Bool(True).tag(sync=True)
-    filters = traitlets.Dict().tag(sync=True)
-    selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
-
-    @traitlets.validate("page")
-    def _valid_page(self, proposal: Any) -> int:
-        if proposal.value < 0:
-            raise WidgetValueError(
-                f"page must be 0 or more (the first page is 0); got {proposal.value}"
-            )
-        return proposal.value
-
-    @traitlets.validate("page_size")
-    def _valid_page_size(self, proposal: Any) -> int:
-        if proposal.value > MAX_PAGE_SIZE:
-            raise WidgetValueError(
-                f"page_size must be at most {MAX_PAGE_SIZE} (only one page travels to the "
-                f"browser); got {proposal.value}"
-            )
-        return proposal.value
-
-    @traitlets.validate("filters")
-    def _valid_filters(self, proposal: Any) -> dict:
-        try:
-            return check_filters(proposal.value, len(self.labels))
-        except (TypeError, ValueError) as exc:
-            raise WidgetValueError(str(exc)) from None
+__all__ = ["MAX_PAGE_SIZE", "GalleryGrid", "GalleryWidget"]
 
 
 def image_caption(entry: dict, labels: list[str]) -> str:
@@ -144,6 +92,10 @@ class GalleryWidget(ipywidgets.VBox):
         That widget.
     thumbnails : ThumbnailCache
         The thumbnails made so far (``thumbnails.made`` counts them).
+    table : GalleryTable
+        The table in memory that sorts, filters and pages; it follows rows appended to the
+        store (looked for in a thread after an action, at most every :attr:`follow_seconds`,
+        and shown from the next action; at once with :meth:`refresh`).
 
     Examples
     --------
@@ -192,14 +144,18 @@ class GalleryWidget(ipywidgets.VBox):
         self.thumbnails = ThumbnailCache(dataset, max_side)
         self.opened: OcclusionWidget | None = None
         self._rows: np.ndarray | None = None
+        store = getattr(dataset, "store", None)
+        self.table = GalleryTable(dataset.table, store, getattr(dataset, "table_version", None))
+        self._checked = time.monotonic()
+        self._pending = None  # a change the look in the background found, for the next action
+        self._looking: threading.Thread | None = None
         names = labels if labels is not None else getattr(dataset, "folder_classes", None)
-        table = dataset.table
         self.grid = GalleryGrid(
             labels=label_names.as_list(names, int(dataset.num_classes)),
             page_size=page_size,
             sort_by=sort_by,
             descending=descending,
-            total=int((table["status"] == "done").sum()),
+            total=self.table.total,
         )
         self.grid.filters = filters or {}
         self.detail = ipywidgets.Box(layout=ipywidgets.Layout(width="100%"))
@@ -208,6 +164,10 @@ class GalleryWidget(ipywidgets.VBox):
         self.grid.observe(self._on_query, names=["sort_by", "descending", "filters"])
         self.grid.observe(self._on_page, names=["page", "page_size"])
         self.grid.observe(self._on_selected, names=["selected"])
+        self._look(first=True)
+
+    #: Seconds between two looks at the store for new rows (a listing of its table parts).
+    follow_seconds = 1.0
 
     # -- reacting to the grid ------------------------------------------------------------------
 
@@ -224,21 +184,53 @@ class GalleryWidget(ipywidgets.VBox):
     def _on_selected(self, change: Any) -> None:
         self._show(change["new"])
 
+    def _follow(self) -> None:
+        """Take in what the last look at the store found (rows appended since)."""
+        change, self._pending = self._pending, None
+        self._take(change)
+
+    def _look(self, first: bool = False) -> None:
+        """After an action, at most every ``follow_seconds``: look at the store for new rows
+        in a thread (listing a large store's table takes longer than an action may), for the
+        next action to take in. The first look also computes every sort order."""
+        now = time.monotonic()
+        busy = self._looking is not None and self._looking.is_alive()
+        if busy or (not first and now - self._checked < self.follow_seconds):
+            return
+        self._checked = now
+
+        def look() -> None:
+            try:
+                if first:
+                    self.table.warm()
+                self._pending = self.table.fetch()
+            except Exception:  # the next look tries again; refresh() raises
+                pass
+
+        self._looking = threading.Thread(target=look, name="gallery-follow", daemon=True)
+        self._looking.start()
+
+    def _read(self, rows: list) -> list:
+        if hasattr(self.dataset, "result_from_arrays"):
+            return read_results(self.dataset, [self.table.row(row) for row in rows])
+        return [self.dataset.result(str(self.table.columns["id"][row])) for row in rows]
+
     def _refresh(self) -> None:
         """Send the current page: its rows and its thumbnails, nothing else."""
         grid = self.grid
         try:
+            self._follow()
             if self._rows is None:
-                self._rows = query(self.dataset.table, grid.sort_by, grid.descending, grid.filters)
+                self._rows = self.table.query(grid.sort_by, grid.descending, grid.filters)
             page, start, stop = page_bounds(len(self._rows), grid.page, grid.page_size)
-            table = self.dataset.table
-            items, pictures = [], []
-            for position in self._rows[start:stop]:
-                entry = item(table.iloc[int(position)])
-                picture = self.thumbnails.get(entry["id"])
+            shown = [int(row) for row in self._rows[start:stop]]
+            items = [dict(self.table.item(row), row=row) for row in shown]
+            pictures = self.thumbnails.page(
+                items, lambda missing: self._read([entry["row"] for entry in missing])
+            )
+            for entry, picture in zip(items, pictures, strict=True):
+                del entry["row"]
                 entry.update(height=int(picture.shape[0]), width=int(picture.shape[1]))
-                items.append(entry)
-                pictures.append(picture)
             with grid.hold_sync():
                 grid.items = items
                 grid.thumbnails = stack(pictures)
@@ -248,6 +240,28 @@ class GalleryWidget(ipywidgets.VBox):
                     grid.page = page  # past the last page: show the last (refreshes once more)
         except Exception as exc:  # the grid is the one place the browser can show it
             grid.error = describe_error(exc)
+        self._look()
+
+    def _position(self, image_id: str) -> int | None:
+        """The table row of a swept image id (the store is looked at again for an id not
+        known yet); None when the table here cannot tell (unknown, repeated or skipped)."""
+        for _ in range(2):
+            try:
+                row = self.table.position(image_id)
+            except KeyError:
+                if not self._take(self.table.fetch()):
+                    return None
+                continue
+            return row if self.table.columns["done"][row] else None
+        return None
+
+    def _result(self, image_id: str):
+        """``(result, row)`` of one image, read from the store once."""
+        row = self._position(image_id)
+        if row is None:
+            # Not in the table held here (or not swept): the dataset says why, or reads it.
+            return self.dataset.result(image_id), None
+        return self._read([row])[0], row
 
     def _show(self, image_id: str | None) -> None:
         previous, self.opened = self.opened, None
@@ -257,11 +271,10 @@ class GalleryWidget(ipywidgets.VBox):
         if image_id is None:
             return
         try:
-            result = self.dataset.result(image_id)
+            result, row = self._result(image_id)
             names = list(self.grid.labels)
-            table = self.dataset.table
-            row = table[table["id"] == image_id].iloc[0]
-            caption = image_caption(item(row), names)
+            entry = self.table.item(row) if row is not None else {"id": image_id}
+            caption = image_caption(entry, names)
             model = getattr(self.dataset, "model", None)
             if model is None:
                 self.opened = OcclusionWidget.from_result(result, labels=names, caption=caption)
@@ -305,13 +318,35 @@ class GalleryWidget(ipywidgets.VBox):
         ('square', True)
         """
         image_id = str(image_id)
-        self.dataset.result(image_id)  # raises KeyError / ValueError with the reason
         if self.grid.selected == image_id and self.opened is not None:
             return self.opened
+        if self._position(image_id) is None:
+            self.dataset.result(image_id)  # raises KeyError / ValueError with the reason
         self.grid.selected = image_id
         if self.opened is None:
             raise RuntimeError(self.grid.error or f"could not open image {image_id!r}")
         return self.opened
+
+    def refresh(self) -> None:
+        """Take in the rows appended to the store since the table was read and show the page
+        again (without it, rows a look after an action found show from the next action).
+
+        Examples
+        --------
+        >>> g.refresh()  # doctest: +SKIP
+        """
+        if self._looking is not None:
+            self._looking.join()
+        self._pending = None
+        self._take(self.table.fetch())
+        self._refresh()
+
+    def _take(self, change) -> bool:
+        if not self.table.apply(change):
+            return False
+        self._rows = None
+        self.grid.total = self.table.total
+        return True
 
     def close(self) -> None:
         """Close the grid, the opened widget and this box.

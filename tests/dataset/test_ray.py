@@ -87,8 +87,66 @@ def test_ray_refuses_a_live_keras_model(local_ray):
         ow.sweep_dataset(tiny_keras_model(), images(2), backend="ray", **PARAMS)
 
 
+def _blocks_logged(caplog) -> dict:
+    found = [r.ray_blocks for r in caplog.records if hasattr(r, "ray_blocks")]
+    assert found, "run_ray logged no block tally"
+    return found[-1]
+
+
 @pytest.mark.slow
-def test_a_killed_actor_loses_no_image(local_ray, tmp_path):
+def test_blocks_of_cifar_size_images_equal_local_image_by_image(
+    local_ray, tmp_path, caplog, monkeypatch
+):
+    import logging
+
+    import pandas as pd
+
+    from occlusion_widget.dataset.local import RowWriter
+
+    data = images(40, size=32)
+    labels = [i % 3 for i in range(40)]
+    params = dict(PARAMS, patch_size=8, stride=8, batch_size=32)
+    local = ow.sweep_dataset(BandModel(), data, labels=labels, store=tmp_path / "l", **params)
+    appended = []
+    flush = RowWriter.flush
+
+    def counted(writer):
+        if writer.pending:
+            appended.append(len(writer.pending))
+        flush(writer)
+
+    monkeypatch.setattr(RowWriter, "flush", counted)
+    with caplog.at_level(logging.INFO, logger="occlusion_widget.ray"):
+        remote = ow.sweep_dataset(
+            BandModel(),
+            data,
+            labels=labels,
+            store=tmp_path / "r",
+            backend="ray",
+            ray_options={"num_actors": 2, "images_per_block": 8},
+            **params,
+        )
+    # Five blocks of eight, each back once and written in one go (its rows: one append).
+    assert _blocks_logged(caplog) == {"blocks": 5, "repeated_rows": 0}
+    assert appended == [8] * 5
+    a = local.table.set_index("id").sort_index()
+    b = remote.table.set_index("id").sort_index()
+    assert list(a.index) == list(b.index) and (b["status"] == "done").all()
+    for column in ("predicted", "flip_class", "winner_classes", "winner_counts", "checksum"):
+        assert a[column].tolist() == b[column].tolist(), column
+    floats = [c for c in a.columns if a[c].dtype == np.float64 and c != "seconds"]
+    np.testing.assert_allclose(b[floats].to_numpy(), a[floats].to_numpy(), atol=1e-6)
+    for image_id in a.index:
+        np.testing.assert_array_equal(
+            remote.result(image_id).probabilities, local.result(image_id).probabilities
+        )
+    assert len(pd.read_parquet(tmp_path / "r" / "table")) == 40
+
+
+@pytest.mark.slow
+def test_a_block_lost_to_a_killed_actor_is_recomputed_once(local_ray, tmp_path, caplog):
+    import logging
+
     import pandas as pd
     import psutil
 
@@ -96,19 +154,25 @@ def test_a_killed_actor_loses_no_image(local_ray, tmp_path):
     labels = [i % 3 for i in range(8)]
     local = ow.sweep_dataset(BandModel(), data, labels=labels, store=tmp_path / "l", **PARAMS)
     marker = tmp_path / "killed"
-    # Two actors, four images a block: one actor kills itself in the middle of its first
-    # block, after one image of that block is written to the store.
-    remote = ow.sweep_dataset(
-        DiesOnce(marker, at_call=3),
-        data,
-        labels=labels,
-        store=tmp_path / "r",
-        backend="ray",
-        ray_options={"num_actors": 2, "images_per_batch": 4},
-        **PARAMS,
-    )
+    # Two actors, four images a block (five model calls): one actor kills itself in the
+    # middle of its first block.
+    with caplog.at_level(logging.INFO, logger="occlusion_widget.ray"):
+        remote = ow.sweep_dataset(
+            DiesOnce(marker, at_call=3),
+            data,
+            labels=labels,
+            store=tmp_path / "r",
+            backend="ray",
+            ray_options={"num_actors": 2, "images_per_block": 4},
+            **PARAMS,
+        )
     assert marker.exists(), "no actor died: the test did not test anything"
-    assert not psutil.pid_exists(int(marker.read_text()))
+    dead = int(marker.read_text())
+    assert not psutil.pid_exists(dead)
+    # The dead try handed nothing back; the block was run again and came back once.
+    assert _blocks_logged(caplog) == {"blocks": 2, "repeated_rows": 0}
+    workers = [r.ray_workers for r in caplog.records if hasattr(r, "ray_workers")][-1]
+    assert sum(workers.values()) == 8 and not any(w.endswith(f":{dead}") for w in workers)
     # Every image exactly once, also in the raw Parquet table (one row per image).
     raw = pd.read_parquet(tmp_path / "r" / "table")
     assert sorted(raw["id"]) == sorted(local.table["id"])
@@ -135,7 +199,7 @@ def test_a_stream_on_ray_is_keyed_by_content_and_resumes_each_image_once(local_r
 
     local = ow.sweep_dataset(BandModel(), stream(range(6)), store=tmp_path / "l", **PARAMS)
     store = tmp_path / "r"
-    ray_options = {"num_actors": 2, "images_per_batch": 2}
+    ray_options = {"num_actors": 2, "images_per_block": 2}
     run = dict(store=store, backend="ray", ray_options=ray_options, **PARAMS)
     ow.sweep_dataset(BandModel(), stream([4, 0, 5, 2]), **run)
     resumed = ow.sweep_dataset(BandModel(), stream([3, 1, 5, 0, 2, 4]), **run)
@@ -210,17 +274,15 @@ def test_a_failed_first_image_in_an_actor_keeps_its_label_and_says_which_channel
     import pandas as pd
     from PIL import Image
 
-    from occlusion_widget.dataset import ray_backend
+    from occlusion_widget.dataset import ray_blocks
     from occlusion_widget.dataset.sources import Item
     from occlusion_widget.dataset.sweeper import DatasetParams
 
-    monkeypatch.setattr(ray_backend, "_worker_name", lambda: "node:1")
+    monkeypatch.setattr(ray_blocks, "worker_name", lambda: "node:1")
     Image.fromarray(images(1)[0][..., 0]).save(tmp_path / "grey.png")
-    actor = ray_backend.SweepActor(
-        None, lambda: tiny_keras_model(), DatasetParams(4, 2), (8, 8, 1), None, None
-    )
+    actor = ray_blocks.SweepActor(None, lambda: tiny_keras_model(), DatasetParams(4, 2), (8, 8, 1))
     item = Item("cat/grey.png", None, str(tmp_path / "grey.png"), 2)
-    out = actor(pd.DataFrame([ray_backend._record(item)]))
+    out = actor(pd.DataFrame([ray_blocks.record(item)]))
     row = json.loads(out["row"][0])
     assert row["_fatal"] and row["status"] == "error" and row["label"] == 2
     assert "pass channels=3" in row["error"]

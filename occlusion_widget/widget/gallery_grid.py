@@ -1,0 +1,72 @@
+"""The browser half of the dataset gallery: the synced traits of one page and its controls.
+
+:class:`~occlusion_widget.widget.gallery.GalleryWidget` fills the page; this file holds the trait
+declarations and their checks only (``docs/protocol.md``, "The gallery").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .._version import __version__
+from ..dataset.query import SORT_KEYS, check_filters
+from .traits import Array, Choice, Count, WidgetValueError, array_serialization
+
+__all__ = ["MAX_PAGE_SIZE", "GalleryGrid"]
+
+#: Most thumbnails on one page: the payload of a page stays under 200 x 16 KB at 64 px.
+MAX_PAGE_SIZE = 200
+
+
+class GalleryGrid(anywidget.AnyWidget):
+    """The browser half of :class:`GalleryWidget`: one page of thumbnails and the controls.
+
+    Trait declarations and their checks only; :class:`GalleryWidget` fills the page.
+    """
+
+    _esm = Path(__file__).parent.parent / "static" / "gallery.js"
+    _version = traitlets.Unicode(__version__).tag(sync=True)
+
+    # -- py -> js: the page --------------------------------------------------------------------
+    labels = traitlets.List().tag(sync=True)
+    items = traitlets.List().tag(sync=True)
+    thumbnails = Array("uint8", 4).tag(sync=True, **array_serialization)
+    total_matching = traitlets.Int(0).tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    # -- both ways: what the person chooses ----------------------------------------------------
+    page = traitlets.Int(0).tag(sync=True)
+    page_size = Count(24).tag(sync=True)
+    sort_by = Choice(tuple(SORT_KEYS), "flip_fraction").tag(sync=True)
+    descending = traitlets.Bool(True).tag(sync=True)
+    filters = traitlets.Dict().tag(sync=True)
+    selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+    @traitlets.validate("page")
+    def _valid_page(self, proposal: Any) -> int:
+        if proposal.value < 0:
+            raise WidgetValueError(
+                f"page must be 0 or more (the first page is 0); got {proposal.value}"
+            )
+        return proposal.value
+
+    @traitlets.validate("page_size")
+    def _valid_page_size(self, proposal: Any) -> int:
+        if proposal.value > MAX_PAGE_SIZE:
+            raise WidgetValueError(
+                f"page_size must be at most {MAX_PAGE_SIZE} (only one page travels to the "
+                f"browser); got {proposal.value}"
+            )
+        return proposal.value
+
+    @traitlets.validate("filters")
+    def _valid_filters(self, proposal: Any) -> dict:
+        try:
+            return check_filters(proposal.value, len(self.labels))
+        except (TypeError, ValueError) as exc:
+            raise WidgetValueError(str(exc)) from None
