@@ -33,8 +33,7 @@ def convert_store(old, new, storage_options=None) -> None:
     Examples
     --------
     >>> import occlusion_widget as ow
-    >>> ow.dataset.convert_store("sweeps/cifar", "sweeps/cifar-v3")  # doctest: +SKIP
-    >>> ow.open_dataset("sweeps/cifar-v3").table.head()  # doctest: +SKIP
+    >>> ow.dataset.convert_store("sweeps/cifar", "sweeps/cifar-v3")  # an old store of yours  # doctest: +SKIP
     """
     source = DiskStore(old, storage_options, mode="r")
     if not source.legacy:

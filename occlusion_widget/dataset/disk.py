@@ -46,9 +46,11 @@ class DiskStore(BaseStore):
 
     Examples
     --------
-    >>> store = DiskStore("sweeps/cifar")  # doctest: +SKIP
-    >>> store.table().head()  # doctest: +SKIP
-    >>> store.read_many(store.table()["key"][:24])  # doctest: +SKIP
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     store = DiskStore(f"{folder}/sweep")
+    ...     store.legacy, len(store.table()), store.read_many([])
+    (False, 0, {})
     """
 
     def __init__(self, url, storage_options=None, mode="a"):

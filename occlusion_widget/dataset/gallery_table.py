@@ -198,11 +198,6 @@ class GalleryTable:
     def refresh(self) -> bool:
         """Take in the rows appended to the store since the table was read; True when the
         rows changed. Only the new table parts are read when that is enough (see the module).
-
-        Examples
-        --------
-        >>> gallery_table.refresh()  # doctest: +SKIP
-        True
         """
         return self.apply(self.fetch())
 

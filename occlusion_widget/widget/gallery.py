@@ -333,7 +333,7 @@ class GalleryWidget(ipywidgets.VBox):
 
         Examples
         --------
-        >>> g.refresh()  # doctest: +SKIP
+        >>> g.refresh()
         """
         if self._looking is not None:
             self._looking.join()
