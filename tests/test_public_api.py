@@ -85,10 +85,12 @@ PUBLIC_API: dict[str, object] = {
         "close": "(self) -> 'None'",
         "descending": "property",
         "filters": "property",
+        "follow_seconds": "float",
         "items": "property",
         "open_image": "(self, image_id: 'str') -> 'OcclusionWidget'",
         "page": "property",
         "page_size": "property",
+        "refresh": "(self) -> 'None'",
         "selected": "property",
         "sort_by": "property",
         "total_matching": "property",
@@ -101,12 +103,15 @@ PUBLIC_API: dict[str, object] = {
         "fragile": "(self, n=10)",
         "plot_confusion": "(self, by='true', flips_only=True, labels=None, ax=None)",
         "result": "(self, which) -> 'OcclusionResult'",
+        "result_from_arrays": "(self, row, arrays: 'dict') -> 'OcclusionResult'",
+        "results": "(self, which) -> 'list'",
     },
     "OcclusionResult": {
         "(init)": "(*, probabilities, base_probabilities, computed, image, "
         "baseline, value_range, patch_size, stride, tops, lefts, "
         "baseline_name='', output_kind='', mode='occlude', "
         "baseline_probabilities=None)",
+        "approximation_note": "(self) -> 'str | None'",
         "attribution": "(self, target=None) -> 'np.ndarray'",
         "base_class": "property",
         "base_probability": "(self, target=None) -> 'float'",
