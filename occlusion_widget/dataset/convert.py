@@ -33,7 +33,7 @@ def convert_store(old, new, storage_options=None) -> None:
     Examples
     --------
     >>> import occlusion_widget as ow
-    >>> ow.dataset.convert_store("sweeps/cifar", "sweeps/cifar-v3")  # an old store of yours  # doctest: +SKIP
+    >>> ow.dataset.convert_store("sweeps/cifar", "sweeps/v3")  # your old store  # doctest: +SKIP
     """
     source = DiskStore(old, storage_options, mode="r")
     if not source.legacy:
