@@ -8,7 +8,8 @@ the union is none of them), and a 'same' average pooling after an Add (its in-ma
 borders). Each is compared with the full sweep at 1e-5 in probabilities on float32, with the
 boxes kept on every layer (``FULL_SHARE`` above 1) and with the default switch to the whole
 map. The graph test counts the gathers the compiled pass issues: one per window that is not its
-source box, none for a 1x1 convolution or a branch already on the union box.
+source box, none for a 1x1 convolution or a branch already on the union box. The plan test
+checks that a full convolution keeps its box longer than a depthwise one.
 """
 
 from __future__ import annotations
@@ -151,3 +152,38 @@ def test_one_gather_per_window_and_none_for_the_source_box(model, monkeypatch):
     skipped = sum(len(s.windows) for s in plan.steps) - needed
     assert skipped >= 8  # the 1x1 convolutions and the shortcuts inside their union boxes
     assert tf.executing_eagerly()
+
+
+def _plan(model, size, patch, stride):
+    from occlusion_widget.engine import make_forward, validate_params
+    from occlusion_widget.engine.incremental import make_incremental
+
+    params = validate_params(_image(size), patch_size=patch, stride=stride)
+    base = make_forward(model, None, batch_shape=(2, size, size, 3))
+    clean = base.prepare(params.image.pixels[None].astype(np.float32))[0]
+    return make_incremental(model, base, clean, params.grid).plan
+
+
+def test_a_convolution_keeps_its_box_longer_than_a_depthwise_one():
+    """Patch 6 at stride 5 on a 16x16 map: boxes of 8, 10, 12 and 14 (25% to 77% of the map)
+    after each 3x3 layer. A full convolution stays on its box up to 0.75 of the map (it does
+    k*k*C_out multiply-adds per gathered value); a depthwise one switches to the whole map
+    from FULL_SHARE (0.5), as before."""
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((16, 16, 3))
+    convs = inp
+    for _ in range(4):
+        convs = layers.Conv2D(3, 3, padding="same")(convs)
+    depthwise = inp
+    for _ in range(4):
+        depthwise = layers.DepthwiseConv2D(3, padding="same")(depthwise)
+    out = layers.Dense(2)(layers.Flatten()(layers.Add()([convs, depthwise])))
+    plan = _plan(keras.Model(inp, out), 16, 6, 5)
+    kinds = {type(s.node.operation).__name__: [] for s in plan.steps if s.node is not None}
+    for step in plan.steps:
+        if step.node is not None:
+            kinds[type(step.node.operation).__name__].append(step.kind)
+    assert kinds["Conv2D"] == ["conv", "conv", "conv", "full"]  # 56% on its box, 77% not
+    assert kinds["DepthwiseConv2D"] == ["conv", "conv", "full", "full"]
