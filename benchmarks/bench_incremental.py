@@ -29,7 +29,7 @@ MODELS = {
 }
 
 
-def bench(name, stride, batch, n_batches, rounds):
+def bench(name, stride, batch, n_batches, rounds, full_share=None):
     import keras
     import numpy as np
 
@@ -45,7 +45,7 @@ def bench(name, stride, batch, n_batches, rounds):
     base = make_forward(net, prep, batch_shape=(batch, SIZE, SIZE, 3))
     clean = base.prepare(params.image.pixels[None].copy())[0]
     t0 = time.perf_counter()
-    inc = make_incremental(net, base, clean, grid)
+    inc = make_incremental(net, base, clean, grid, full_share)
     build = time.perf_counter() - t0
     order = grid.order()
     starts = np.linspace(1, grid.total - batch + 1, n_batches).astype(int)
@@ -106,6 +106,12 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--batches", type=int, default=3, help="timed batches per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--full-share",
+        type=float,
+        default=None,
+        help="switch a layer to the whole map from this box share (default: plan.FULL_SHARE)",
+    )
     args = parser.parse_args(argv)
     print(
         "| model | stride | positions | floor ms/image | incremental ms/image | x floor "
@@ -113,7 +119,7 @@ def main(argv=None):
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.models:
-        r = bench(name, args.stride, args.batch, args.batches, args.rounds)
+        r = bench(name, args.stride, args.batch, args.batches, args.rounds, args.full_share)
         print(
             f"| {r['model']} | {r['stride']} | {r['positions']} | {r['floor_ms']:.1f} | "
             f"{r['inc_ms']:.1f} | {r['ratio']:.2f} ({r['spread']}) | {r['flops']:.2f} | "

@@ -25,6 +25,13 @@ __all__ = ["Plan", "Step", "graph_nodes", "layer_rule", "make_plan"]
 #: benchmarks/bench_incremental.py).
 FULL_SHARE = 0.5
 
+#: Full convolutions (``Conv2D``) and merges keep their box up to ``DENSE_FACTOR`` times that
+#: share: a convolution does ``k * k * C_out`` multiply-adds per value its window gathers
+#: (hundreds, against 9 for a depthwise one and none for pooling), and a merge's branch that is
+#: already on the union box is not gathered at all. Measured on ResNet50, whose 14x14 stage
+#: starts at 51% of the map (benchmarks/RESULTS.md section 8, issue 23 item 2).
+DENSE_FACTOR = 1.5
+
 
 @dataclass
 class Step:
@@ -220,7 +227,8 @@ def make_plan(model, shapes, tops, lefts, patch_size, full_share=FULL_SHARE, tau
         Patch start row and column per position, flattened over the grid (``N`` each).
     patch_size : tuple of int
     full_share : float
-        A box covering at least this share of its map switches that layer to the whole map.
+        A box covering at least this share of its map switches that layer to the whole map
+        (``DENSE_FACTOR`` times it for ``Conv2D`` and merge layers).
     tau : float
         Projective-field threshold (:mod:`.threshold`): below 1, a box is at most this share of
         its map's height and width, and the plan is approximate.
@@ -254,7 +262,9 @@ def make_plan(model, shapes, tops, lefts, patch_size, full_share=FULL_SHARE, tau
             if planned is not None:
                 slot, windows = planned
                 h, w = slots.sizes[slot]
-                if kind in ("pointwise", "pad") or h * w < full_share * out_shape[1] * out_shape[2]:
+                dense = kind == "merge" or type(layer).__name__ == "Conv2D"
+                share = full_share * DENSE_FACTOR if dense else full_share
+                if kind in ("pointwise", "pad") or h * w < share * out_shape[1] * out_shape[2]:
                     step.kind, step.slot, step.windows = kind, slot, windows
                     step.macs_run = per_pixel * pixels * h * w / (out_shape[1] * out_shape[2])
                     regions[out] = slot

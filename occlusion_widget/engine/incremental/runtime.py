@@ -7,11 +7,11 @@ batch stays one tensor of fixed shape), and zeros (or -inf for max pooling) outs
 exactly the padding the whole-map layer sees, but only at the map's true borders.
 
 Written once on ``keras.ops`` (the same graph or kernels as the framework's own ops once traced
-or jitted), except the per-item gather :func:`_take`: ``keras.ops`` has no batched 2-D gather,
-and ``take_along_axis`` needs its indices broadcast to the whole ``(B, h, w, C)`` window (an
-int tensor as large as the data, built and read for every window of every layer). TensorFlow
-gathers with ``tf.gather(batch_dims=1)``; JAX and torch index natively (one advanced-indexing
-gather each).
+or jitted). Every window is one ``take`` from a flat table of pixels (the region's, the clean
+map's and a fill pixel), indexed by small int tensors without a channel axis: ``keras.ops`` has
+no batched 2-D gather, and a gather per axis would read whole rows of the clean map first. A
+window that is the source box itself (a 1x1 convolution, an Add's branch already on the union
+box) is the region as it is: no gather at all.
 """
 
 from __future__ import annotations
@@ -32,46 +32,48 @@ def _indices(off, size):
     return off[:, None] + ops.arange(size, dtype=off.dtype)[None, :]
 
 
-def _take(t, rows, cols, batched):
-    """``t[b, rows[b]][:, cols[b]]`` for every item (``t`` shared by the batch when not batched)."""
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        t = tf.gather(t, rows, axis=1, batch_dims=1) if batched else tf.gather(t[0], rows, axis=0)
-        return tf.gather(t, cols, axis=2, batch_dims=1)
-    if batched:  # JAX and torch: one advanced-indexing gather
-        items = _ops().arange(rows.shape[0], dtype=rows.dtype)
-        return t[items[:, None, None], rows[:, :, None], cols[:, None, :]]
-    return t[0][rows[:, :, None], cols[:, None, :]]
+def _flat(t):
+    """``(n, h, w, C)`` as a ``(n * h * w, C)`` table of pixels (a reshape: no copy)."""
+    return _ops().reshape(t, (-1, int(t.shape[-1])))
 
 
 def _window(clean, patch, p_off, p_size, w_off, w_size, fill, inside):
     """The ``w_size`` window at ``w_off`` of (clean with ``patch`` pasted at ``p_off``).
 
-    Returns the window and, when it can leave the map, a float mask of the in-map values.
+    One gather per window: the patch pixels and the clean pixels (and a fill pixel, where the
+    window can leave the map) form one table, and each window pixel's row in it is worked out
+    on small int tensors without a channel axis. No window-sized select, no full-width
+    intermediate rows (profile: benchmarks/profile_incremental.py).
+
+    Returns the window and, when it can leave the map, a ``(B, h, w, 1)`` float mask of the
+    in-map values.
     """
     ops = _ops()
     h, w = int(clean.shape[1]), int(clean.shape[2])
+    ph, pw = p_size
     rows, cols = _indices(w_off[:, 0], w_size[0]), _indices(w_off[:, 1], w_size[1])
     pr, pc = rows - p_off[:, :1], cols - p_off[:, 1:]
     in_patch = ops.logical_and(
-        ops.logical_and(pr >= 0, pr < p_size[0])[:, :, None, None],
-        ops.logical_and(pc >= 0, pc < p_size[1])[:, None, :, None],
+        ops.logical_and(pr >= 0, pr < ph)[:, :, None], ops.logical_and(pc >= 0, pc < pw)[:, None, :]
     )
-    pasted = _take(patch, ops.clip(pr, 0, p_size[0] - 1), ops.clip(pc, 0, p_size[1] - 1), True)
-    if inside:
-        base, mask = _take(clean, rows, cols, False), None
-    else:
-        base = _take(clean, ops.clip(rows, 0, h - 1), ops.clip(cols, 0, w - 1), False)
+    items = ops.arange(ops.shape(rows)[0], dtype=rows.dtype)[:, None, None]
+    at_patch = (items * ph + ops.clip(pr, 0, ph - 1)[:, :, None]) * pw + ops.clip(pc, 0, pw - 1)[
+        :, None, :
+    ]
+    at_clean = rows[:, :, None] * w + cols[:, None, :]
+    patch_rows = _flat(patch)
+    tables = [patch_rows, _flat(clean)]
+    mask = None
+    if not inside:
         in_map = ops.logical_and(
-            ops.logical_and(rows >= 0, rows < h)[:, :, None, None],
-            ops.logical_and(cols >= 0, cols < w)[:, None, :, None],
+            ops.logical_and(rows >= 0, rows < h)[:, :, None],
+            ops.logical_and(cols >= 0, cols < w)[:, None, :],
         )
-        base = ops.where(in_map, base, ops.cast(fill, base.dtype))
-        mask = ops.cast(in_map, base.dtype)
-    return ops.where(in_patch, pasted, base), mask
+        at_clean = ops.where(in_map, at_clean, h * w)  # the fill pixel, after the map
+        tables.append(ops.full((1, int(clean.shape[-1])), fill, dtype=clean.dtype))
+        mask = ops.cast(in_map, clean.dtype)[..., None]
+    at = ops.where(in_patch, at_patch, ops.shape(patch_rows)[0] + at_clean)
+    return ops.take(ops.concatenate(tables, axis=0), at, axis=0), mask
 
 
 def _slide(layer, x, mask):
@@ -104,8 +106,20 @@ def _slide(layer, x, mask):
             dilation_rate=dilation,
         )
     if layer.use_bias:
-        y = y + layer.bias
+        y = _bias_add(y, layer.bias)
     return layer.activation(y) if layer.activation is not None else y
+
+
+def _bias_add(y, bias):
+    """``y + bias``; on TensorFlow as ``BiasAdd``, which Grappler fuses into the convolution
+    before it (an ``AddV2`` on a batch of unknown size stays a separate pass over the box)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.nn.bias_add(y, bias)
+    return y + bias
 
 
 def _inside(offsets, size, shape):
@@ -129,6 +143,8 @@ def make_runner(plan, shapes, clean_ids):
     clean_ids : list of int
         The tensor ids whose clean values come in ``cleans``, in that order.
     """
+    import keras
+
     ops = _ops()
     order = {tid: k for k, tid in enumerate(clean_ids)}
     slot_of: dict = {}  # tensor id -> box slot, for the region tensors
@@ -137,6 +153,15 @@ def make_runner(plan, shapes, clean_ids):
         for slot, _ in step.windows:
             src = shapes[step.inputs[0]]
             inside[slot] = _inside(plan.offsets[slot], plan.sizes[slot], src)
+
+    def same_box(a, b):
+        if (a, b) not in same:
+            same[a, b] = plan.sizes[a] == plan.sizes[b] and np.array_equal(
+                plan.offsets[a], plan.offsets[b]
+            )
+        return same[a, b]
+
+    same: dict = {}
 
     def run(x, offsets, cleans):
         regions: dict = {}
@@ -160,15 +185,18 @@ def make_runner(plan, shapes, clean_ids):
                 )
             return full[tid]
 
-        for step in plan.steps:
+        def do_step(step):
             node = step.node
             if step.kind == "input":
                 slot_of[step.output] = step.slot
                 rows = _indices(offsets[:, step.slot, 0], plan.sizes[step.slot][0])
                 cols = _indices(offsets[:, step.slot, 1], plan.sizes[step.slot][1])
-                regions[step.output] = _take(x, rows, cols, True)
+                h, w = int(x.shape[1]), int(x.shape[2])
+                items = ops.arange(ops.shape(rows)[0], dtype=rows.dtype)[:, None, None]
+                at = (items * h + rows[:, :, None]) * w + cols[:, None, :]
+                regions[step.output] = ops.take(_flat(x), at, axis=0)
                 full[step.output] = x
-                continue
+                return
             if step.kind == "full":
                 values = {tid: to_full(tid) for tid in step.inputs}
                 args, kwargs = node.arguments.fill_in(values)
@@ -176,7 +204,7 @@ def make_runner(plan, shapes, clean_ids):
                 outs = outs if isinstance(outs, (list, tuple)) else [outs]
                 for t, y in zip(node.outputs, outs, strict=False):
                     full[id(t)] = y
-                continue
+                return
             slot_of[step.output] = step.slot
             if step.kind == "pointwise":
                 y = node.operation(regions[step.inputs[0]])
@@ -186,6 +214,9 @@ def make_runner(plan, shapes, clean_ids):
                 wins = []
                 for tid, (w_slot, fill) in zip(step.inputs, step.windows, strict=True):
                     src = slot_of[tid]
+                    if same_box(src, w_slot):  # a 1x1 convolution, a branch already on the union
+                        wins.append((regions[tid], None))
+                        continue
                     wins.append(
                         _window(
                             cleans[order[tid]],
@@ -203,6 +234,10 @@ def make_runner(plan, shapes, clean_ids):
                 else:
                     y = _slide(node.operation, *wins[0])
             regions[step.output] = y
+
+        for step in plan.steps:
+            with keras.name_scope(step.kind):  # the profile groups ops by step kind
+                do_step(step)
         return to_full(plan.output) if plan.output in regions else full[plan.output]
 
     return run
