@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import collections
 import statistics
-import sys
 import time
-from pathlib import Path
 
 SIZE, PATCH = 224, 16
 MODELS = {

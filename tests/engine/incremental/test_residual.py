@@ -21,10 +21,9 @@ keras = pytest.importorskip("keras")
 if keras.backend.backend() != "tensorflow":
     pytest.skip("these tests run on TensorFlow", allow_module_level=True)
 
-from tests.helpers.models_incremental import randomize_batchnorm  # noqa: E402
-
 import occlusion_widget as ow  # noqa: E402
 from occlusion_widget.engine.incremental import plan as plan_module  # noqa: E402
+from tests.helpers.models_incremental import randomize_batchnorm  # noqa: E402
 
 TOL = 1e-5
 
