@@ -31,7 +31,7 @@ export interface ModelTraits {
   topk_indices: EncodedArray | null;
   topk_probabilities: EncodedArray | null;
   target_map: EncodedArray | null;
-  /** method="adaptive": uint8 [rows, cols], 1 where the values are interpolated; else null. */
+  /** method="approximate": uint8 [rows, cols], 1 where the values are estimated; else null. */
   estimated: EncodedArray | null;
   /** One class, a group of classes (the map is their summed probability), or null. */
   target: number | number[] | null;
@@ -134,7 +134,7 @@ export interface Snapshot {
   /** [rows * cols], NaN where not computed; null when missing or computed for another target. */
   targetMap: Float32Array | null;
   /**
-   * [rows * cols], 1 where method="adaptive" interpolated the cell's values (it was not
+   * [rows * cols], 1 where method="approximate" estimated the cell's values (it was not
    * computed); null for an exact sweep.
    */
   estimated: Uint8Array | null;

@@ -30,7 +30,7 @@ describe("InspectorView", () => {
   });
   afterEach(() => vi.restoreAllMocks());
 
-  it("says a cell's values were interpolated by method='adaptive', not computed", () => {
+  it("says an approximate sweep filled a cell's values in, not the model", () => {
     const view = new InspectorView();
     const estimated = new Uint8Array(12);
     estimated[2] = 1; // cell (0, 2): adaptive sent values it interpolated
@@ -44,6 +44,7 @@ describe("InspectorView", () => {
     expect(predicted?.textContent).toContain("Predicted (interpolated)");
     expect(predicted?.textContent).toContain("dog");
     expect((predicted as HTMLElement | null)?.title).toContain("model was not run");
+    expect((predicted as HTMLElement | null)?.title).toContain("method='approximate'");
     view.update(snapshot, [0, 1], true);
     expect(predicted?.textContent).not.toContain("interpolated");
     expect((predicted as HTMLElement | null)?.title).toBe("");

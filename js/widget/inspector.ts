@@ -57,7 +57,7 @@ export interface PositionDetails {
    * map): the corners of the block it is interpolated in, top-left and bottom-right.
    */
   interpolatedFrom: [Cell, Cell] | null;
-  /** method="adaptive" interpolated this cell's values: the model never saw this image. */
+  /** An approximate sweep filled this cell in from its neighbours: the model never saw this image. */
   interpolated: boolean;
 }
 
@@ -300,8 +300,8 @@ export class InspectorView {
     }
     setText(this.predictedName, named ? labelOf(snapshot, details.predicted) : "");
     const why = details.interpolated
-      ? "method='adaptive' interpolated this cell's values from computed cells: the model " +
-        "was not run on this image"
+      ? "An approximate sweep (method='approximate') filled this cell's values in from the " +
+        "computed cells around it: the model was not run on this image"
       : "";
     if (this.predicted.title !== why) this.predicted.title = why;
     setText(

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cells import SAMPLE, CellScorer, measure_error
 from .incremental.threshold import check_tau
 from .methods import full_pass_info
-from .model import make_forward, to_probabilities
+from .model import ModelError, make_forward
 from .progress import _make_progress
 from .quincunx import Drill
 from .result import OcclusionResult
@@ -47,8 +48,6 @@ __all__ = [
 DEFAULT_TAU = 1.0
 #: Default drill-down tolerance (None: every position is computed).
 DEFAULT_TOLERANCE: float | None = 0.5
-#: Positions computed exactly at the end to measure the error (fewer when the grid is smaller).
-SAMPLE = 12
 
 
 def check_tolerance(tolerance) -> float | None:
@@ -73,99 +72,6 @@ the map's largest change); got -1
             f"map's largest change); got {tolerance!r}"
         )
     return float(tolerance)
-
-
-class CellScorer:
-    """Scores lists of grid cells (and the unoccluded image) with a forward pass, in batches.
-
-    ``scorer(cells, with_base=False) -> (n, K)`` probabilities; ``passes`` counts the images
-    scored. Batches hold only the cells asked for (the compiled passes take any batch size),
-    except on JAX, whose compiled functions are padded to ``params.batch_size`` to keep one
-    compilation.
-
-    Examples
-    --------
-    >>> from occlusion_widget.engine import make_forward, validate_params
-    >>> params = validate_params(np.ones((8, 8)), patch_size=4, stride=4)
-    >>> fwd = make_forward(lambda b: np.stack([b.mean((1, 2, 3)), 1 - b.mean((1, 2, 3))], 1))
-    >>> score = CellScorer(fwd, params)
-    >>> score([0, 3]).shape, score.passes
-    ((2, 2), 2)
-    """
-
-    def __init__(self, forward, params):
-        self.forward, self.params = forward, params
-        self.grid = params.grid
-        self.kind = params.output
-        self.passes = 0
-
-    def __call__(self, cells, with_base=False):
-        grid, pixels, fill = self.grid, self.params.image.pixels, self.params.baseline
-        ph, pw = grid.patch_size
-        bsz = self.params.batch_size
-        items = ([-1] if with_base else []) + [int(c) for c in cells]
-        out = []
-        for start in range(0, len(items), bsz):
-            chunk = items[start : start + bsz]
-            size = bsz if getattr(self.forward, "backend", None) == "jax" else len(chunk)
-            batch = np.repeat(pixels[None], size, axis=0)
-            for j, cell in enumerate(chunk):
-                if cell >= 0:
-                    t, left = grid.tops[cell // grid.cols], grid.lefts[cell % grid.cols]
-                    batch[j, t : t + ph, left : left + pw] = fill[t : t + ph, left : left + pw]
-            x = self.forward.prepare(batch)
-            if hasattr(self.forward, "set_cells"):
-                padded = np.zeros(size, np.int64)
-                padded[: len(chunk)] = np.maximum(chunk, 0)
-                self.forward.set_cells(padded)
-            probs, self.kind = to_probabilities(self.forward.run(x)[: len(chunk)], self.kind)
-            out.append(probs)
-            self.passes += len(chunk)
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
-
-
-def measure_error(probabilities, exact_score, population, sample=SAMPLE) -> dict:
-    """Score a seeded sample of ``population`` exactly and compare it with the map.
-
-    Parameters
-    ----------
-    probabilities : numpy.ndarray
-        ``(rows, cols, K)`` the approximate map (left as it is).
-    exact_score : callable
-        ``exact_score(cells) -> (n, K)`` exact probabilities.
-    population : array-like of int
-        The approximated cells (flat indices) to sample from.
-    sample : int
-        Cells to sample (all of them when there are fewer).
-
-    Returns
-    -------
-    dict
-        ``sampled``, ``cells``, ``max_abs``, ``mean_abs``, ``class_agreement``, ``share``.
-
-    Examples
-    --------
-    >>> truth = np.array([[0.9, 0.1], [0.2, 0.8]], np.float32)
-    >>> shown = np.array([[[0.8, 0.2], [0.2, 0.8]]], np.float32)
-    >>> e = measure_error(shown, lambda cells: truth[cells], [0, 1])
-    >>> e["cells"], round(e["max_abs"], 3), round(e["mean_abs"], 3), e["class_agreement"]
-    ([0, 1], 0.1, 0.05, 1.0)
-    """
-    population = np.asarray(population, np.int64)
-    total = probabilities.shape[0] * probabilities.shape[1]
-    n = min(int(sample), len(population))
-    cells = np.sort(np.random.default_rng(0).choice(population, n, replace=False))
-    shown = probabilities.reshape(total, -1)[cells]
-    truth = np.asarray(exact_score(cells), np.float32) if n else shown
-    diff = np.abs(truth - shown).max(axis=1) if n else np.zeros(0)
-    return {
-        "sampled": int(n),
-        "cells": [int(c) for c in cells],
-        "max_abs": float(diff.max()) if n else 0.0,
-        "mean_abs": float(diff.mean()) if n else 0.0,
-        "class_agreement": float(np.mean(truth.argmax(1) == shown.argmax(1))) if n else 1.0,
-        "share": round(len(population) / total, 4),
-    }
 
 
 def _inner_forward(model, full, params, tau, expected):
@@ -246,6 +152,9 @@ def iter_approximate(model, params, tau=None, tolerance="default"):
             if result.complete:
                 break
             yield result
+    except ModelError as exc:
+        exc.partial_result = result  # what was computed and filled so far is kept
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -256,9 +165,13 @@ def iter_approximate(model, params, tau=None, tolerance="default"):
         # with the same pass; with thresholded passes every cell, with the full pass.
         approximated = info["estimated"] if tau >= 1 else np.ones_like(info["estimated"])
         exact_score = score if tau >= 1 else CellScorer(full, params)
-        info["measured_error"] = measure_error(
-            result.probabilities, exact_score, np.flatnonzero(approximated.ravel())
-        )
+        try:
+            info["measured_error"] = measure_error(
+                result.probabilities, exact_score, np.flatnonzero(approximated.ravel())
+            )
+        except ModelError as exc:
+            exc.partial_result = result  # the map is whole; only its error went unmeasured
+            raise
         info["passes_saved"] = round((grid.total + 1) / max(1, score.passes), 3)
     yield result
 

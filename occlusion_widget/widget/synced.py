@@ -53,7 +53,7 @@ class WidgetTraits(anywidget.AnyWidget):
     topk_indices = Array("int32", 3).tag(sync=True, **array_serialization)
     topk_probabilities = Array("float32", 3).tag(sync=True, **array_serialization)
     target_map = Array("float32", 2).tag(sync=True, **array_serialization)
-    # method="adaptive": 1 where the map's values are interpolated, not computed; else None.
+    # method="approximate": 1 where the map's values are estimated, not computed; else None.
     estimated = Array("uint8", 2).tag(sync=True, **array_serialization)
     baseline_options = traitlets.List(traitlets.Unicode(), list(BASELINE_NAMES)).tag(sync=True)
     top_k = Count(5).tag(sync=True)

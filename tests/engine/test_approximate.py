@@ -180,3 +180,70 @@ def test_the_widget_marks_the_filled_cells_and_says_approximate() -> None:
     assert w.wait(10) == "done"
     assert w.estimated is None and "approximate" not in w.note
     w.close()
+
+
+def _failing_after(calls_ok, good):
+    """``good``, until its ``calls_ok + 1``-th call raises."""
+    calls = []
+
+    def model(batch):
+        calls.append(len(batch))
+        if len(calls) > calls_ok:
+            raise RuntimeError("device lost")
+        return good(batch)
+
+    return model
+
+
+def test_a_model_failure_is_a_model_error_that_keeps_the_levels_already_filled():
+    """The approximate sweep scores through the sweep's own path: a one-line ModelError naming
+    the positions, with the levels computed so far as its partial result."""
+    good = region_model(8, 8, 12, 12)
+    kw = dict(patch_size=4, stride=2, baseline="black", progress=False, batch_size=64)
+    image = np.ones((40, 40))
+    with pytest.raises(
+        ow.ModelError, match=r"the model raised RuntimeError: device lost while"
+    ) as info:
+        approximate_map(_failing_after(2, good), image, tau=1.0, tolerance=0.5, **kw)
+    message = str(info.value)
+    assert "position" in message and "\n" not in message
+    partial = info.value.partial_result
+    assert isinstance(partial, ow.OcclusionResult) and not partial.complete
+    exact = ow.occlusion_map(good, image, method="full", **kw)
+    lattice = partial.computed & ~partial.info["estimated"]
+    assert lattice.any()
+    np.testing.assert_allclose(
+        partial.probabilities[lattice], exact.probabilities[lattice], atol=1e-6
+    )
+
+
+def test_a_failure_before_any_level_has_no_partial_result():
+    kw = dict(patch_size=4, stride=2, progress=False)
+    with pytest.raises(ow.ModelError) as info:
+        approximate_map(_failing_after(0, region_model(8, 8, 12, 12)), np.ones((40, 40)), **kw)
+    assert info.value.partial_result is None
+
+
+def test_nan_scores_are_refused_as_the_exact_sweep_refuses_them():
+    def model(batch):
+        return np.full((len(batch), 3), np.nan, np.float32)
+
+    with pytest.raises(ValueError, match=r"the model returned NaN while scoring"):
+        approximate_map(model, np.ones((16, 16)), patch_size=4, stride=4, progress=False)
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_the_answer():
+    good = region_model(8, 8, 12, 12)
+    calls = []
+
+    def model(batch):
+        calls.append(len(batch))
+        if len(batch) > 8:
+            raise MemoryError("out of memory")
+        return good(batch)
+
+    kw = dict(patch_size=4, stride=2, baseline="black", progress=False, tolerance=0.5, tau=1.0)
+    result = approximate_map(model, np.ones((40, 40)), batch_size=32, **kw)
+    expected = approximate_map(good, np.ones((40, 40)), batch_size=8, **kw)
+    assert result.complete and max(c for c in calls[-5:]) <= 8
+    np.testing.assert_array_equal(result.probabilities, expected.probabilities)
