@@ -19,7 +19,7 @@ OUT="${1:-benchmarks/gpu-results.md}"
 PYTHON="${PYTHON:-.venv/bin/python}"
 BACKENDS="${BACKENDS:-tensorflow jax torch}"
 BUDGET_S="${BUDGET_S:-540}"
-export TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export TF_CPP_MIN_LOG_LEVEL=2  # python -m from the repository root finds the benchmarks package
 n_backends=$(echo "$BACKENDS" | wc -w)
 share=$((BUDGET_S / n_backends))
 if [ -n "$DRY" ]; then models="mobilenetv2"; sizes=""; else

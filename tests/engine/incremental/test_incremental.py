@@ -216,3 +216,32 @@ def test_cifar_model():
                 model, image, patch, stride, preprocess=lambda b: (b / 255.0 - 0.5) / 0.5
             )
             _assert_same(full, inc)
+
+
+def test_one_changed_value_outside_one_patch_sends_that_batch_to_the_full_pass():
+    """The check that keeps the boxes exact: every item of a batch equals the unoccluded
+    image outside its own patch, down to a single channel of a single pixel of one item."""
+    from occlusion_widget.engine import make_forward, validate_params
+    from occlusion_widget.engine.incremental import make_incremental
+
+    model = sequential_model(24)
+    params = validate_params(_image(24), patch_size=6, stride=6)
+    base = make_forward(model, None, batch_shape=(4, 24, 24, 3))
+    clean = base.prepare(params.image.pixels[None].astype(np.float32))[0]
+    inc = make_incremental(model, base, clean, params.grid)
+    cells = np.array([0, 5, 10, 15])
+    tops = params.grid.tops[cells // params.grid.cols]
+    lefts = params.grid.lefts[cells % params.grid.cols]
+    x = np.repeat(clean[None], 4, axis=0)
+    for item, (top, left) in enumerate(zip(tops, lefts, strict=True)):
+        x[item, top : top + 6, left : left + 6] = 0.0  # each item's own patch
+    inc.set_cells(cells)
+    assert inc._local(x)
+    inside = x.copy()
+    inside[3, tops[3] + 5, lefts[3] + 5, 2] += 1.0  # inside item 3's patch: still local
+    inc.set_cells(cells)
+    assert inc._local(inside)
+    outside = x.copy()
+    outside[2, tops[3], lefts[3], 1] += 1.0  # item 2, at item 3's patch: outside its own
+    inc.set_cells(cells)
+    assert not inc._local(outside)
