@@ -8,7 +8,6 @@ its maps and persistence); it reads ``probabilities``, ``computed``, ``num_class
 from __future__ import annotations
 
 import numbers
-from typing import Any
 
 import numpy as np
 
@@ -18,10 +17,10 @@ __all__ = ["ClassesMixin"]
 class ClassesMixin:
     """Class handling shared by :class:`~.result.OcclusionResult` (see there)."""
 
-    probabilities: Any
-    computed: Any
-    num_classes: Any
-    base_class: Any
+    probabilities: np.ndarray  # (rows, cols, K)
+    computed: np.ndarray  # (rows, cols) bool
+    num_classes: int
+    base_class: int
 
     def _target(self, target) -> int:
         if target is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import OcclusionResult
-from ..engine.params import DEFAULTS
+from ..engine.params import DEFAULTS, SweepParams
 from .topk import TopK
 
 __all__ = ["STATUSES", "SWEEP_PARAMS", "OnUpdate", "Run"]
@@ -39,7 +39,7 @@ class Run:
 
     generation: int
     params: dict[str, Any]
-    validated: Any
+    validated: SweepParams | None  # the checked parameters (None: not checked yet)
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
@@ -53,7 +53,9 @@ class Run:
     last_update: float = float("-inf")
 
     @classmethod
-    def shown(cls, result: OcclusionResult, params: dict[str, Any], validated: Any, k: int) -> Run:
+    def shown(
+        cls, result: OcclusionResult, params: dict[str, Any], validated: SweepParams | None, k: int
+    ) -> Run:
         """A run that holds a result given to a session: done, or cancelled when partial.
 
         Examples
