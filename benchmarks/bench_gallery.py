@@ -230,7 +230,8 @@ def main():
             cold[name] = runs
         held.close()
     table_ms = statistics.median(floor)
-    print(f"\nGallery at {args.rows:,} images, page of {args.page_size} (loaded machine)\n")
+    load = os.getloadavg()[0]
+    print(f"\nGallery at {args.rows:,} images, page of {args.page_size} (load average {load:.1f})\n")
     print("| action | median ms | runs (ms) | x reading the table once |")
     print("|---|---|---|---|")
     print(
