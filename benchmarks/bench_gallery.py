@@ -231,7 +231,8 @@ def main():
         held.close()
     table_ms = statistics.median(floor)
     load = os.getloadavg()[0]
-    print(f"\nGallery at {args.rows:,} images, page of {args.page_size} (load average {load:.1f})\n")
+    title = f"Gallery at {args.rows:,} images, page of {args.page_size}"
+    print(f"\n{title} (load average {load:.1f})\n")
     print("| action | median ms | runs (ms) | x reading the table once |")
     print("|---|---|---|---|")
     print(
