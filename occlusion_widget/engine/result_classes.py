@@ -8,6 +8,7 @@ its maps and persistence); it reads ``probabilities``, ``computed``, ``num_class
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,8 +20,14 @@ class ClassesMixin:
 
     probabilities: np.ndarray  # (rows, cols, K)
     computed: np.ndarray  # (rows, cols) bool
-    num_classes: int
-    base_class: int
+
+    if TYPE_CHECKING:  # the result's own read-only properties
+
+        @property
+        def num_classes(self) -> int: ...
+
+        @property
+        def base_class(self) -> int: ...
 
     def _target(self, target) -> int:
         if target is None:
