@@ -39,7 +39,7 @@ class Run:
 
     generation: int
     params: dict[str, Any]
-    validated: SweepParams | None  # the checked parameters (None: not checked yet)
+    validated: SweepParams  # the checked parameters
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
@@ -54,7 +54,7 @@ class Run:
 
     @classmethod
     def shown(
-        cls, result: OcclusionResult, params: dict[str, Any], validated: SweepParams | None, k: int
+        cls, result: OcclusionResult, params: dict[str, Any], validated: SweepParams, k: int
     ) -> Run:
         """A run that holds a result given to a session: done, or cancelled when partial.
 
