@@ -15,6 +15,7 @@ from tests.helpers.models_dataset import (
     BandModel,
     DiesEveryTime,
     DiesOnce,
+    ThreadsSeen,
     images,
     tiny_keras_model,
 )
@@ -345,3 +346,23 @@ def test_ray_messages_go_to_logging_not_stderr(capsys, caplog):
     ) in routed
     assert any("Token authentication on" in message for _, _, message in routed)
     assert ray_logger.handlers == before  # Ray's own console output is back afterwards
+
+
+@pytest.mark.slow
+def test_each_actor_sizes_its_thread_pools_to_its_cpus(local_ray, tmp_path, monkeypatch):
+    """Two actors on two CPUs each start their frameworks with one thread per pool, so they
+    do not both spread over both cores (throughput grows with actors)."""
+    from occlusion_widget.dataset.ray_backend import THREAD_VARIABLES
+
+    for name in THREAD_VARIABLES:  # as in a driver that sets none of them
+        monkeypatch.delenv(name, raising=False)
+    ds = ow.sweep_dataset(
+        ThreadsSeen(1),
+        images(4),
+        backend="ray",
+        store=tmp_path / "s",
+        ray_options={"num_actors": 2, "num_cpus": 1, "images_per_block": 2},
+        **PARAMS,
+    )
+    assert len(ds.table) == 4
+    assert (ds.table["predicted"] == 0).all(), ds.table[["predicted"]]

@@ -98,3 +98,22 @@ class DiesEveryTime(BandModel):
 
         open(os.path.join(self.folder, str(os.getpid())), "w").close()
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class ThreadsSeen:
+    """A 2-class model that says what thread-pool sizes its process was started with: class 0
+    when ``TF_NUM_INTRAOP_THREADS`` and ``OMP_NUM_THREADS`` both equal ``expected``, else 1."""
+
+    def __init__(self, expected):
+        self.expected = str(expected)
+
+    def __call__(self, batch):
+        import os
+
+        import numpy as np
+
+        names = ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS")
+        ok = all(os.environ.get(name) == self.expected for name in names)
+        out = np.zeros((len(batch), 2), np.float32)
+        out[:, 0 if ok else 1] = 1.0
+        return out
