@@ -29,21 +29,32 @@ MODELS = {
 }
 
 
-def bench(name, stride, batch, n_batches, rounds, full_share=None):
+def case(name, stride, batch):
+    """``name`` with random weights and Keras' own preprocessing, a seeded 224x224 image, its
+    checked parameters, the compiled full pass for ``batch`` images and the prepared clean
+    image: ``(net, params, base, clean)`` (shared with ``profile_incremental``)."""
     import keras
     import numpy as np
 
     from occlusion_widget.engine import make_forward, validate_params
-    from occlusion_widget.engine.incremental import make_incremental
 
     cls, module = MODELS[name]
     net = getattr(keras.applications, cls)(weights=None, input_shape=(SIZE, SIZE, 3))
     prep = getattr(keras.applications, module).preprocess_input
     image = np.random.default_rng(0).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
     params = validate_params(image, patch_size=PATCH, stride=stride)
-    grid, fill = params.grid, params.baseline
     base = make_forward(net, prep, batch_shape=(batch, SIZE, SIZE, 3))
     clean = base.prepare(params.image.pixels[None].copy())[0]
+    return net, params, base, clean
+
+
+def bench(name, stride, batch, n_batches, rounds, full_share=None):
+    import numpy as np
+
+    from occlusion_widget.engine.incremental import make_incremental
+
+    net, params, base, clean = case(name, stride, batch)
+    grid, fill = params.grid, params.baseline
     t0 = time.perf_counter()
     inc = make_incremental(net, base, clean, grid, full_share)
     build = time.perf_counter() - t0
@@ -84,7 +95,7 @@ def bench(name, stride, batch, n_batches, rounds, full_share=None):
     f, i = statistics.median(times["floor"]), statistics.median(times["incremental"])
     per_image = lambda t: t / (n_batches * batch)  # noqa: E731
     return {
-        "model": cls,
+        "model": MODELS[name][0],
         "stride": stride,
         "positions": grid.total,
         "floor_ms": 1000 * per_image(f),

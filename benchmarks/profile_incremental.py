@@ -23,12 +23,8 @@ import collections
 import statistics
 import time
 
-SIZE, PATCH = 224, 16
-MODELS = {
-    "mobilenetv2": ("MobileNetV2", "mobilenet_v2"),
-    "vgg16": ("VGG16", "vgg16"),
-    "resnet50": ("ResNet50", "resnet50"),
-}
+from benchmarks.bench_incremental import MODELS, PATCH, case
+
 KINDS = {
     "conv": ("Conv2D", "DepthwiseConv2dNative", "_FusedConv2D", "MatMul", "_FusedMatMul"),
     "gather": ("GatherV2", "GatherNd", "ResourceGather", "StridedSlice", "Slice", "Pad"),
@@ -114,18 +110,11 @@ def bench(name, stride, batch, runs):
     import numpy as np
     import tensorflow as tf
 
-    from occlusion_widget.engine import make_forward, validate_params
     from occlusion_widget.engine.incremental import make_incremental
 
     keras.utils.set_random_seed(0)
-    cls, module = MODELS[name]
-    net = getattr(keras.applications, cls)(weights=None, input_shape=(SIZE, SIZE, 3))
-    prep = getattr(keras.applications, module).preprocess_input
-    image = np.random.default_rng(0).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
-    params = validate_params(image, patch_size=PATCH, stride=stride)
+    net, params, base, clean = case(name, stride, batch)
     grid, fill = params.grid, params.baseline
-    base = make_forward(net, prep, batch_shape=(batch, SIZE, SIZE, 3))
-    clean = base.prepare(params.image.pixels[None].copy())[0]
     inc = make_incremental(net, base, clean, grid)
     cells = grid.order()[grid.total // 3 : grid.total // 3 + batch]
     raw = np.repeat(params.image.pixels[None], batch, axis=0)
@@ -136,7 +125,8 @@ def bench(name, stride, batch, runs):
         ]
     x = base.prepare(raw).astype(np.float32)
     offsets = np.stack([off[cells] for off in inc.plan.offsets], axis=1)
-    print(f"\n## {cls}, stride {stride}, batch {batch}, FLOP share {inc.plan.flop_fraction:.2f}")
+    share = inc.plan.flop_fraction
+    print(f"\n## {MODELS[name][0]}, stride {stride}, batch {batch}, FLOP share {share:.2f}")
     cleans = [np.asarray(c) for c in inc._cleans]
     inc_args = (tf.constant(x), tf.constant(offsets), [tf.constant(c) for c in cleans])
     got = inc._fn(*inc_args)
