@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .batches import OutOfMemory, halve, prepare
+from .compose import compose
 from .model import to_probabilities
 from .scoring import _score
 
@@ -60,7 +61,7 @@ class CellScorer:
             for j, cell in enumerate(chunk):
                 if cell >= 0:
                     t, left = grid.tops[cell // grid.cols], grid.lefts[cell % grid.cols]
-                    batch[j, t : t + ph, left : left + pw] = fill[t : t + ph, left : left + pw]
+                    batch[j] = compose(pixels, fill, (t, left, ph, pw), self.params.mode)
             what = _describe(chunk, grid)
             # The sweep's own scoring path: the model's failures become one-line ModelErrors,
             # NaN scores a clear ValueError, out-of-memory a smaller batch.

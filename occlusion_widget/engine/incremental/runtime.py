@@ -32,6 +32,13 @@ def _indices(off, size):
     return off[:, None] + ops.arange(size, dtype=off.dtype)[None, :]
 
 
+def _flat_rows(rows, cols, h, w):
+    """Each item's ``rows x cols`` window as row numbers of :func:`_flat` of a ``(B, h, w, C)``
+    tensor: ``(B, len(rows), len(cols))`` ints."""
+    items = _ops().arange(_ops().shape(rows)[0], dtype=rows.dtype)[:, None, None]
+    return (items * h + rows[:, :, None]) * w + cols[:, None, :]
+
+
 def _flat(t):
     """``(n, h, w, C)`` as a ``(n * h * w, C)`` table of pixels (a reshape: no copy)."""
     return _ops().reshape(t, (-1, int(t.shape[-1])))
@@ -56,10 +63,7 @@ def _window(clean, patch, p_off, p_size, w_off, w_size, fill, inside):
     in_patch = ops.logical_and(
         ops.logical_and(pr >= 0, pr < ph)[:, :, None], ops.logical_and(pc >= 0, pc < pw)[:, None, :]
     )
-    items = ops.arange(ops.shape(rows)[0], dtype=rows.dtype)[:, None, None]
-    at_patch = (items * ph + ops.clip(pr, 0, ph - 1)[:, :, None]) * pw + ops.clip(pc, 0, pw - 1)[
-        :, None, :
-    ]
+    at_patch = _flat_rows(ops.clip(pr, 0, ph - 1), ops.clip(pc, 0, pw - 1), ph, pw)
     at_clean = rows[:, :, None] * w + cols[:, None, :]
     patch_rows = _flat(patch)
     tables = [patch_rows, _flat(clean)]
@@ -154,14 +158,14 @@ def make_runner(plan, shapes, clean_ids):
             src = shapes[step.inputs[0]]
             inside[slot] = _inside(plan.offsets[slot], plan.sizes[slot], src)
 
+    same: dict = {}  # (slot, slot) -> whether the two boxes are one at every position
+
     def same_box(a, b):
         if (a, b) not in same:
             same[a, b] = plan.sizes[a] == plan.sizes[b] and np.array_equal(
                 plan.offsets[a], plan.offsets[b]
             )
         return same[a, b]
-
-    same: dict = {}
 
     def run(x, offsets, cleans):
         regions: dict = {}
@@ -191,9 +195,7 @@ def make_runner(plan, shapes, clean_ids):
                 slot_of[step.output] = step.slot
                 rows = _indices(offsets[:, step.slot, 0], plan.sizes[step.slot][0])
                 cols = _indices(offsets[:, step.slot, 1], plan.sizes[step.slot][1])
-                h, w = int(x.shape[1]), int(x.shape[2])
-                items = ops.arange(ops.shape(rows)[0], dtype=rows.dtype)[:, None, None]
-                at = (items * h + rows[:, :, None]) * w + cols[:, None, :]
+                at = _flat_rows(rows, cols, int(x.shape[1]), int(x.shape[2]))
                 regions[step.output] = ops.take(_flat(x), at, axis=0)
                 full[step.output] = x
                 return
