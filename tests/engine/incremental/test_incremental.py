@@ -245,3 +245,22 @@ def test_one_changed_value_outside_one_patch_sends_that_batch_to_the_full_pass()
     outside[2, tops[3], lefts[3], 1] += 1.0  # item 2, at item 3's patch: outside its own
     inc.set_cells(cells)
     assert not inc._local(outside)
+
+
+def test_tensorflow_traces_the_pass_without_rewriting_its_code(every_rule, monkeypatch):
+    # AutoGraph rewrote each of the runner's per-layer closures from source on every trace:
+    # 2 of MobileNetV2's 3.5 s of set-up, for code that has no tensor-dependent branch.
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip(f"a TensorFlow trace; Keras runs on {keras.backend.backend()}")
+    from tensorflow.python.autograph.impl import api
+
+    from occlusion_widget.engine.incremental import forward as forward_module
+
+    converted = []
+    real = api._convert_actual
+    monkeypatch.setattr(api, "_convert_actual", lambda f, *a: converted.append(f) or real(f, *a))
+    monkeypatch.setattr(forward_module, "_LAST", {})  # no compiled pass to reuse: trace now
+    full, inc = _both(every_rule, _image(32, 3), 7, 5)
+    _assert_same(full, inc)
+    ours = [f for f in converted if ".incremental." in getattr(f, "__module__", "")]
+    assert ours == [], f"AutoGraph converted {len(ours)} of the pass's functions: {ours[:3]}"
