@@ -5,7 +5,8 @@ which), but it costs a trace of its compiled function (seconds, once per model, 
 patch and stride) and a few gathers per layer and batch that the multiply-add count leaves out.
 On a small model the gathers cost more than the arithmetic they save: the shipped demo model
 sweeps 225 positions in 0.06 s in full and 0.4 s incrementally. So ``"auto"`` starts in full,
-times the sweep's second batch (the first compiles the full pass) and switches only when
+times the sweep's second batch (the first compiles the full pass; when an earlier sweep compiled
+it already, or the backend runs eagerly as torch does, the first batch) and switches only when
 
     remaining * (t * (1 - f) - OVERHEAD) > SETUP
 
@@ -23,11 +24,11 @@ import time
 
 __all__ = ["AutoForward", "incremental_pays"]
 
-#: Seconds to build the incremental function the first time, per Keras backend, MobileNetV2
-#: on a 2-core CPU (``bench_methods.py --setup-only``): TensorFlow traces and optimises it
-#: (1.7-4 s for MobileNetV2, VGG16 and ResNet50), JAX compiles it with XLA (15.9 s), torch
-#: runs it eagerly and pays only the clean pass, the plan and a first batch (1.0 s) ...
-SETUP_SECONDS = {"tensorflow": 3.0, "jax": 16.0, "torch": 1.0}
+#: Seconds to build the incremental function the first time, per Keras backend, on a 2-core
+#: CPU (``bench_methods.py --setup-only``, quiet): TensorFlow traces and optimises it (2.1-2.4 s
+#: VGG16, 2.4-2.8 s MobileNetV2, 4.1-4.6 s ResNet50), JAX compiles it with XLA (11.7 s
+#: MobileNetV2), torch runs it eagerly and pays only the clean pass and the plan (0.2 s) ...
+SETUP_SECONDS = {"tensorflow": 3.0, "jax": 12.0, "torch": 0.5}
 #: ... and when the compiled function of the previous sweep is reused (same model, image size,
 #: patch and stride): the clean pass and the plan only.
 CACHED_SETUP_SECONDS = 0.2
@@ -85,8 +86,9 @@ def incremental_pays(remaining, seconds_per_image, flop_fraction, cached=False, 
 
 
 class AutoForward:
-    """A forward pass that runs in full, times its second batch, and from then on runs
-    incrementally when :func:`incremental_pays` says so.
+    """A forward pass that runs in full, times its second batch (its first when the full pass
+    is warm: ``full.warm``), and from then on runs incrementally when :func:`incremental_pays`
+    says so.
 
     Same interface as the full :class:`~.model.Forward` plus ``set_cells`` (which grid cell
     each row of the next batch holds) and ``info``, a dict updated in place when it decides
@@ -111,7 +113,10 @@ class AutoForward:
         self._active = full
         self._cells = None
         self._runs = self._images = 0
-        self.info: dict = {"method": "full", "reason": "deciding after timing the second batch"}
+        # The first call compiles the full pass unless an earlier one did (or it is eager).
+        self._timed_run = 1 if getattr(full, "warm", False) else 2
+        which = "first" if self._timed_run == 1 else "second"
+        self.info: dict = {"method": "full", "reason": f"deciding after timing the {which} batch"}
 
     def prepare(self, batch):
         return self.full.prepare(batch)
@@ -130,7 +135,7 @@ class AutoForward:
         seconds = time.perf_counter() - start
         self._runs += 1
         self._images += len(x)
-        if self._runs == 2:
+        if self._runs == self._timed_run:
             self._decide(seconds / max(len(x), 1), max(self._total - self._images, 0))
         return out
 

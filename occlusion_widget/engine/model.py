@@ -9,12 +9,12 @@ pass per backend (``tf.function`` with a fixed batch shape, ``jax.jit`` of the s
 from __future__ import annotations
 
 import sys
-import weakref
 from typing import Any
 
 import numpy as np
 
 # Re-exported: older code imports these from here.
+from .compiled import compiled_call
 from .model_io import (
     OUTPUT_KINDS,
     PROBABILITY_TOLERANCE,
@@ -117,6 +117,9 @@ class Forward:
         self.expected_shape = expected_shape
         self.squeeze = squeeze
         self.stage = "model"  # which step failed, for ModelError messages
+        # Compiled for this batch shape already (or eager): the next call's time is what every
+        # later call costs, so auto may time the first batch (engine/compiled.py).
+        self.warm = False
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         self.stage = "preprocess"
@@ -230,18 +233,10 @@ def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
 
     backend = keras.backend.backend()
     accelerator = has_accelerator(backend)
-    if backend == "tensorflow":
-        call = _tf_call(model, batch_shape, squeeze, jit_compile=accelerator)
-    elif backend == "jax":
-        call = _jax_call(model)
-    elif backend == "torch":
-        call = _torch_call(model)
-    else:
-
-        def call(x):
-            return keras.ops.convertto_numpy(model(x, training=False))
-
-    return Forward(call, backend, preprocess, expected, squeeze, accelerator)
+    call, warm = compiled_call(model, backend, batch_shape, squeeze, accelerator)
+    forward = Forward(call, backend, preprocess, expected, squeeze, accelerator)
+    forward.warm = warm
+    return forward
 
 
 def has_accelerator(backend: str) -> bool:
@@ -288,102 +283,3 @@ def is_out_of_memory(exc: BaseException) -> bool:
         text = str(exc).lower()
         return any(marker in text for marker in _OOM_TEXT)
     return False
-
-
-# Compiled forwards per model and input shape: a widget that recomputes with another baseline
-# or target reuses the trace instead of paying seconds to retrace a large network. Weak keys
-# (and a weak reference inside the function) let the model be garbage-collected.
-_TF_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _tf_call(model, batch_shape, squeeze, jit_compile=False):
-    import tensorflow as tf
-
-    shape = None
-    if batch_shape is not None:
-        shape = tuple(batch_shape[:-1]) if squeeze else tuple(batch_shape)
-    model_ref = weakref.ref(model)
-
-    def forward(x):
-        live = model_ref()
-        assert live is not None  # the caller holds the model while the sweep runs
-        return live(x, training=False)
-
-    try:
-        per_model = _TF_FUNCTIONS.setdefault(model, {})
-    except TypeError:  # an unhashable model: compile without caching
-        per_model = {}
-    key = (None if shape is None else shape[1:], jit_compile)
-    fn = per_model.get(key)
-    if fn is None:
-        # One trace for the whole sweep: the batch axis is left free (the sweep pads its last
-        # batch anyway), so no batch size ever causes a retrace.
-        signature = None
-        if shape is not None:
-            signature = [tf.TensorSpec(shape=(None, *shape[1:]), dtype=tf.float32)]
-        # XLA pays on a GPU but is 10x slower than TF's own kernels on a CPU (measured in
-        # benchmarks/RESULTS.md), so it is used only when a GPU is there.
-        fn = tf.function(
-            forward,
-            input_signature=signature,
-            reduce_retracing=signature is None,
-            jit_compile=jit_compile or None,
-        )
-        per_model[key] = fn
-
-    def call(x):
-        if shape is not None and x.shape[1:] != shape[1:]:
-            # preprocess changed the size: run eagerly rather than trace an unknown shape.
-            return model(x, training=False)
-        return fn(tf.convert_to_tensor(x))
-
-    return call
-
-
-_JAX_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _jax_call(model):
-    import jax
-
-    if not model.built:
-        raise ValueError("the Keras model is not built; call it once on a batch first")
-    trainable = [v.value for v in model.trainable_variables]
-    non_trainable = [v.value for v in model.non_trainable_variables]
-
-    # One jitted function per model, so a second sweep (another baseline, a widget recompute)
-    # reuses the compiled code instead of compiling the network again.
-    try:
-        forward = _JAX_FUNCTIONS.get(model)
-    except TypeError:  # unhashable
-        forward = None
-    if forward is None:
-        model_ref = weakref.ref(model)
-
-        def stateless(trainable, non_trainable, x):
-            live = model_ref()
-            assert live is not None  # the caller holds the model while the sweep runs
-            y, _ = live.stateless_call(trainable, non_trainable, x, training=False)
-            return y
-
-        forward = jax.jit(stateless)
-
-        try:
-            _JAX_FUNCTIONS[model] = forward
-        except TypeError:
-            pass
-
-    def call(x):
-        return forward(trainable, non_trainable, x)
-
-    return call
-
-
-def _torch_call(model):
-    import torch
-
-    def call(x):
-        with torch.no_grad():
-            return model(x, training=False)
-
-    return call

@@ -67,7 +67,9 @@ SCRIPT = textwrap.dedent(
     auto.time.perf_counter = FakeClock(8 * 1.0)
     chosen = ow.occlusion_map(model, image(24), method="auto", **kw)
     assert chosen.info["method"] == "incremental", chosen.info
-    assert chosen.info["switched_after"] == 16, chosen.info
+    # The full sweep above compiled the full pass (torch runs eagerly): the first batch is
+    # the one timed.
+    assert chosen.info["switched_after"] == 8, chosen.info
     np.testing.assert_allclose(chosen.probabilities, full.probabilities, rtol=0, atol=TOL)
     auto.time.perf_counter = FakeClock(8 * 1e-5)  # 0.01 ms per image: not worth a set-up
     kept = ow.occlusion_map(model, image(24), method="auto", **kw)
