@@ -36,7 +36,7 @@ ASSETS = Path(
 PHOTOS = ("elephant.jpg", "chelsea.png", "coffee.png")
 HEADER = (
     "| image | tau | tolerance | auto s | approximate s | approx / auto | positions | SSIM | "
-    "agreement | measured max / mean (n) | true max / mean | load |"
+    "agreement | measured max / mean (n) | true max / mean | ran (auto / approximate) | load |"
 )
 
 
@@ -101,6 +101,7 @@ def measure(model, prep, image, patch, stride, settings, rounds, warm=False):
                 "agreement": agree,
                 "measured": f"{err['max_abs']:.3f} / {err['mean_abs']:.4f} ({err['sampled']})",
                 "true": f"{diff.max():.3f} / {diff.mean():.4f}",
+                "ran": f"{exact.info['method']} / {info.get('inner', 'full')}",
             }
         )
     return rows
@@ -149,7 +150,7 @@ def main(argv=None):
                 f"| {name} | {r['tau']:g} | {r['tolerance']} | {r['auto']:.2f} | "
                 f"{r['approx']:.2f} | **{r['approx'] / r['auto']:.2f}** | {r['positions']} | "
                 f"**{r['ssim']:.3f}** | **{r['agreement']:.3f}** | {r['measured']} | "
-                f"{r['true']} | {load:.1f} |"
+                f"{r['true']} | {r['ran']} | {load:.1f} |"
             )
             print(line, flush=True)
             if args.out:

@@ -247,3 +247,41 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_answer():
     expected = approximate_map(good, np.ones((40, 40)), batch_size=8, **kw)
     assert result.complete and max(c for c in calls[-5:]) <= 8
     np.testing.assert_array_equal(result.probabilities, expected.probabilities)
+
+
+def test_switches_to_the_incremental_pass_whenever_the_default_exact_sweep_would(monkeypatch):
+    # Weighed on its own half of the positions, auto's rule kept the full pass where the default
+    # sweep switched; when the incremental pass beats its FLOP share (0.2x the full pass on a
+    # photo, not 0.56) that made the approximation slower than the exact answer (1.21x).
+    from occlusion_widget.engine import auto
+    from occlusion_widget.engine.incremental import forward as incremental_forward
+    from occlusion_widget.engine.incremental import make_incremental
+    from occlusion_widget.engine.model import make_forward
+    from tests.helpers.models_incremental import sequential_model
+
+    image = np.random.default_rng(5).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    kw = dict(patch_size=4, stride=2, baseline="black", progress=False, batch_size=8)
+    probe_model = sequential_model(24)
+    params = ow.engine.validate_params(image, patch_size=4, stride=2)
+    fwd = make_forward(probe_model, batch_shape=(8, 24, 24, 3))
+    clean = image.astype(np.float32)
+    f = make_incremental(probe_model, fwd, clean, params.grid).plan.flop_fraction
+    # A full pass this slow saves 1.3x the set-up on the default's 107 positions left after
+    # its two timed batches, and 0.7x on the approximate sweep's own ~57.
+    per_image = (auto.SETUP_SECONDS["tensorflow"] / 80 + auto.OVERHEAD_SECONDS) / (1 - f)
+
+    class FakeClock:
+        def __init__(self):
+            self.now = 0.0
+
+        def __call__(self):
+            self.now += 8 * per_image
+            return self.now
+
+    results = {}
+    for method in ("auto", "approximate"):
+        monkeypatch.setattr(incremental_forward, "_LAST", {})  # each pays the trace
+        monkeypatch.setattr(auto.time, "perf_counter", FakeClock())
+        results[method] = ow.occlusion_map(sequential_model(24), image, method=method, **kw)
+    assert results["auto"].info["method"] == "incremental", results["auto"].info
+    assert results["approximate"].info["inner"] == "incremental", results["approximate"].info
