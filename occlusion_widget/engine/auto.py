@@ -103,13 +103,20 @@ class AutoForward:
         Images the sweep will score (an upper bound is fine).
     cached : bool
         Whether the compiled incremental function can be reused.
+    note : str
+        Appended to the reason it gives (what the images it weighs are).
+    estimate : callable, optional
+        ``estimate() -> float or None``: the plan's FLOP share without building the pass
+        (:func:`~.incremental.estimate_fraction`), so that a plan that would not pay is never
+        built (building runs the model once, layer by layer).
     """
 
-    def __init__(self, full, build, total, cached=False):
+    def __init__(self, full, build, total, cached=False, note="", estimate=None):
         self.full = full
         self.backend, self.accelerator = full.backend, full.accelerator
         self.preprocess = full.preprocess
-        self._build, self._total, self._cached = build, total, cached
+        self._build, self._total, self._cached, self._note = build, total, cached, note
+        self._estimate = estimate
         self._active = full
         self._cells = None
         self._runs = self._images = 0
@@ -144,6 +151,11 @@ class AutoForward:
 
         backend = self.backend
         pays, reason = incremental_pays(remaining, seconds_per_image, None, self._cached, backend)
+        fraction = self._estimate() if pays and self._estimate is not None else None
+        if fraction is not None:
+            pays, reason = incremental_pays(
+                remaining, seconds_per_image, fraction, self._cached, backend
+            )
         if pays:
             try:
                 candidate = self._build()
@@ -159,6 +171,4 @@ class AutoForward:
             self.info.clear()
             self.info.update(candidate.info)
             self.info["switched_after"] = self._images
-            self.info["reason"] = reason
-        else:
-            self.info["reason"] = reason
+        self.info["reason"] = reason + self._note

@@ -152,7 +152,7 @@ def select_forward(method, model, forward, pixels, grid):
     info = full_pass_info(method, model, forward, grid)
     if info is not None:
         return forward, info
-    from .incremental import Unsupported, is_cached, make_incremental
+    from .incremental import Unsupported, estimate_fraction, is_cached, make_incremental
 
     clean = forward.prepare(pixels[None].astype("float32", copy=True))[0]
     if method == "auto":
@@ -163,6 +163,7 @@ def select_forward(method, model, forward, pixels, grid):
             lambda: make_incremental(model, forward, clean, grid),
             grid.total + 2,
             cached=is_cached(model, clean.shape, grid),
+            estimate=lambda: estimate_fraction(model, clean.shape, grid),
         )
         return auto, auto.info
     try:

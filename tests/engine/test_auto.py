@@ -123,3 +123,34 @@ def test_few_positions_and_plain_callables_never_consider_it():
         lambda b: b.mean(axis=(1, 2)), image, patch_size=4, stride=2, progress=False
     )
     assert plain.info["method"] == "full" and "plain callable" in plain.info["reason"]
+
+
+def test_a_plan_that_would_not_pay_is_never_built(monkeypatch):
+    # Whether the pass pays depends on the plan's FLOP share, which the graph's own shapes give;
+    # building the pass runs the model once layer by layer (seconds on JAX), and auto used to
+    # build it only to find that it would not pay.
+    from occlusion_widget.engine.incremental import estimate_fraction, make_incremental
+    from occlusion_widget.engine.incremental import forward as forward_module
+    from occlusion_widget.engine.model import make_forward
+
+    image = _image(24)
+    kw = dict(patch_size=4, stride=2, baseline="black", progress=False, batch_size=8)
+    params = ow.engine.validate_params(image, **{k: kw[k] for k in ("patch_size", "stride")})
+    probe = sequential_model(24)
+    fwd = make_forward(probe, batch_shape=(8, 24, 24, 3))
+    built = make_incremental(probe, fwd, image.astype(np.float32), params.grid).plan
+    estimated = estimate_fraction(probe, (24, 24, 3), params.grid)
+    assert estimated == pytest.approx(built.flop_fraction)
+    # 107 positions left after two timed batches: at this speed the pass would pay if it were
+    # free (share 0) but not at the plan's share.
+    per_image = 1.1 * (auto.SETUP_SECONDS["tensorflow"] / 107 + auto.OVERHEAD_SECONDS)
+    assert not incremental_pays(107, per_image, estimated)[0]
+    clean_passes = []
+    real = forward_module._clean_pass
+    monkeypatch.setattr(
+        forward_module, "_clean_pass", lambda *a: clean_passes.append(1) or real(*a)
+    )
+    monkeypatch.setattr(auto.time, "perf_counter", FakeClock(8 * per_image))
+    result = ow.occlusion_map(sequential_model(24), image, method="auto", **kw)
+    assert result.info["method"] == "full" and "set-up" in result.info["reason"], result.info
+    assert clean_passes == []

@@ -7,13 +7,20 @@ shifted inward at borders, so the batch stays compiled), and layers without one 
 map from there on (Krypton, Nakandala et al., SIGMOD 2019, does the same in PyTorch).
 """
 
-from .forward import IncrementalForward, Unsupported, is_cached, make_incremental
+from .forward import (
+    IncrementalForward,
+    Unsupported,
+    estimate_fraction,
+    is_cached,
+    make_incremental,
+)
 from .plan import Plan, layer_rule, make_plan
 
 __all__ = [
     "IncrementalForward",
     "Plan",
     "Unsupported",
+    "estimate_fraction",
     "is_cached",
     "layer_rule",
     "make_incremental",

@@ -17,7 +17,13 @@ from . import plan as plan_module
 from .backends import BACKENDS, compile_runner, no_grad, scores_to_numpy, to_tensor
 from .plan import graph_nodes, make_plan
 
-__all__ = ["IncrementalForward", "Unsupported", "is_cached", "make_incremental"]
+__all__ = [
+    "IncrementalForward",
+    "Unsupported",
+    "estimate_fraction",
+    "is_cached",
+    "make_incremental",
+]
 
 
 class Unsupported(Exception):
@@ -117,6 +123,34 @@ def is_cached(model, clean_shape, grid, full_share=None) -> bool:
     cached = _LAST.get("model")
     key = _cache_key((1, *clean_shape), grid, full_share)
     return cached is not None and cached() is model and _LAST.get("key") == key
+
+
+def estimate_fraction(model, clean_shape, grid, full_share=None) -> float | None:
+    """The plan's share of the full pass's multiply-adds, from the graph's own shapes: no model
+    run, no clean pass (which costs 0.25 s on MobileNetV2 on TensorFlow, seconds eagerly on
+    JAX). None when the graph does not fix every shape (an input of any size) or has no graph
+    to walk: then only building the pass says.
+
+    ``auto`` asks this before it builds the pass, so a model whose plan would not pay costs it
+    nothing.
+    """
+    if full_share is None:
+        full_share = plan_module.FULL_SHARE
+    try:
+        graph, nodes = graph_nodes(model)
+    except ValueError:
+        return None
+    shapes = {}
+    for t in [graph.inputs[0], *(out for node in nodes for out in node.outputs)]:
+        dims = tuple(getattr(t, "shape", ()) or ())[1:]
+        if not dims or any(d is None for d in dims):
+            return None
+        shapes[id(t)] = (1, *(int(d) for d in dims))
+    if shapes[id(graph.inputs[0])][1:] != tuple(clean_shape):
+        return None
+    cells = np.arange(grid.total)
+    tops, lefts = grid.tops[cells // grid.cols], grid.lefts[cells % grid.cols]
+    return float(make_plan(model, shapes, tops, lefts, grid.patch_size, full_share).flop_fraction)
 
 
 def make_incremental(model, base, clean_prepared, grid, full_share=None, tau=1.0):

@@ -264,3 +264,20 @@ def test_tensorflow_traces_the_pass_without_rewriting_its_code(every_rule, monke
     _assert_same(full, inc)
     ours = [f for f in converted if ".incremental." in getattr(f, "__module__", "")]
     assert ours == [], f"AutoGraph converted {len(ours)} of the pass's functions: {ours[:3]}"
+
+
+def test_the_graphs_shapes_give_the_plans_share_without_running_the_model(every_rule):
+    from occlusion_widget.engine.incremental import estimate_fraction, make_incremental
+    from occlusion_widget.engine.model import make_forward
+
+    image = _image(32, 4).astype(np.float32)
+    params = ow.engine.validate_params(image, patch_size=7, stride=5)
+    for model in (every_rule, no_rule_model(32)):
+        fwd = make_forward(model, batch_shape=(4, 32, 32, 3))
+        built = make_incremental(model, fwd, image, params.grid).plan.flop_fraction
+        assert estimate_fraction(model, (32, 32, 3), params.grid) == pytest.approx(built)
+    # An input of any size fixes no shape: only building the pass can say.
+    inp = keras.Input((None, None, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inp))
+    free = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(pooled))
+    assert estimate_fraction(free, (32, 32, 3), params.grid) is None
