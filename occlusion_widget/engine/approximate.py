@@ -109,6 +109,7 @@ def _inner_forward(model, full, params, tau):
             grid.total + 2,
             note=" (weighed as the exact sweep)",
             estimate=lambda: estimate_fraction(model, clean.shape, grid),
+            model=model,
         )
         return auto, auto.info
     try:

@@ -21,8 +21,29 @@ only the time differs.
 from __future__ import annotations
 
 import time
+import weakref
 
 __all__ = ["AutoForward", "incremental_pays"]
+
+# The full pass's measured seconds per image, per model and prepared batch shape: a later sweep
+# of the same model at that shape (a widget recompute with another baseline, target or stride)
+# decides before its first batch instead of timing one in full again.
+_SPEED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _remembered(model, shape):
+    try:
+        return _SPEED.get(model, {}).get(tuple(shape))
+    except TypeError:  # an unhashable model: nothing remembered
+        return None
+
+
+def _remember(model, shape, seconds_per_image):
+    try:
+        _SPEED.setdefault(model, {})[tuple(shape)] = seconds_per_image
+    except TypeError:
+        pass
+
 
 #: Seconds to build the incremental function the first time, per Keras backend, on a 2-core
 #: CPU (``bench_methods.py --setup-only``, quiet): TensorFlow traces and optimises it (2.1-2.4 s
@@ -87,8 +108,8 @@ def incremental_pays(remaining, seconds_per_image, flop_fraction, cached=False, 
 
 class AutoForward:
     """A forward pass that runs in full, times its second batch (its first when the full pass
-    is warm: ``full.warm``), and from then on runs incrementally when :func:`incremental_pays`
-    says so.
+    is warm: ``full.warm``; none when an earlier sweep of the model timed it at this batch
+    shape), and from then on runs incrementally when :func:`incremental_pays` says so.
 
     Same interface as the full :class:`~.model.Forward` plus ``set_cells`` (which grid cell
     each row of the next batch holds) and ``info``, a dict updated in place when it decides
@@ -109,14 +130,17 @@ class AutoForward:
         ``estimate() -> float or None``: the plan's FLOP share without building the pass
         (:func:`~.incremental.estimate_fraction`), so that a plan that would not pay is never
         built (building runs the model once, layer by layer).
+    model : keras.Model, optional
+        Whose full pass it times: the time is remembered per model and batch shape, and a later
+        sweep at that shape decides before its first batch.
     """
 
-    def __init__(self, full, build, total, cached=False, note="", estimate=None):
+    def __init__(self, full, build, total, cached=False, note="", estimate=None, model=None):
         self.full = full
         self.backend, self.accelerator = full.backend, full.accelerator
         self.preprocess = full.preprocess
         self._build, self._total, self._cached, self._note = build, total, cached, note
-        self._estimate = estimate
+        self._estimate, self._model = estimate, model
         self._active = full
         self._cells = None
         self._runs = self._images = 0
@@ -137,16 +161,26 @@ class AutoForward:
             out = self._active.run(x)
             self.info.update(self._active.info)  # e.g. batches it had to run in full
             return out
+        if self._runs == 0 and self._model is not None:
+            known = _remembered(self._model, x.shape)
+            if known is not None:  # timed by an earlier sweep: decide now, time nothing
+                self._timed_run = 0
+                self._decide(known, self._total, " (the full pass's speed from the last sweep)")
+                if self._active is not self.full:
+                    return self.run(x)
         start = time.perf_counter()
         out = self.full.run(x)
         seconds = time.perf_counter() - start
         self._runs += 1
         self._images += len(x)
         if self._runs == self._timed_run:
-            self._decide(seconds / max(len(x), 1), max(self._total - self._images, 0))
+            per_image = seconds / max(len(x), 1)
+            if self._model is not None:
+                _remember(self._model, x.shape, per_image)
+            self._decide(per_image, max(self._total - self._images, 0))
         return out
 
-    def _decide(self, seconds_per_image, remaining):
+    def _decide(self, seconds_per_image, remaining, how=""):
         from .incremental import Unsupported
 
         backend = self.backend
@@ -171,4 +205,4 @@ class AutoForward:
             self.info.clear()
             self.info.update(candidate.info)
             self.info["switched_after"] = self._images
-        self.info["reason"] = reason + self._note
+        self.info["reason"] = reason + how + self._note

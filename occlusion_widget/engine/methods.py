@@ -164,6 +164,7 @@ def select_forward(method, model, forward, pixels, grid):
             grid.total + 2,
             cached=is_cached(model, clean.shape, grid),
             estimate=lambda: estimate_fraction(model, clean.shape, grid),
+            model=model,
         )
         return auto, auto.info
     try:

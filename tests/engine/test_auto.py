@@ -154,3 +154,32 @@ def test_a_plan_that_would_not_pay_is_never_built(monkeypatch):
     result = ow.occlusion_map(sequential_model(24), image, method="auto", **kw)
     assert result.info["method"] == "full" and "set-up" in result.info["reason"], result.info
     assert clean_passes == []
+
+
+def test_a_second_sweep_of_the_model_decides_before_its_first_batch(monkeypatch):
+    # A widget recompute (another baseline, target or stride) sweeps the same model at the same
+    # batch shape: the full pass's speed is known, so no batch needs to run in full to time it.
+    model, image = sequential_model(24), _image(24)
+    kw = dict(patch_size=4, stride=2, progress=False, batch_size=8)
+    full = ow.occlusion_map(model, image, method="full", baseline="black", **kw)
+    monkeypatch.setattr(auto.time, "perf_counter", FakeClock(8 * 0.05))  # 50 ms per image
+    first = ow.occlusion_map(model, image, method="auto", baseline="black", **kw)
+    assert first.info["switched_after"] == 8, first.info
+    second = ow.occlusion_map(model, image, method="auto", baseline="black", **kw)
+    assert second.info["switched_after"] == 0, second.info
+    assert "from the last sweep" in second.info["reason"]
+    np.testing.assert_allclose(second.probabilities, full.probabilities, rtol=0, atol=1e-4)
+    # The clock now says the model is fast, but nothing is timed: the decision stands.
+    monkeypatch.setattr(auto.time, "perf_counter", FakeClock(8 * 1e-6))
+    other = ow.occlusion_map(
+        model,
+        image,
+        method="auto",
+        baseline="white",
+        patch_size=5,
+        stride=2,
+        progress=False,
+        batch_size=8,
+    )  # another patch size: another plan and trace, the same full pass
+    assert other.info["method"] == "incremental", other.info
+    assert other.info["switched_after"] == 0, other.info
