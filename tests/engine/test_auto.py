@@ -33,6 +33,15 @@ class FakeClock:
         return self.now
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_speed(monkeypatch):
+    """Each test starts with no full-pass speed remembered: a model shared with another test
+    (the demo model) must not decide on a time that test measured on this machine's clock."""
+    import weakref
+
+    monkeypatch.setattr(auto, "_SPEED", weakref.WeakKeyDictionary())
+
+
 def _image(size, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
 
