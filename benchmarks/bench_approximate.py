@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import common
+
 ASSETS = Path(
     os.environ.get("OCCLUSION_WIDGET_ASSETS", Path(__file__).parents[2] / "shared/assets")
 )
@@ -54,17 +56,14 @@ def _load(name, size):
 
 def measure(model, prep, image, patch, stride, settings, rounds, warm=False):
     import occlusion_widget as ow
-    from occlusion_widget.engine import auto
     from occlusion_widget.engine.adaptive import ssim
     from occlusion_widget.engine.approximate import approximate_map
-    from occlusion_widget.engine.incremental import forward as incremental_forward
 
     kw = dict(patch_size=patch, stride=stride, preprocess=prep, progress=False)
 
     def timed(fn):
         if not warm:
-            incremental_forward._LAST.clear()  # every run pays its set-up
-            auto._SPEED.clear()  # and times the full pass, as a first sweep of the model does
+            common.first_sweep()  # every run pays its set-up and times the full pass
         t0 = time.perf_counter()
         out = fn()
         return time.perf_counter() - t0, out

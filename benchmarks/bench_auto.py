@@ -21,6 +21,7 @@ import argparse
 import statistics
 import time
 
+from benchmarks import common
 from benchmarks.bench_incremental import MODELS, PATCH, SIZE
 
 
@@ -29,8 +30,6 @@ def bench(name, stride, rounds):
     import numpy as np
 
     import occlusion_widget as ow
-    from occlusion_widget.engine import auto as engine_auto
-    from occlusion_widget.engine.incremental import forward as incremental_forward
 
     cls, module = MODELS[name]
     net = getattr(keras.applications, cls)(weights=None, input_shape=(SIZE, SIZE, 3))
@@ -42,8 +41,7 @@ def bench(name, stride, rounds):
     results = {}
     for _ in range(rounds):
         for method in ("full", "auto"):
-            incremental_forward._LAST.clear()  # every auto run pays its set-up
-            engine_auto._SPEED.clear()  # and times the full pass: a first sweep of the model
+            common.first_sweep()  # every auto run pays its set-up and times the full pass
             t0 = time.perf_counter()
             results[method] = ow.occlusion_map(net, image, method=method, **kw)
             times[method].append(time.perf_counter() - t0)

@@ -71,9 +71,7 @@ def bench(name, size, patch, stride, batch, rounds):
     import numpy as np
 
     import occlusion_widget as ow
-    from occlusion_widget.engine import auto as engine_auto
     from occlusion_widget.engine import validate_params
-    from occlusion_widget.engine.incremental import forward as incremental_forward
 
     cls, module = MODELS[name]
     net = getattr(keras.applications, cls)(weights=None, input_shape=(size, size, 3))
@@ -86,8 +84,7 @@ def bench(name, size, patch, stride, batch, rounds):
 
     def sweep(method, fresh=False):
         if fresh:  # a first sweep of the model: no compiled pass, no timing remembered
-            incremental_forward._LAST.clear()
-            engine_auto._SPEED.clear()
+            common.first_sweep()
         return ow.occlusion_map(net, image, method=method, **kw)
 
     floor()  # warm-ups: compile the floor, the full pass and (first sweep) the incremental one

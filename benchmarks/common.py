@@ -75,6 +75,16 @@ def accelerator():
     return has_accelerator(keras.backend.backend())
 
 
+def first_sweep():
+    """Forget what an earlier sweep left behind (the compiled incremental pass, the full pass's
+    remembered speed), so the next sweep pays what a first sweep of the model pays."""
+    from occlusion_widget.engine import auto
+    from occlusion_widget.engine.incremental import forward
+
+    forward._LAST.clear()
+    auto._SPEED.clear()
+
+
 def floor(net, inputs, batch_size):
     """The bare model as a compiled batched forward over prebuilt inputs: ``run() -> scores``.
 

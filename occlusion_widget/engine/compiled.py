@@ -21,10 +21,13 @@ __all__ = ["compiled_call", "signature_traced"]
 def compiled_call(model, backend, batch_shape, squeeze, accelerator):
     """``(call, warm)``: the Keras model's batched call on ``backend`` (numpy in, the
     framework's tensor out) and whether it is compiled for ``batch_shape`` already."""
+    shape = None  # the prepared batch's shape, without the channel axis a gray model drops
+    if batch_shape is not None:
+        shape = tuple(batch_shape[:-1]) if squeeze else tuple(batch_shape)
     if backend == "tensorflow":
-        return _tf_call(model, batch_shape, squeeze, jit_compile=accelerator)
+        return _tf_call(model, shape, jit_compile=accelerator)
     if backend == "jax":
-        return _jax_call(model, batch_shape, squeeze)
+        return _jax_call(model, shape)
     if backend == "torch":
         return _torch_call(model), True
     import keras
@@ -38,12 +41,9 @@ def compiled_call(model, backend, batch_shape, squeeze, accelerator):
 _TF_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _tf_call(model, batch_shape, squeeze, jit_compile=False):
+def _tf_call(model, shape, jit_compile=False):
     import tensorflow as tf
 
-    shape = None
-    if batch_shape is not None:
-        shape = tuple(batch_shape[:-1]) if squeeze else tuple(batch_shape)
     model_ref = weakref.ref(model)
 
     def forward(x):
@@ -106,7 +106,7 @@ _JAX_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _JAX_SHAPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _jax_call(model, batch_shape, squeeze):
+def _jax_call(model, shape):
     import jax
 
     if not model.built:
@@ -136,9 +136,6 @@ def _jax_call(model, batch_shape, squeeze):
             _JAX_FUNCTIONS[model] = forward
         except TypeError:
             pass
-    shape = None
-    if batch_shape is not None:
-        shape = tuple(batch_shape[:-1]) if squeeze else tuple(batch_shape)
     warm = shape in seen
 
     def call(x):

@@ -125,6 +125,12 @@ def is_cached(model, clean_shape, grid, full_share=None) -> bool:
     return cached is not None and cached() is model and _LAST.get("key") == key
 
 
+def _positions(grid):
+    """Every position's top and left, in the grid's flat order."""
+    cells = np.arange(grid.total)
+    return grid.tops[cells // grid.cols], grid.lefts[cells % grid.cols]
+
+
 def estimate_fraction(model, clean_shape, grid, full_share=None) -> float | None:
     """The plan's share of the full pass's multiply-adds, from the graph's own shapes: no model
     run, no clean pass (which costs 0.25 s on MobileNetV2 on TensorFlow, seconds eagerly on
@@ -148,8 +154,7 @@ def estimate_fraction(model, clean_shape, grid, full_share=None) -> float | None
         shapes[id(t)] = (1, *(int(d) for d in dims))
     if shapes[id(graph.inputs[0])][1:] != tuple(clean_shape):
         return None
-    cells = np.arange(grid.total)
-    tops, lefts = grid.tops[cells // grid.cols], grid.lefts[cells % grid.cols]
+    tops, lefts = _positions(grid)
     return float(make_plan(model, shapes, tops, lefts, grid.patch_size, full_share).flop_fraction)
 
 
@@ -202,8 +207,7 @@ def make_incremental(model, base, clean_prepared, grid, full_share=None, tau=1.0
     with no_grad(base.backend):
         values = _clean_pass(nodes, graph, x)
     shapes = {tid: tuple(int(s) for s in v.shape) for tid, v in values.items()}
-    cells = np.arange(grid.total)
-    tops, lefts = grid.tops[cells // grid.cols], grid.lefts[cells % grid.cols]
+    tops, lefts = _positions(grid)
     plan = make_plan(model, shapes, tops, lefts, grid.patch_size, full_share, tau)
     clean_ids = sorted(plan.needs_clean)
     cleans = [values[tid] for tid in clean_ids]
