@@ -126,6 +126,11 @@ class JupyterServer:
         (notification / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False})
         )
+        # Autosave off: a save a test did not ask for can race one it did (the file on disk
+        # already looks saved while the page still holds unsaved changes).
+        docmanager = settings / "@jupyterlab" / "docmanager-extension"
+        docmanager.mkdir(parents=True, exist_ok=True)
+        (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
         return config_dir
 
     def environment(self) -> dict[str, str]:

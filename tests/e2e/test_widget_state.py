@@ -117,14 +117,26 @@ def expect_restored(view: Locator, counts: list[list]) -> None:
 
 
 def save(nb: NotebookPage, done: Callable[[dict], bool]) -> dict:
-    """Ctrl+S in the page; wait until the file on disk satisfies ``done``; return it."""
-    nb.page.keyboard.press("Control+s")
+    """Ctrl+S in the page; wait until this save is written and satisfies ``done``; return it.
+
+    The file must be newer than before the key press (an earlier save may already satisfy
+    ``done``), and the tab must have lost its unsaved-changes mark, so closing it next asks
+    nothing.
+    """
     path = nb.server.notebooks / nb.name
-    return wait_until(
-        lambda: (lambda doc: doc if done(doc) else None)(json.loads(path.read_text())),
-        30,
-        f"{nb.name} saved",
-    )
+    before = path.stat().st_mtime_ns
+    nb.page.keyboard.press("Control+s")
+
+    def written() -> dict | None:
+        if path.stat().st_mtime_ns == before:
+            return None
+        doc = json.loads(path.read_text())
+        return doc if done(doc) else None
+
+    doc = wait_until(written, 30, f"{nb.name} saved")
+    tab = nb.page.locator(".jp-mod-current.lm-TabBar-tab", has_text=nb.name)
+    expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"), timeout=15_000)
+    return doc
 
 
 def has_widget_output(doc: dict) -> bool:
