@@ -80,6 +80,15 @@ KERNEL_HELPERS = textwrap.dedent(
             "height": int(w.image.shape[0]),
             "width": int(w.image.shape[1]),
         }
+
+    def _ow_picture_settled():
+        # The output's picture shows the current view and no redraw is pending (a redraw
+        # replaces the output, which marks the notebook changed: after a save, closing asks).
+        picture = w._picture
+        timer = picture._timer
+        if timer is not None and timer.is_alive():
+            return False
+        return picture._draw(picture._look()[1])[0] == picture._sent_key
     """
 )
 
