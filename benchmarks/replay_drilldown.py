@@ -234,6 +234,57 @@ def gradient_proxy(model, prep, name, base):
     )
 
 
+def error_predictors(maps) -> None:
+    """Rank correlation of each position's fill error (the lattice alone computed) with what a
+    rule could know before computing it."""
+
+    def rank(x):
+        return np.argsort(np.argsort(x))
+
+    for name, (p, base) in maps.items():
+        rows, cols, _ = p.shape
+        c = int(np.argmax(base))
+        lattice_only = np.zeros((rows, cols), bool)
+        lattice_only[np.ix_(lattice(rows, 2), lattice(cols, 2))] = True
+        approx = refill(p, lattice_only)
+        error = np.abs(approx[..., c] - p[..., c])
+        padded = np.pad(np.where(lattice_only, p[..., c], np.nan), 2, constant_values=np.nan)
+        near3 = np.stack(
+            [padded[1 + i : 1 + i + rows, 1 + j : 1 + j + cols] for i in range(3) for j in range(3)]
+        )
+        near5 = np.stack([padded[i : i + rows, j : j + cols] for i in range(5) for j in range(5)])
+        fill = np.pad(approx[..., c], 2, mode="edge")
+        centre = fill[2:-2, 2:-2]
+        image = _load(name, SIZE).astype(np.float32).mean(-1)
+        gradient = np.hypot(*np.gradient(image))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            features = {
+                "3x3 spread": np.nanmax(near3, 0) - np.nanmin(near3, 0),
+                "5x5 std": np.nanstd(near5, 0),
+                "curvature": np.abs(fill[:-4, 2:-2] + fill[4:, 2:-2] - 2 * centre)
+                + np.abs(fill[2:-2, :-4] + fill[2:-2, 4:] - 2 * centre),
+                "fill's entropy": -(approx * np.log(np.maximum(approx, 1e-9))).sum(-1),
+                "patch's image gradient": _per_patch(gradient, rows, cols),
+            }
+        mask = ~lattice_only
+        shown = [
+            f"{key} {np.corrcoef(rank(f[mask]), rank(error[mask]))[0, 1]:.2f}"
+            for key, f in features.items()
+        ]
+        print(f"fill error's rank correlation, {name}: " + ", ".join(shown))
+
+
+def _per_patch(values, rows, cols):
+    """The mean of ``values`` (an image-sized array) under each position's patch."""
+    out = np.zeros((rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            top, left = STRIDE * i, STRIDE * j
+            out[i, j] = values[top : top + PATCH, left : left + PATCH].mean()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, help="keep the exact maps in this folder")
@@ -258,6 +309,7 @@ def main() -> None:
         rows = [score(p, base, *scheme(p, base)) for p, base in maps.values()]
         share, quality, agree = (" / ".join(f"{r[k]:.3f}" for r in rows) for k in range(3))
         print(f"| {label} | {share} | {quality} | {agree} |")
+    error_predictors(maps)
     try:
         corr = []
         for name, (p, base) in maps.items():
