@@ -110,8 +110,7 @@ def coarse_start(p, base, tolerances):
     rows, cols, _ = p.shape
     c = int(np.argmax(base))
     v = np.full(p.shape, np.nan, np.float32)
-    known = np.zeros((rows, cols), bool)
-    known[np.ix_(lattice(rows, 4), lattice(cols, 4))] = True
+    known = _lattice_mask(rows, cols, 4)
     v[known], exact = p[known], known.copy()
     level = 0
     for step in (4, 2):
@@ -143,6 +142,13 @@ def coarse_start(p, base, tolerances):
     return v, exact
 
 
+def _lattice_mask(rows, cols, step=2):
+    """The cells of the every-``step``-th-row-and-column lattice (last row and column in)."""
+    mask = np.zeros((rows, cols), bool)
+    mask[np.ix_(lattice(rows, step), lattice(cols, step))] = True
+    return mask
+
+
 def _fill_one_pass(p, exact):
     def correlate(x):
         padded = np.pad(x, ((1, 1), (1, 1)) + ((0, 0),) * (x.ndim - 2))
@@ -164,8 +170,7 @@ def ranked(p, base, tolerance, rule):
     and diagonal interpolants disagree), until none scores above ``tolerance`` x scale."""
     rows, cols, _ = p.shape
     c = int(np.argmax(base))
-    exact = np.zeros((rows, cols), bool)
-    exact[np.ix_(lattice(rows, 2), lattice(cols, 2))] = True
+    exact = _lattice_mask(rows, cols)
     top = p.argmax(2)
     while True:
         v = p[..., c]
@@ -201,8 +206,7 @@ def oracle(p, base, target=0.9):
     """Hindsight: add the 10 cells whose fill is furthest from the truth until SSIM >= target."""
     rows, cols, _ = p.shape
     c = int(np.argmax(base))
-    exact = np.zeros((rows, cols), bool)
-    exact[np.ix_(lattice(rows, 2), lattice(cols, 2))] = True
+    exact = _lattice_mask(rows, cols)
     while True:
         approx = refill(p, exact)
         if ssim(base[c] - p[..., c], base[c] - approx[..., c]) >= target or exact.all():
@@ -244,8 +248,7 @@ def error_predictors(maps) -> None:
     for name, (p, base) in maps.items():
         rows, cols, _ = p.shape
         c = int(np.argmax(base))
-        lattice_only = np.zeros((rows, cols), bool)
-        lattice_only[np.ix_(lattice(rows, 2), lattice(cols, 2))] = True
+        lattice_only = _lattice_mask(rows, cols)
         approx = refill(p, lattice_only)
         error = np.abs(approx[..., c] - p[..., c])
         padded = np.pad(np.where(lattice_only, p[..., c], np.nan), 2, constant_values=np.nan)
