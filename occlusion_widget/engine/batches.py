@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from .compose import roles
-from .model import InputShapeError, ModelError, is_out_of_memory
+from .model import InputError, ModelError, is_out_of_memory
 
 __all__ = [
     "BatchBuilder",
@@ -112,7 +112,7 @@ def prepare(forward, buffer, what):
     names ``what`` was being scored; out-of-memory becomes :class:`OutOfMemory`."""
     try:
         return forward.prepare(buffer)
-    except InputShapeError:
+    except InputError:
         raise  # already says what to do
     except Exception as exc:
         raise failure(exc, "preprocess", what, buffer.shape) from exc

@@ -18,11 +18,12 @@ from .compiled import compiled_call
 from .model_io import (
     OUTPUT_KINDS,
     PROBABILITY_TOLERANCE,
+    InputError,
     InputShapeError,
     check_input_shape,
+    check_prepared,
     check_scores,
     single_output,
-    to_numpy,
     to_probabilities,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "OUTPUT_KINDS",
     "PROBABILITY_TOLERANCE",
     "Forward",
+    "InputError",
     "InputShapeError",
     "ModelError",
     "check_scores",
@@ -132,8 +134,7 @@ class Forward:
         thread, overlapped with the model scoring the previous batch)."""
         x = batch
         if self.preprocess is not None:
-            x = self.preprocess(x)
-            x = to_numpy(x)
+            x = check_prepared(self.preprocess(x))
             if x.dtype != np.float32:
                 x = x.astype(np.float32)
         if self.squeeze and x.ndim == 4 and x.shape[-1] == 1:

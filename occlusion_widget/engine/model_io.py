@@ -16,8 +16,10 @@ import numpy as np
 __all__ = [
     "OUTPUT_KINDS",
     "PROBABILITY_TOLERANCE",
+    "InputError",
     "InputShapeError",
     "check_input_shape",
+    "check_prepared",
     "check_scores",
     "single_output",
     "to_numpy",
@@ -31,8 +33,35 @@ OUTPUT_KINDS = ("auto", "probabilities", "logits")
 PROBABILITY_TOLERANCE = 1e-3
 
 
-class InputShapeError(ValueError):
+class InputError(ValueError):
+    """What the model is fed or returns is wrong in a way the user can fix (not a model bug):
+    the sweep passes it on as it is instead of wrapping it as a model failure."""
+
+
+class InputShapeError(InputError):
     """The image does not fit the model's declared input shape (a user error, not a model bug)."""
+
+
+def check_prepared(x) -> np.ndarray:
+    """What ``preprocess`` returned for a batch, as a numpy array, refused when it is None or
+    holds NaN or infinite values (a compiled model can turn those into finite, wrong scores,
+    so the scores' own check would not catch them)."""
+    if x is None:
+        raise InputError(
+            "preprocess returned None; it must return the preprocessed batch (a function that "
+            "changes the batch in place still needs `return batch`)"
+        )
+    x = to_numpy(x)
+    if x.dtype.kind in "fc" and not np.isfinite(x).all():
+        bad = ~np.isfinite(x)
+        label = "NaN" if np.isnan(x).any() else "infinite values"
+        raise InputError(
+            f"preprocess returned {label} ({int(bad.sum())} of {x.size} values in a batch of "
+            f"{x.shape[0] if x.ndim else 1} images); the model needs finite inputs. Check what "
+            f"preprocess does to the image's value range (a square root or log of negative "
+            f"values, a division by zero)"
+        )
+    return x
 
 
 def to_numpy(y) -> np.ndarray:
@@ -50,6 +79,11 @@ def _is_nested_numbers(y) -> bool:
 
 
 def single_output(y) -> np.ndarray:
+    if y is None:
+        raise InputShapeError(
+            "the model returned None; it must return class scores, one row per image (a "
+            "function that computes them but forgets `return`?)"
+        )
     if isinstance(y, dict):
         if len(y) != 1:
             raise InputShapeError(

@@ -10,14 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from .batches import failure
-from .model import InputShapeError
+from .model import InputError
 
 
 def _score(forward, x, what, n, value_range=None):
     """Run the model on a prepared batch of which the first ``n`` rows are real images."""
     try:
         scores = forward.run(x)
-    except InputShapeError:
+    except InputError:
         raise  # already says what to do
     except Exception as exc:
         raise failure(exc, "the model", what, x.shape) from exc

@@ -118,6 +118,38 @@ def test_exception_in_preprocess_says_preprocess():
         )
 
 
+def test_nan_from_preprocess_is_refused_even_when_the_model_hides_it():
+    # A compiled model can turn NaN inputs into finite scores (TensorFlow's ReLU does): the
+    # scores' own check would pass and the sweep would report a plausible, wrong map.
+    def model(batch):
+        return MODEL(np.nan_to_num(batch, nan=0.0))
+
+    def preprocess(batch):
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(batch - 0.75)  # NaN under the grey patch
+
+    with pytest.raises(ValueError, match=r"preprocess returned NaN \(\d+ of \d+ values"):
+        ow.occlusion_map(
+            model, IMAGE, patch_size=4, stride=4, preprocess=preprocess, progress=False
+        )
+
+
+def test_preprocess_that_returns_nothing_is_told_to_return_the_batch():
+    def preprocess(batch):
+        batch -= 0.5  # in place, but forgets to return it
+
+    with pytest.raises(ValueError, match=r"preprocess returned None.*`return batch`"):
+        ow.occlusion_map(
+            MODEL, IMAGE, patch_size=4, stride=4, preprocess=preprocess, progress=False
+        )
+
+
+def test_a_model_that_returns_nothing_is_not_told_about_segmentation():
+    with pytest.raises(ValueError, match=r"the model returned None") as info:
+        ow.occlusion_map(lambda b: None, IMAGE, patch_size=4, stride=4, progress=False)
+    assert "Segmentation" not in str(info.value)
+
+
 @pytest.mark.parametrize(
     ("output", "match"),
     [
