@@ -77,9 +77,10 @@ class Mirror:
         self.widget, self.session = widget, session
         self.custom_baseline: Any = None
         self.adopted: OcclusionResult | None = None
-        # A result whose first batch was refused (a target out of range) is not tried again
-        # when its sweep ends.
+        # A result whose first batch refused the target (out of range) is not shown until the
+        # target changes; its sweep goes on (every class is kept), and the error says why.
         self.refused: OcclusionResult | None = None
+        self.target_error = ""
 
     def param_state(self) -> dict[str, Any]:
         """The traits that describe the session's current sweep parameters and grid."""
@@ -104,7 +105,7 @@ class Mirror:
         w, session = self.widget, self.session
         if event in ("start", "restore"):
             self._show_params()
-            self.adopted = None
+            self.adopted, self.refused, self.target_error = None, None, ""
             if event == "start":
                 rows, cols = w.grid["rows"], w.grid["cols"]
                 w.target_map = np.full((rows, cols), np.nan, np.float32)
@@ -120,8 +121,17 @@ class Mirror:
             w.topk_probabilities = session.topk_probabilities
         self.show_estimated()
         w.progress = session.progress
-        w.error = session.error
+        w.error = session.error or self.target_error
         w.status = session.status
+
+    def retarget(self) -> None:
+        """The target changed: show it, and show a result it was refused for (holding the
+        session's lock)."""
+        if self.refused is not None and self.refused is self.session.result:
+            self.refused, self.target_error = None, ""
+            self.update("batch")
+        elif self.adopted is not None and self.adopted is self.session.result:
+            self.show_target()
 
     def show_target(self) -> None:
         """Send the target's map and note (switching target never calls the model)."""
@@ -158,11 +168,16 @@ class Mirror:
         target = w.target
         classes = target if isinstance(target, list) else [target]
         if target is not None and max(classes) >= result.num_classes:
+            # Only a callable's class count is unknown before its first batch. The sweep goes
+            # on: a target in range shows its map with nothing recomputed.
             self.refused = result
-            raise ValueError(
-                f"target {target} is out of range: the model has {result.num_classes} "
-                f"classes (0 to {result.num_classes - 1})"
+            self.target_error = (
+                f"ValueError: target {target} is out of range: the model has "
+                f"{result.num_classes} classes (0 to {result.num_classes - 1}); set a target "
+                f"in range (w.target = ...) to show the map"
             )
+            return
+        self.refused, self.target_error = None, ""
         names = self.session.names
         if names is not None and w.labels != names:
             w.labels = names

@@ -96,7 +96,12 @@ class Outputs(WidgetTraits):
 
         shown = self._shown_view()
         if shown is None:
-            raise RuntimeError("nothing to save yet: no batch has finished; try w.wait()")
+            refused = self._mirror.target_error
+            raise RuntimeError(
+                f"nothing to save: {refused.split(': ', 1)[1]}"
+                if refused
+                else "nothing to save yet: no batch has finished; try w.wait()"
+            )
         result, state = shown
         return save_view(path, result=result, dpi=dpi, **state)
 

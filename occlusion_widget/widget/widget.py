@@ -220,8 +220,7 @@ class OcclusionWidget(Outputs):
     def _on_target(self, change: Any) -> None:
         # Switching target is instant: every class probability is kept, only one map is sent.
         with self._session.lock:
-            if self._mirror.adopted is self._session.result:
-                self._mirror.show_target()
+            self._mirror.retarget()
         self._on_look(change)
 
     @traitlets.observe("view", "color_scale", "opacity")

@@ -97,6 +97,21 @@ def test_labels_of_the_wrong_length_are_an_error() -> None:
     assert "got 3 labels for a model with 6 classes" in w.error
 
 
+def test_a_target_out_of_range_for_a_callable_waits_for_one_in_range() -> None:
+    # A callable's class count is known only after its first batch: the sweep goes on (it
+    # keeps every class), says why no map shows, and a target in range shows the whole map.
+    w = OcclusionWidget(band_model, IMAGE, target=7, patch_size=8, stride=4)
+    assert w.wait(10) == "done"
+    assert "target 7 is out of range: the model has 6 classes" in w.error
+    assert w.result is not None and w.result.complete
+    assert not np.isfinite(w.target_map).any()
+    with pytest.raises(RuntimeError, match=r"nothing to save: target 7 is out of range"):
+        w.save("never-written.png")
+    w.target = 2
+    assert w.error == "" and w.status == "done"
+    np.testing.assert_array_equal(w.target_map, w.result.probability(2).astype(np.float32))
+
+
 def test_labels_that_do_not_fit_a_keras_model_fail_at_construction() -> None:
     import keras
 
