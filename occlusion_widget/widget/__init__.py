@@ -12,7 +12,15 @@ a result as that page. :class:`GalleryWidget` (:mod:`.gallery`) browses a datase
 from ..session.selection import Selection
 from .export import export_html
 from .gallery import GalleryWidget
+from .synced import KernelOwnedError
 from .traits import WidgetValueError
 from .widget import OcclusionWidget
 
-__all__ = ["GalleryWidget", "OcclusionWidget", "Selection", "WidgetValueError", "export_html"]
+__all__ = [
+    "GalleryWidget",
+    "KernelOwnedError",
+    "OcclusionWidget",
+    "Selection",
+    "WidgetValueError",
+    "export_html",
+]

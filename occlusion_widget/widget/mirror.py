@@ -4,6 +4,8 @@ restore change in what the browser draws.
 :class:`Mirror` is the widget's ``on_update`` callback (see
 :data:`~occlusion_widget.session.OnUpdate`); it runs holding the session's lock, often in the
 session's worker thread. The widget itself only declares, validates and observes traits.
+The mirror writes with ``set_trait``: a user's assignment to these traits is refused
+(:data:`~occlusion_widget.widget.synced.KERNEL_OWNED`).
 """
 
 from __future__ import annotations
@@ -108,21 +110,21 @@ class Mirror:
             self.adopted, self.refused, self.target_error = None, None, ""
             if event == "start":
                 rows, cols = w.grid["rows"], w.grid["cols"]
-                w.target_map = np.full((rows, cols), np.nan, np.float32)
-                w.note = ""
-                w.topk_indices = session.topk_indices
-                w.topk_probabilities = session.topk_probabilities
+                w.set_trait("target_map", np.full((rows, cols), np.nan, np.float32))
+                w.set_trait("note", "")
+                w.set_trait("topk_indices", session.topk_indices)
+                w.set_trait("topk_probabilities", session.topk_probabilities)
         result = session.result
         if result is not None and result is not self.adopted and result is not self.refused:
             self.adopt(result)
         if self.adopted is not None and w.target is not None:
             self.show_target()
-            w.topk_indices = session.topk_indices
-            w.topk_probabilities = session.topk_probabilities
+            w.set_trait("topk_indices", session.topk_indices)
+            w.set_trait("topk_probabilities", session.topk_probabilities)
         self.show_estimated()
-        w.progress = session.progress
-        w.error = session.error or self.target_error
-        w.status = session.status
+        w.set_trait("progress", session.progress)
+        w.set_trait("error", session.error or self.target_error)
+        w.set_trait("status", session.status)
 
     def retarget(self) -> None:
         """The target changed: show it, and show a result it was refused for (holding the
@@ -137,17 +139,17 @@ class Mirror:
         """Send the target's map and note (switching target never calls the model)."""
         w, result = self.widget, self.adopted
         if result is not None and w.target is not None:
-            w.target_map = target_map(result, w.target)
-            w.note = note_for(result, w.target, w.labels)
+            w.set_trait("target_map", target_map(result, w.target))
+            w.set_trait("note", note_for(result, w.target, w.labels))
         if result is not None:
             empty = result.baseline_probabilities
             if empty is None and w.baseline_probabilities is not None:
-                w.baseline_probabilities = None
+                w.set_trait("baseline_probabilities", None)
             elif empty is not None and (
                 w.baseline_probabilities is None
                 or not np.array_equal(empty, w.baseline_probabilities, equal_nan=True)
             ):
-                w.baseline_probabilities = empty.copy()
+                w.set_trait("baseline_probabilities", empty.copy())
 
     def show_estimated(self) -> None:
         """Send which cells ``method="approximate"`` filled in (None for an exact sweep)."""
@@ -155,11 +157,11 @@ class Mirror:
         mask = None if result is None else result.info.get("estimated")
         if result is None or mask is None or np.shape(mask) != (result.rows, result.cols):
             if w.estimated is not None:
-                w.estimated = None
+                w.set_trait("estimated", None)
             return
         mask = np.asarray(mask, np.uint8)
         if w.estimated is None or not np.array_equal(mask, w.estimated):
-            w.estimated = mask
+            w.set_trait("estimated", mask)
 
     def adopt(self, result: OcclusionResult) -> None:
         """Take what a sweep's first batch tells: class names, base probabilities, target."""
@@ -180,9 +182,9 @@ class Mirror:
         self.refused, self.target_error = None, ""
         names = self.session.names
         if names is not None and w.labels != names:
-            w.labels = names
-        w.base_probabilities = result.base_probabilities
-        w.baseline_image = to_display_rgba(result.baseline, result.value_range)
+            w.set_trait("labels", names)
+        w.set_trait("base_probabilities", result.base_probabilities)
+        w.set_trait("baseline_image", to_display_rgba(result.baseline, result.value_range))
         self.adopted = result
         if w.target is None:
             w.target = result.base_class
@@ -190,14 +192,14 @@ class Mirror:
     def _show_params(self) -> None:
         w = self.widget
         state = self.param_state()
-        w.baseline_options = state.pop("baseline_options")
-        w.grid = state.pop("grid")
+        w.set_trait("baseline_options", state.pop("baseline_options"))
+        w.set_trait("grid", state.pop("grid"))
         if w.selected is not None and not (
             w.selected[0] < w.grid["rows"] and w.selected[1] < w.grid["cols"]
         ):
             w.selected = None
         for name, value in state.items():
-            setattr(w, name, value)
+            w.set_trait(name, value)
         image = self.session.display_image()
         if image.shape != w.image.shape or not np.array_equal(image, w.image):
-            w.image = image  # a recompute with another resize or value range
+            w.set_trait("image", image)  # a recompute with another resize or value range

@@ -26,7 +26,40 @@ from .traits import (
     grid_serialization,
 )
 
-__all__ = ["COLOR_SCALES", "VIEWS", "WidgetTraits"]
+__all__ = ["COLOR_SCALES", "KERNEL_OWNED", "VIEWS", "KernelOwnedError", "WidgetTraits"]
+
+_RESULT = "it shows the sweep's result: read it, or start another sweep with w.recompute(...)"
+_PARAM = "it shows the current sweep's {0}: change it with w.recompute({0}=...)"
+
+#: The traits only the kernel writes (``py -> js`` in docs/protocol.md), and what to do instead.
+#: The browser's writes (ipywidgets' ``set_state``) and the kernel's own (``set_trait``) pass.
+KERNEL_OWNED = {
+    **{name: _PARAM.format(name) for name in ("patch_size", "stride", "baseline", "mode")},
+    **{
+        name: _RESULT
+        for name in (
+            "grid",
+            "base_probabilities",
+            "baseline_probabilities",
+            "topk_indices",
+            "topk_probabilities",
+            "target_map",
+            "estimated",
+            "baseline_image",
+            "note",
+        )
+    },
+    "image": "it shows the swept image: make another widget for another image",
+    "labels": "the class names are given when the widget is made (labels=...)",
+    "status": "the sweep sets it: use w.recompute(), w.cancel() and w.wait()",
+    "progress": "the sweep sets it: use w.recompute(), w.cancel() and w.wait()",
+    "error": "the sweep sets it: use w.recompute(), w.cancel() and w.wait()",
+}
+
+
+class KernelOwnedError(traitlets.TraitError, AttributeError):
+    """Python set a trait that only the kernel writes (what it shows would contradict the
+    sweep behind it); the message says what to do instead."""
 
 
 class WidgetTraits(anywidget.AnyWidget):
@@ -79,6 +112,19 @@ class WidgetTraits(anywidget.AnyWidget):
     _no_model = traitlets.Unicode("").tag(sync=True)
     # A line above the widget naming what it shows (the gallery names the image it opened).
     caption = traitlets.Unicode("").tag(sync=True)
+
+    #: Set once the widget is made: from then on Python's writes to KERNEL_OWNED are refused.
+    _owned_guard = False
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        object.__setattr__(self, "_owned_guard", True)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        advice = KERNEL_OWNED.get(name)
+        if advice is not None and self._owned_guard:
+            raise KernelOwnedError(f"{name} cannot be set from Python: {advice}")
+        super().__setattr__(name, value)
 
     # -- both ways: what the person chooses ----------------------------------------------------
     target = Target(count_from="_class_count").tag(sync=True)

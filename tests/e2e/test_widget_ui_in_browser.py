@@ -171,7 +171,7 @@ def test_class_search_as_people_type_and_the_map_stays_put_under_a_note(
 
     # A note appears over the map's foot: the map does not move under the pointer.
     before = nb.map.bounding_box()
-    nb.kernel.execute('w.note = "no 16×16 patch changes P(yellow) by more than 0.001"')
+    nb.kernel.execute('w.set_trait("note", "no 16×16 patch changes P(yellow) by more than 0.001")')
     note = nb.by_test_id("note")
     expect(note).to_be_visible()
     assert nb.map.bounding_box() == before

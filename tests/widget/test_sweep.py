@@ -162,8 +162,8 @@ def test_a_custom_baseline_is_offered_as_custom(widget: OcclusionWidget) -> None
     assert widget.wait(10) == "done"
     assert widget.baseline == "custom" and "custom" in widget.baseline_options
     np.testing.assert_array_equal(widget.baseline_image[0, 0], [255, 0, 0, 255])
-    widget.baseline = "gray"
-    widget.baseline = "custom"  # the browser can switch back to it
+    widget.set_trait("baseline", "gray")  # as the browser's sweep form writes it
+    widget.set_trait("baseline", "custom")  # the browser can switch back to it
     widget.recompute()
     assert widget.wait(10) == "done"
     np.testing.assert_array_equal(widget.result.baseline[0, 0], [1.0, 0.0, 0.0])
@@ -217,7 +217,7 @@ def test_a_recompute_message_without_params_uses_the_traits() -> None:
     assert w.wait(10) == "done"
     sent: list[dict] = []
     w.send = sent.append  # type: ignore[method-assign]
-    w.stride = [8, 8]
+    w.set_state({"stride": [8, 8]})  # the browser's write, as ipywidgets applies it
     w._on_message(w, {"type": "recompute", "id": 1}, [])
     assert sent[-1]["ok"] is True
     assert w.wait(10) == "done" and w.result.rows == 4

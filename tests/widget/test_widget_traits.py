@@ -65,18 +65,47 @@ def test_traits_validate_and_normalise(widget: OcclusionWidget) -> None:
             setattr(widget, name, value)
     with pytest.raises(WidgetValueError, match=r"outside the grid of 7 rows x 7 columns"):
         widget.selected = (7, 0)
+    # The sweep form's traits, as the browser writes them (ipywidgets' set_state).
     with pytest.raises(ValueError, match="baseline must be one of"):
-        widget.baseline = "custom"  # no custom fill was given
+        widget.set_trait("baseline", "custom")  # no custom fill was given
     widget.selected = (np.int64(2), 3)
     assert widget.selected == [2, 3]
     widget.selected = None
-    widget.patch_size = 4
+    widget.set_trait("patch_size", 4)
     assert widget.patch_size == [4, 4]
     with pytest.raises(ValueError, match="stride must be positive"):
-        widget.stride = [0, 4]
+        widget.set_trait("stride", [0, 4])
     widget.view = "predicted_class"
     widget.opacity = 0
     assert widget.opacity == 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "advice"),
+    [
+        ("stride", [100, 100], r"w\.recompute\(stride=\.\.\.\)"),
+        ("patch_size", 8, r"w\.recompute\(patch_size=\.\.\.\)"),
+        ("mode", "reveal", r"w\.recompute\(mode=\.\.\.\)"),
+        ("baseline", "black", r"w\.recompute\(baseline=\.\.\.\)"),
+        ("labels", ["only-one"], r"labels=\.\.\."),
+        ("status", "running", r"w\.cancel\(\)"),
+        ("image", np.zeros((5, 5, 4), np.uint8), r"another widget"),
+        ("target_map", np.zeros((7, 7), np.float32), r"w\.recompute"),
+    ],
+)
+def test_traits_the_kernel_owns_refuse_python_writes_and_say_what_to_do(
+    widget: OcclusionWidget, name, value, advice
+) -> None:
+    # Such a write was accepted before, and the widget then contradicted its own map: a
+    # stride of 100 over a stride-4 grid, one label for six classes (`selection` raised a bare
+    # IndexError), a "running" status that `wait()` returned at once.
+    before = getattr(widget, name)
+    with pytest.raises(AttributeError, match=rf"{name} cannot be set from Python: .*{advice}"):
+        setattr(widget, name, value)
+    after = getattr(widget, name)
+    assert after == before if not isinstance(before, np.ndarray) else after is before
+    assert widget.wait(1) == "done"
+    assert widget.grid["rows"] == 7 and widget.selection is None
 
 
 def test_default_target_is_the_unoccluded_prediction(widget: OcclusionWidget) -> None:
