@@ -74,6 +74,7 @@ def render(
     >>> render({"labels": ["light", "dark"], "top_k": 2}, result).startswith("<!DOCTYPE html>")
     True
     """
+    targets, title = _checked_options(result, targets, title, max_probability_bytes)
     state = {**state, "_kernel": False}  # the browser switches off what needs Python
     data = _page_data(state, result, targets, max_probability_bytes)
     if not _BUNDLE.is_file():
@@ -97,6 +98,29 @@ def render(
         f"<script>{_script_safe(bundle)}</script>\n"
         "</body>\n</html>\n"
     )
+
+
+def _checked_options(result: OcclusionResult, targets: Any, title: Any, max_bytes: Any):
+    """``targets`` as a list of class indices (or None) and ``title``, each checked whatever
+    the page's mode, so a mistake is told the same way on every page."""
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string or None; got {type(title).__name__} {title!r}")
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)):
+        raise TypeError(
+            f"max_probability_bytes must be a number of bytes (an int); got "
+            f"{type(max_bytes).__name__} {max_bytes!r}"
+        )
+    if max_bytes < 0:
+        raise ValueError(f"max_probability_bytes must be at least 0; got {max_bytes}")
+    if targets is None:
+        return None, title
+    if isinstance(targets, (int, np.integer)) and not isinstance(targets, bool):
+        targets = [targets]
+    if isinstance(targets, (str, bytes)) or not hasattr(targets, "__iter__"):
+        raise TypeError(
+            f"targets must be a list of class indices, e.g. targets=[3, 7]; got {targets!r}"
+        )
+    return [result._target(t) for t in targets], title
 
 
 def _page_data(
@@ -139,7 +163,7 @@ def _chosen_targets(targets: Any, current: Any, result: OcclusionResult) -> list
         order = np.argsort(-result.base_probabilities, kind="stable")[:5]
         picked = _members(current) + [int(c) for c in order]
     else:
-        picked = _members(current) + [result._target(int(t)) for t in targets]
+        picked = _members(current) + list(targets)
     return list(dict.fromkeys(picked))
 
 

@@ -273,8 +273,10 @@ def approximate_map(model, image, *, tau=None, tolerance="default", **params):
     >>> result.info["method"], result.info["measured_error"]["max_abs"]
     ('approximate', 0.0)
     """
-    from .params import validate_params
+    from .params import SWEEP_PARAMETERS, reject_unknown, validate_params
 
+    allowed = [name for name in SWEEP_PARAMETERS if name != "method"]
+    reject_unknown(params, "approximate_map()", ["tau", "tolerance", *allowed])
     tau = check_tau(DEFAULT_TAU if tau is None else tau)
     tolerance = check_tolerance(DEFAULT_TOLERANCE if tolerance == "default" else tolerance)
     checked = validate_params(image, model=model, **{**params, "method": "approximate"})

@@ -223,9 +223,16 @@ def _open_path(path):
         from PIL import Image
     except ImportError as exc:
         raise ImportError("opening an image from a path needs Pillow: pip install pillow") from exc
-    with Image.open(path) as img:
-        img.load()
-        return img.copy()
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.copy()
+    except (OSError, SyntaxError, ValueError) as exc:  # PIL's UnidentifiedImageError is OSError
+        raise ValueError(
+            f"image path {os.fspath(path)!r} is not an image Pillow can read "
+            f"({type(exc).__name__}: {exc}); give a PNG, JPEG or another format Pillow opens, "
+            f"or an array"
+        ) from exc
 
 
 def resize_image(raw: RawImage, size: tuple[int, int]) -> RawImage:

@@ -8,6 +8,7 @@ pass per backend (``tf.function`` with a fixed batch shape, ``jax.jit`` of the s
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Any
 
@@ -176,6 +177,31 @@ def declared_input_shape(model) -> tuple | None:
     return tuple(inputs[0].shape)
 
 
+def check_not_a_builder(model) -> None:
+    """Refuse a model class or a Keras function that builds a model (``keras.applications.
+    MobileNetV2`` without its call): both are callable, and fed a batch they fail deep inside.
+
+    Examples
+    --------
+    >>> import keras
+    >>> check_not_a_builder(keras.applications.MobileNetV2)
+    Traceback (most recent call last):
+    ...
+    TypeError: model is keras.applications.MobileNetV2, which builds a model: call it first, e.g. model = keras.applications.MobileNetV2(weights="imagenet")
+    """  # noqa: E501
+    name = getattr(model, "__name__", type(model).__name__)
+    if isinstance(model, type):
+        raise TypeError(
+            f"model is the class {name}, not a model: make one first, e.g. model = {name}(...)"
+        )
+    module = getattr(model, "__module__", None) or ""
+    if inspect.isfunction(model) and module.startswith("keras") and "applications" in module:
+        raise TypeError(
+            f"model is keras.applications.{name}, which builds a model: call it first, e.g. "
+            f'model = keras.applications.{name}(weights="imagenet")'
+        )
+
+
 def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
     """Wrap a model into a :class:`Forward` compiled for a fixed batch shape.
 
@@ -212,6 +238,7 @@ def make_forward(model, preprocess=None, batch_shape=None) -> Forward:
         raise TypeError(
             f"model must be a keras.Model or a callable batch -> scores; got {type(model).__name__}"
         )
+    check_not_a_builder(model)
     if preprocess is not None and not callable(preprocess):
         raise TypeError(f"preprocess must be callable or None; got {type(preprocess).__name__}")
     if not is_keras_model(model):

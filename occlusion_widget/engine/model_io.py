@@ -104,6 +104,11 @@ def single_output(y) -> np.ndarray:
     y = to_numpy(y)
     if y.ndim == 1:
         y = y[:, None]
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise InputShapeError(
+            f"the model returned no class scores (shape {y.shape}); it must return at least "
+            f"one score per image"
+        )
     if y.ndim != 2:
         raise InputShapeError(
             f"the model must return one score vector per image, shape (N, K); got shape "

@@ -10,8 +10,10 @@ signatures against :data:`SWEEP_PARAMETERS`). The only documented exception:
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -30,6 +32,7 @@ __all__ = [
     "SweepParams",
     "auto_batch_size",
     "packed_batch_size",
+    "reject_unknown",
     "validate_params",
 ]
 
@@ -211,6 +214,27 @@ def lead_count(mode: str) -> int:
     (1, 2)
     """
     return 2 if mode == "reveal" else 1
+
+
+def reject_unknown(given: Iterable[str], where: str, allowed: Iterable[str]) -> None:
+    """Raise TypeError naming unknown keyword arguments, a close match, and the allowed ones.
+
+    Examples
+    --------
+    >>> reject_unknown({"patchsize": 8}, "recompute()", ["patch_size", "stride"])
+    Traceback (most recent call last):
+    ...
+    TypeError: recompute() got unexpected keyword argument(s) 'patchsize' (did you mean 'patch_size'?); allowed: patch_size, stride
+    """  # noqa: E501
+    allowed = list(allowed)
+    unknown = [name for name in given if name not in allowed]
+    if unknown:
+        hints = [difflib.get_close_matches(name, allowed, n=1) for name in unknown]
+        hint = "; ".join(f"did you mean {h[0]!r}?" for h in hints if h)
+        raise TypeError(
+            f"{where} got unexpected keyword argument(s) {', '.join(map(repr, unknown))}"
+            f"{f' ({hint})' if hint else ''}; allowed: {', '.join(allowed)}"
+        )
 
 
 def validate_params(

@@ -3,12 +3,13 @@ labels against a model's declared class count, the caller's image copied, errors
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+
+from ..engine.model import check_not_a_builder
+from ..engine.params import reject_unknown
 
 __all__ = [
     "check_model",
@@ -36,27 +37,6 @@ def describe_error(exc: BaseException) -> str:
     if cause is not None and type(cause).__name__ not in message:
         message += f" (caused by {type(cause).__name__}: {' '.join(str(cause).split())})"
     return message
-
-
-def reject_unknown(given: Iterable[str], where: str, allowed: Iterable[str]) -> None:
-    """Raise TypeError naming unknown keyword arguments, a close match, and the allowed ones.
-
-    Examples
-    --------
-    >>> reject_unknown({"patchsize": 8}, "recompute()", ["patch_size", "stride"])
-    Traceback (most recent call last):
-    ...
-    TypeError: recompute() got unexpected keyword argument(s) 'patchsize' (did you mean 'patch_size'?); allowed: patch_size, stride
-    """  # noqa: E501
-    allowed = list(allowed)
-    unknown = [name for name in given if name not in allowed]
-    if unknown:
-        hints = [difflib.get_close_matches(name, allowed, n=1) for name in unknown]
-        hint = "; ".join(f"did you mean {h[0]!r}?" for h in hints if h)
-        raise TypeError(
-            f"{where} got unexpected keyword argument(s) {', '.join(map(repr, unknown))}"
-            f"{f' ({hint})' if hint else ''}; allowed: {', '.join(allowed)}"
-        )
 
 
 def check_top_k(k: Any) -> int:
@@ -147,3 +127,4 @@ def check_model(model: Any, hint: str = "") -> None:
             f"model must be a keras.Model or a callable batch -> scores; "
             f"got {type(model).__name__}{hint}"
         )
+    check_not_a_builder(model)

@@ -15,10 +15,11 @@ import numpy as np
 
 from ..engine import OcclusionResult
 from ..session import SweepSession
+from ..session.checks import reject_unknown
 from ..session.probing import probe as probe_session
 from ..session.selection import Selection, select
 from .mirror import Mirror
-from .page_state import widget_page
+from .page_state import PAGE_OPTIONS, widget_page
 from .picture import Picture
 from .synced import WidgetTraits
 
@@ -162,6 +163,7 @@ class Outputs(WidgetTraits):
         """
         if "labels" in options:
             raise TypeError("labels are taken from the widget; pass labels only with a result")
+        reject_unknown(options, "to_html()", PAGE_OPTIONS)
         out = Path(path)
         out.write_text(widget_page(self, **options), encoding="utf-8")
         return out

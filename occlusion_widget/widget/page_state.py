@@ -18,7 +18,14 @@ from ..engine import OcclusionResult
 from ..page import MAX_PROBABILITY_BYTES, render
 from .traits import array_to_json
 
-__all__ = ["EXPORT_MESSAGE", "export_reply", "page_state", "page_traits", "widget_page"]
+__all__ = [
+    "EXPORT_MESSAGE",
+    "PAGE_OPTIONS",
+    "export_reply",
+    "page_state",
+    "page_traits",
+    "widget_page",
+]
 
 #: The browser's request for the page (the widget's "Export page" button): ``{type, id}``.
 EXPORT_MESSAGE = "export_html"
@@ -62,6 +69,10 @@ def page_state(
     if view is not None:
         state["view"] = palette.check_view(view)
     return state, result
+
+
+#: The keyword options of a widget's page (:func:`occlusion_widget.export_html` takes them too).
+PAGE_OPTIONS = ("target", "view", "targets", "title", "max_probability_bytes")
 
 
 def widget_page(

@@ -7,6 +7,7 @@ import pytest
 
 import occlusion_widget as ow
 from occlusion_widget.engine import validate_params
+from occlusion_widget.engine.approximate import approximate_map
 from tests.helpers.models import region_model
 
 IMAGE = np.ones((16, 16, 3), np.float32)
@@ -148,6 +149,34 @@ def test_a_model_that_returns_nothing_is_not_told_about_segmentation():
     with pytest.raises(ValueError, match=r"the model returned None") as info:
         ow.occlusion_map(lambda b: None, IMAGE, patch_size=4, stride=4, progress=False)
     assert "Segmentation" not in str(info.value)
+
+
+def test_a_keras_builder_or_a_class_instead_of_a_model_is_told_to_build_it_first():
+    import keras
+
+    with pytest.raises(TypeError, match=r"call it first, e.g. model = keras.applications.Mob"):
+        ow.occlusion_map(keras.applications.MobileNetV2, IMAGE, progress=False)
+    with pytest.raises(TypeError, match=r"model is the class Sequential, not a model"):
+        ow.OcclusionWidget(keras.Sequential, IMAGE, patch_size=4, stride=4)
+
+
+def test_a_model_with_no_class_scores_is_refused_in_words():
+    with pytest.raises(ValueError, match=r"no class scores \(shape \(\d+, 0\)\)"):
+        ow.occlusion_map(
+            lambda b: np.zeros((len(b), 0)), IMAGE, patch_size=4, stride=4, progress=False
+        )
+
+
+def test_a_file_that_is_not_an_image_names_the_path(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("hello")
+    with pytest.raises(ValueError, match=r"notes.png' is not an image Pillow can read"):
+        ow.occlusion_map(MODEL, path, patch_size=4, stride=4, progress=False)
+
+
+def test_approximate_map_names_a_mistyped_keyword_not_an_internal_function():
+    with pytest.raises(TypeError, match=r"^approximate_map\(\) got .*did you mean 'patch_size'"):
+        approximate_map(MODEL, IMAGE, patchsize=4)
 
 
 @pytest.mark.parametrize(

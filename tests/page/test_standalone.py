@@ -147,8 +147,24 @@ def test_the_browsers_export_request_gets_the_page_as_a_buffer(result):
         ("cat.npz", {}, TypeError, r"OcclusionWidget or an OcclusionResult; got str"),
         (None, {"target": 5}, ValueError, r"target 5"),
         (None, {"view": "heat"}, ValueError, r"view must be one of"),
+        # Each of these raised a bare Python error (or passed silently) before.
+        (None, {"title": 123}, TypeError, r"title must be a string or None; got int 123"),
+        (None, {"max_probability_bytes": None}, TypeError, r"max_probability_bytes must be"),
+        (None, {"max_probability_bytes": -1}, ValueError, r"at least 0; got -1"),
+        (None, {"targets": "x", "max_probability_bytes": 0}, TypeError, r"targets=\[3, 7\]"),
+        (None, {"targets": [1.5], "max_probability_bytes": 0}, TypeError, r"got 1.5"),
+        # A page holding every class refused nothing before; a top-k page refused class 9.
+        (None, {"targets": [9]}, ValueError, r"target 9 is out of range: the model has 3"),
+        (None, {"targets": [9], "max_probability_bytes": 0}, ValueError, r"target 9 is out"),
     ],
 )
 def test_bad_arguments_say_what_is_allowed(result, source, kwargs, error, match):
     with pytest.raises(error, match=match):
         page_html(result if source is None else source, **kwargs)
+
+
+def test_a_widget_page_names_a_mistyped_option_and_the_allowed_ones(result, tmp_path):
+    w = ow.OcclusionWidget.from_result(result)
+    with pytest.raises(TypeError, match=r"to_html\(\) got .*'tittle' \(did you mean 'title'\?\)"):
+        w.to_html(tmp_path / "page.html", tittle="cats")
+    assert not (tmp_path / "page.html").exists()
