@@ -222,10 +222,12 @@ class Claims:
         self._thread.daemon = True
         self._thread.start()
 
-    def _payload(self, keys=None) -> bytes:
+    def _payload(self, keys=None, digests=None) -> bytes:
         who = {"writer": self.id, "host": HOST, "pid": os.getpid(), "time": time.time()}
         if keys is not None:
             who["keys"] = list(keys)
+        if digests is not None:
+            who["digests"] = list(digests)
         return json.dumps(who).encode()
 
     def _beat(self) -> None:
@@ -258,15 +260,16 @@ class Claims:
         beat = _read_json(self.fs, f"{self.beats}/{holder.get('writer')}.json", tries=10)
         return isinstance(beat, dict) and time.time() - float(beat.get("time", 0)) < STALE_AFTER
 
-    def claim(self, key: str, redo: bool = False, keys=None) -> str:
+    def claim(self, key: str, redo: bool = False, keys=None, digests=None) -> str:
         """``"claimed"`` (sweep it), ``"busy"`` (another live writer has it: its claim is then
         in :attr:`holder`) or ``"done"`` (a writer that is gone finished it). ``redo`` claims
         a finished image again. A claim on a block of images (a key starting with ``_``)
-        lists their ``keys``."""
+        lists their ``keys`` and their images' ``digests``, so that a writer given other
+        images under the same keys is refused before the first of them has a row."""
         n = 0
         while True:
             path = f"{self.dir}/{key}.{n}"
-            if exclusive_write(self.fs, path, self._payload(keys)):
+            if exclusive_write(self.fs, path, self._payload(keys, digests)):
                 if not redo and not key.startswith("_") and self.is_done(key):
                     self.fs.rm_file(path)  # finished by a writer that has ended meanwhile
                     return DONE

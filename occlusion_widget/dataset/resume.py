@@ -47,6 +47,8 @@ class Plan:
         self.skipped = skipped
         self.redo = redo
         self.had_rows = False  # whether the store held any row before this sweep
+        # A list or array: its keys are positions, so the same key must hold the same image.
+        self.by_position = False
         self._done = DoneKeys(store.fs, f"{store.root}/table") if _on_disk(store) else None
 
     def _is_done(self, key: str) -> bool:
@@ -84,7 +86,8 @@ class Plan:
 
     def _claim_block(self, claims, block, skip):
         name = f"_b{getattr(block[0], 'position', 0) // CLAIM_IMAGES}"
-        if claims.claim(name, keys=[item.key for item in block]) == CLAIMED:
+        keys, digests = [item.key for item in block], [item.digest for item in block]
+        if claims.claim(name, keys=keys, digests=digests) == CLAIMED:
             done = self._done() if self._done is not None else set()
             for item in block:
                 if item.key in done and item.key not in self.redo:
@@ -93,13 +96,31 @@ class Plan:
                 claims.digests[item.key] = item.digest
                 yield item
             return
-        theirs = set((claims.holder or {}).get("keys") or ())
+        holder = claims.holder or {}
+        theirs = set(holder.get("keys") or ())
+        if self.by_position:
+            self._refuse_other_images(block, holder)
         for item in block:
             if item.key not in theirs and claims.claim(item.key, item.key in self.redo) == CLAIMED:
                 claims.digests[item.key] = item.digest
                 yield item
             else:
                 skip()
+
+    def _refuse_other_images(self, block, holder) -> None:
+        """A list or array whose image at a position is not the one a live writer is
+        sweeping there: the store would get two datasets' images under one key."""
+        theirs = dict(zip(holder.get("keys") or (), holder.get("digests") or (), strict=False))
+        for item in block:
+            other = theirs.get(item.key)
+            if other and item.digest and other != item.digest:
+                raise ValueError(
+                    f"image {item.id!r} is not the image another writer (process "
+                    f"{holder.get('pid')} on {str(holder.get('host', '?')).split('/')[0]}) is "
+                    f"sweeping into the store at {self.store.location} as {item.id!r} (their "
+                    f"pixels differ): that writer sweeps other images. Give a new store path, "
+                    f"or the same images in the same order"
+                )
 
 
 #: Consecutive positions of the source claimed together.
@@ -171,6 +192,7 @@ def plan(store, source, params=None) -> Plan:
         todo = [item for n, item in enumerate(every) if pending(item, n)]
         work = Plan(store, todo, len(every), len(every) - len(todo), redo)
     work.had_rows = not table.empty
+    work.by_position = not stream and not named
     return work
 
 

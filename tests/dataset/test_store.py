@@ -117,6 +117,30 @@ def test_a_second_writer_with_other_parameters_is_refused_at_once(tmp_path):
     assert {ds.result(i).probabilities.shape for i in range(6)} == {shape}
 
 
+def test_a_second_writer_with_other_images_is_refused_before_the_first_has_rows(tmp_path):
+    # The table's own check needs rows, and a writer appends its first rows only after a
+    # chunk of images: the second writer skipped the first one's claimed blocks, returned
+    # having swept nothing, and said nothing.
+    store, sync = tmp_path / "s", tmp_path / "sync"
+    sync.mkdir()
+    a = writer(store, 4, 6, sync, "hold")  # blocks inside its first image
+    deadline = time.monotonic() + 60
+    while not (sync / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not (store / "table").exists() or raw_rows(store).empty
+    code_b, out_b = finish(writer(store, 4, 6, sync, "other"))
+    (sync / "release").touch()
+    code_a, out_a = finish(a)
+    assert code_a == 0, out_a
+    assert code_b == 3 and "image '0' is not the image another writer" in out_b, out_b
+    ds = ow.open_dataset(store)
+    reference = ow.sweep_dataset(brightness_model(), banded(6), **AS_WRITER)
+    for i in range(6):
+        np.testing.assert_array_equal(
+            ds.result(str(i)).probabilities, reference.result(i).probabilities
+        )
+
+
 def test_writers_in_threads_of_one_process_sweep_each_image_once(tmp_path):
     import threading
 

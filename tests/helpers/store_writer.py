@@ -5,6 +5,7 @@
 MODE ``meet``: the first model call waits (up to 120 s) until another writer has made its own
 first call, so that two writers overlap for sure. MODE ``hold``: the first model call waits until
 the file SYNC/release exists. MODE ``hang``: the model hangs at its fourth call (to be killed).
+MODE ``other``: sweeps other images (the banded ones mirrored left to right) under the same ids.
 Patch 8, black baseline, batch 4 (under one image's 5 passes), chunks and claims of 2 images: a
 writer claims only the images its next model calls need, so two writers on 10 images overlap. Prints
 ``passes=<positions swept>`` at the end; exits 3 with the message on a ValueError.
@@ -61,7 +62,7 @@ def main(store, stride, n, sync, mode):
     try:
         ow.sweep_dataset(
             model,
-            banded(n),
+            banded(n)[:, :, ::-1] if mode == "other" else banded(n),
             store=store,
             patch_size=8,
             stride=stride,
