@@ -8,9 +8,9 @@ import sys
 import numpy as np
 
 from .dataset import OcclusionDataset
-from .identity import describe_model, model_mismatch
+from .identity import answer_mismatch, describe_model, model_mismatch, same_by_digest
 from .local import RowWriter, run_local
-from .resume import plan
+from .resume import SAMPLE_IMAGES, plan
 from .sources import make_source
 from .store import open_store
 from .sweeper import DatasetParams
@@ -163,13 +163,23 @@ def sweep_dataset(
         st.write_meta({"folder_classes": source.class_names})
     work = plan(st, source, params)
     done = work.had_rows
-    claims = work.open_claims()
     live = None  # the model this process ran, kept for the gallery's widgets
+    recorded = st.params_meta().get("params", {}).get("model")
+    if (
+        work.sample
+        and (backend == "local" or model is not None)
+        and not same_by_digest(recorded, params.model)
+    ):
+        # A wrapper, a factory or a file of another model passes the recorded description:
+        # its answers on images the store holds must be the stored ones.
+        live = _load_model(model, model_factory)
+        _check_answers(st, work.sample, live, params.preprocess, params.output, "this sweep")
+    claims = work.open_claims()
     try:
         with RowWriter(st, work.total, progress, start=work.skipped, claims=claims) as writer:
             items = work.claimed(claims, writer.skip)
             if backend == "local":
-                live = _load_model(model, model_factory)
+                live = live if live is not None else _load_model(model, model_factory)
                 run_local(live, params, items, st, writer, image_shape, cancel)
             else:
                 from .ray_backend import run_ray
@@ -208,6 +218,16 @@ def _check_stored_params(st, params):
     k = meta.get("num_classes")
     st.check_params(params.describe(shape), k, meta.get("kept_classes", k))
     return None if shape is None else tuple(shape)
+
+
+def _check_answers(st, keys, model, preprocess, output, who) -> None:
+    mismatch = answer_mismatch(st, keys, model, preprocess, output)
+    if mismatch:
+        raise ValueError(
+            f"the store at {st.location} was written by another model: {who} gives a model "
+            f"that does not answer as the stored maps do ({mismatch}). Give the model that "
+            f"wrote it (and its preprocess), or a new store path"
+        )
 
 
 def _load_model(model, model_factory):
@@ -285,4 +305,10 @@ def open_dataset(store, storage_options=None, *, model=None, preprocess=None) ->
             f"the store at {st.location} was swept with preprocess {recorded!r}: pass it as "
             "preprocess= too, so that recomputing and probing see the images as the sweep did"
         )
-    return OcclusionDataset(st, model=_load_model(model, None), preprocess=preprocess)
+    live = _load_model(model, None)
+    if same_by_digest(params.get("model"), describe_model(model)):
+        return OcclusionDataset(st, model=live, preprocess=preprocess)
+    table = st.table()
+    keys = list(table.loc[table["status"] == "done", "key"][:SAMPLE_IMAGES]) if len(table) else []
+    _check_answers(st, keys, live, preprocess, params.get("output", "auto"), "model=")
+    return OcclusionDataset(st, model=live, preprocess=preprocess)

@@ -2,9 +2,10 @@
 
 The store records a description of the model next to the sweep parameters. A Keras model is
 known by a digest of its weights, a ``.keras`` file by a digest of its bytes: resuming with other
-weights is refused. A plain callable or a ``model_factory`` is recorded by name only (a wrapper
-around the same model is a different function), and a model given once as an object and once as
-a file cannot be compared: those resume.
+weights is refused. A plain callable or a ``model_factory`` is recorded by name only, and a model
+given once as an object and once as a file has no digest to compare: for those the model's
+answers are compared instead (:func:`answer_mismatch`): it scores a few images the store holds,
+and probabilities other than the stored ones are refused.
 """
 
 from __future__ import annotations
@@ -12,9 +13,83 @@ from __future__ import annotations
 import hashlib
 import os
 
-from ..engine.fingerprint import weights_fingerprint
+import numpy as np
 
-__all__ = ["describe_model", "model_mismatch"]
+from ..engine.fingerprint import weights_fingerprint
+from ..engine.model import make_forward, to_probabilities
+
+__all__ = [
+    "ANSWER_TOLERANCE",
+    "answer_mismatch",
+    "describe_model",
+    "model_mismatch",
+    "same_by_digest",
+]
+
+#: How far a model's probabilities on a stored image may be from the stored ones. Scoring one
+#: image in another batch moves float32 probabilities by about 1e-6; other weights move them by
+#: far more.
+ANSWER_TOLERANCE = 1e-3
+
+
+def same_by_digest(old: dict | None, new: dict | None) -> bool:
+    """Whether the recorded model and this one are the same by a digest of their weights or
+    file (no need to compare their answers).
+
+    Examples
+    --------
+    >>> a = {"kind": "keras", "name": "net", "weights": "0a1b"}
+    >>> same_by_digest(a, dict(a, name="net_2")), same_by_digest(a, {"kind": "callable"})
+    (True, False)
+    """
+    if not old or not new or old.get("kind") != new.get("kind"):
+        return False
+    key = {"keras": "weights", "file": "digest"}.get(str(old.get("kind")))
+    return key is not None and old.get(key) is not None and old.get(key) == new.get(key)
+
+
+def answer_mismatch(store, keys, model, preprocess=None, output="auto") -> str:
+    """Why ``model`` did not write the maps of ``keys`` (done images of ``store``): its
+    probabilities on their stored images differ from the stored ones; "" when they match
+    (or when the images cannot be scored here: the sweep itself then says why).
+
+    Examples
+    --------
+    >>> from occlusion_widget.dataset.store import MemoryStore
+    >>> store = MemoryStore()
+    >>> store.write_arrays("k", {"image": np.full((2, 2), 0.25, np.float32),
+    ...                          "base_probabilities": np.array([0.25, 0.75], np.float32)})
+    >>> model = lambda b: np.stack([b.mean(axis=(1, 2)), 1 - b.mean(axis=(1, 2))], 1)
+    >>> answer_mismatch(store, ["k"], model)
+    ''
+    >>> answer_mismatch(store, ["k"], lambda b: model(b)[:, ::-1])
+    'its probabilities on 1 image(s) the store holds differ from the stored ones by up to 0.5'
+    """
+    if not keys:
+        return ""
+    found = store.read_many(list(keys), errors="return")
+    images, stored = [], []
+    for arrays in found.values():
+        if isinstance(arrays, dict) and "image" in arrays and "base_probabilities" in arrays:
+            images.append(np.asarray(arrays["image"], np.float32))
+            stored.append(np.asarray(arrays["base_probabilities"], np.float32))
+    if not images or len({i.shape for i in images}) != 1 or len({p.shape for p in stored}) != 1:
+        return ""
+    batch = np.stack(images)
+    try:
+        forward = make_forward(model, preprocess, batch_shape=batch.shape)
+        probs, _ = to_probabilities(forward(batch), output)
+    except Exception:  # the sweep meets the same failure and reports it
+        return ""
+    if probs.shape != np.shape(stored):
+        return f"it gives {probs.shape[1]} classes where the store holds {np.shape(stored)[1]}"
+    diff = float(np.max(np.abs(probs - np.stack(stored))))
+    if diff <= ANSWER_TOLERANCE:
+        return ""
+    return (
+        f"its probabilities on {len(images)} image(s) the store holds differ from the stored "
+        f"ones by up to {diff:.3g}"
+    )
 
 
 def describe_model(model=None, model_factory=None) -> dict:

@@ -49,6 +49,8 @@ class Plan:
         self.had_rows = False  # whether the store held any row before this sweep
         # A list or array: its keys are positions, so the same key must hold the same image.
         self.by_position = False
+        # Done images whose stored answers the model is held to (.identity.answer_mismatch).
+        self.sample: list[str] = []
         self._done = DoneKeys(store.fs, f"{store.root}/table") if _on_disk(store) else None
 
     def _is_done(self, key: str) -> bool:
@@ -123,6 +125,9 @@ class Plan:
                 )
 
 
+#: Done images a resumed sweep's model scores to show it is the model that wrote them.
+SAMPLE_IMAGES = 4
+
 #: Consecutive positions of the source claimed together.
 CLAIM_IMAGES = 256
 
@@ -193,6 +198,7 @@ def plan(store, source, params=None) -> Plan:
         work = Plan(store, todo, len(every), len(every) - len(todo), redo)
     work.had_rows = not table.empty
     work.by_position = not stream and not named
+    work.sample = [key for key in done if key not in broken][:SAMPLE_IMAGES]
     return work
 
 

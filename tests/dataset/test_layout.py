@@ -108,7 +108,9 @@ def test_a_writer_killed_while_writing_a_shard_loses_no_image_and_the_resume_rep
     same_maps(crashed, reference, range(12))  # the old images, and the new ones staged
     model, calls = counting()
     resumed = ow.sweep_dataset(model, banded(12), store=store, batch_size=64, **PARAMS)
-    assert calls == []  # nothing was lost, so nothing is swept again
+    # Nothing was lost, so no position is swept again (one call scores stored images: the
+    # model must answer as the maps it resumes do).
+    assert sum(calls) == 0 and len(calls) <= 1
     same_maps(resumed, reference, range(12))
     left = [p.name for p in files(store) if p.suffix in (".npz", ".partial", ".tmp")]
     assert left == []  # the staged images are folded, the half-written file is gone

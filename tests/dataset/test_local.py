@@ -94,11 +94,13 @@ def test_resume_skips_done_images_and_a_crash_keeps_what_was_done(tmp_path):
     counted = []
 
     def counting(batch):
-        counted.append(1)
+        counted.append(len(batch))
         return inner(batch)
 
     ds = ow.sweep_dataset(counting, data, store=tmp_path / "s", batch_size=10, **PARAMS)
-    assert len(counted) == 3  # images 2, 3, 4 only
+    # First the two stored images, scored to hold the model to their maps; then images 2, 3
+    # and 4 only.
+    assert counted[0] == 2 and len(counted) == 4
     assert sorted(ds.table["id"]) == ["0", "1", "2", "3", "4"]
 
 
@@ -138,12 +140,37 @@ def test_a_store_refuses_a_model_with_other_weights(tmp_path):
     # The same weights in a new model object (another name) resume the store.
     ds = ow.sweep_dataset(tiny_keras_model(seed=0), data, **kw)
     assert len(ds.table) == 3
-    # A store written before the model was recorded resumes with any model.
+    # A store written before the model was recorded: the model's answers on stored images
+    # tell (it resumed with any model before, and mixed two models' maps).
     st = open_store(store)
     params = {k: v for k, v in st.meta()["params"].items() if k != "model"}
     st.write_meta({"params": params})
     (store / "claims" / "_params.json").unlink()  # as written before parameters were settled
-    ds = ow.sweep_dataset(tiny_keras_model(seed=1), images(4), **kw)
+    with pytest.raises(ValueError, match=r"does not answer as the stored maps do"):
+        ow.sweep_dataset(tiny_keras_model(seed=1), images(4), **kw)
+    ds = ow.sweep_dataset(tiny_keras_model(seed=0), images(4), **kw)
+    assert len(ds.table) == 4
+
+
+def test_a_store_refuses_another_model_behind_a_wrapper_or_a_file(tmp_path):
+    # A wrapper is known by name only, and a model given once as an object and once as a
+    # .keras file has no digest to compare: both resumed with any model and mixed two
+    # models' maps in one store. Their answers on stored images tell them apart.
+    pytest.importorskip("keras")
+    data, store = images(4), tmp_path / "s"
+    kw = dict(PARAMS, store=store)
+    first, other = tiny_keras_model(seed=0), tiny_keras_model(seed=1)
+    ow.sweep_dataset(lambda b: np.asarray(first(b)), data[:2], **kw)
+    with pytest.raises(ValueError, match=r"does not answer as the stored maps do"):
+        ow.sweep_dataset(lambda b: np.asarray(other(b)), data, **kw)
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(ValueError, match=r"does not answer as the stored maps do"):
+        ow.sweep_dataset(tmp_path / "other.keras", data, **kw)
+    with pytest.raises(ValueError, match=r"model= gives a model that does not answer"):
+        ow.open_dataset(store, model=lambda b: np.asarray(other(b)))
+    assert len(ow.open_dataset(store).table) == 2  # nothing was added
+    first.save(tmp_path / "first.keras")
+    ds = ow.sweep_dataset(tmp_path / "first.keras", data, **kw)  # the same model, as a file
     assert len(ds.table) == 4
 
 

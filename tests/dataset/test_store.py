@@ -428,7 +428,7 @@ def test_truncated_or_lost_store_metadata_is_named_and_repaired(tmp_path):
     with pytest.raises(StoreCorruptError, match=r"maps.zarr/zarr.json is unreadable"):
         ow.open_dataset(store)
     ds, calls = _resume(store)
-    assert calls == [] and ds.params["stride"] == [4, 4]
+    assert sum(calls) == 0 and ds.params["stride"] == [4, 4]  # no position swept again
     assert ow.open_dataset(store).result("2").rows == 3
     # Attributes lost: rebuilt from the settled parameters.
     doc = json.loads(meta.read_bytes())
