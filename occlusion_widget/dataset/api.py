@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 
 import numpy as np
 
+from ..engine.params import reject_unknown
 from .dataset import OcclusionDataset
 from .identity import answer_mismatch, describe_model, model_mismatch, same_by_digest
 from .local import RowWriter, run_local
@@ -134,6 +136,12 @@ def sweep_dataset(
         raise TypeError("give either model or model_factory, not both")
     if model_factory is not None and not callable(model_factory):
         raise TypeError(f"model_factory must be callable; got {type(model_factory).__name__}")
+    reject_unknown(sweep_options, "sweep_dataset()", _keywords())
+    if isinstance(model, (str, os.PathLike)) and not os.path.isfile(model):
+        raise ValueError(
+            f"model path {os.fspath(model)!r} does not exist or is not a file; give a .keras "
+            f"file, a keras.Model or a callable"
+        )
     source = make_source(images, labels)
     params = DatasetParams(
         patch_size,
@@ -210,13 +218,29 @@ def sweep_dataset(
     return OcclusionDataset(st, model=live, preprocess=preprocess)
 
 
+#: What ``sweep_dataset(**sweep_options)`` passes on to the engine's sweep.
+SWEEP_OPTIONS = ("mode", "value_range", "method")
+
+
+def _keywords() -> list[str]:
+    named = inspect.signature(sweep_dataset).parameters.values()
+    return [p.name for p in named if p.kind == p.KEYWORD_ONLY] + list(SWEEP_OPTIONS)
+
+
 def _check_stored_params(st, params):
     """Settle this sweep's parameters in the store, or refuse at once a store written with
     other ones (before any image is swept); returns the image shape the store holds, if any."""
     meta = st.params_meta()
     shape = meta.get("params", {}).get("image_shape")
     k = meta.get("num_classes")
-    st.check_params(params.describe(shape), k, meta.get("kept_classes", k))
+    try:
+        st.check_params(params.describe(shape), k, meta.get("kept_classes", k))
+    except ValueError:
+        # Parameters settled by a call that stored nothing (it failed before its first
+        # image) bind nobody: this call settles its own.
+        if not getattr(st, "unsettle_if_unused", lambda: False)():
+            raise
+        return _check_stored_params(st, params)
     return None if shape is None else tuple(shape)
 
 
@@ -287,6 +311,11 @@ def open_dataset(store, storage_options=None, *, model=None, preprocess=None) ->
     >>> len(maps_only), maps_only.model is None, live.model is model
     (2, True, True)
     """
+    if store is None:
+        raise TypeError(
+            "open_dataset needs the store a sweep wrote: a folder path or an fsspec URL (a "
+            "sweep with store=None returns its dataset and keeps nothing to reopen)"
+        )
     st = open_store(store, storage_options, mode="r")
     if model is None:
         if preprocess is not None:

@@ -33,7 +33,7 @@ import time
 import uuid
 import warnings
 
-__all__ = ["BUSY", "CLAIMED", "DONE", "Claims", "LocalClaims", "settle"]
+__all__ = ["BUSY", "CLAIMED", "DONE", "Claims", "LocalClaims", "any_live_writer", "settle"]
 
 CLAIMED, BUSY, DONE = "claimed", "busy", "done"
 #: A writer whose heartbeat is older than this many seconds is taken for dead.
@@ -65,6 +65,27 @@ def _pid_alive(pid: int) -> bool:
     except (PermissionError, OSError):
         return True
     return True
+
+
+def any_live_writer(fs, root: str) -> bool:
+    """Whether a writer of the store at ``root`` may be running: a heartbeat in
+    ``writers/`` that is fresh, from a process alive (on this machine) or from another
+    machine."""
+    try:
+        beats = [p for p in fs.ls(f"{root}/writers", detail=False) if p.endswith(".json")]
+    except (FileNotFoundError, OSError):
+        return False
+    for path in beats:
+        beat = _read_json(fs, path, tries=3)
+        if not isinstance(beat, dict):
+            return True  # being written: someone is there
+        if beat.get("writer") in _LIVE:
+            return True
+        if beat.get("host") == HOST and not _pid_alive(int(beat.get("pid", -1))):
+            continue
+        if time.time() - float(beat.get("time", 0)) < STALE_AFTER:
+            return True
+    return False
 
 
 def _is_local(fs) -> bool:

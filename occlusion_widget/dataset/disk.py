@@ -137,6 +137,28 @@ class DiskStore(BaseStore):
 
         return settle(self.fs, f"{self.root}/claims/_{name}.json", content)
 
+    def unsettle_if_unused(self) -> bool:
+        """Forget the settled parameters when the store holds nothing they describe (no row,
+        no map, nothing staged: a first call that failed before its first image) and no writer
+        is running; whether it did. The next writer settles its own."""
+        from .claims import any_live_writer
+
+        if self.legacy or any_live_writer(self.fs, self.root):
+            return False
+        kept = {"maps.zarr/zarr.json", "claims/_params.json", "claims/_shape.json"}
+        root = self.root.rstrip("/")
+        for path in self.fs.find(root):
+            rel = path[len(root) + 1 :] if path.startswith(root + "/") else path
+            if rel not in kept and not rel.startswith("writers/"):
+                return False
+        for name in ("params", "shape"):
+            try:
+                self.fs.rm_file(f"{root}/claims/_{name}.json")
+            except FileNotFoundError:
+                pass
+        self._group.attrs.clear()
+        return True
+
     def read_settled(self, name: str) -> dict | None:
         try:
             found = json.loads(self.fs.cat_file(f"{self.root}/claims/_{name}.json"))

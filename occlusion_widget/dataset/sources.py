@@ -161,6 +161,12 @@ def make_source(images, labels=None) -> Source:
         pairs = enumerate(zip(images, label_list, strict=True))
         items = [_item(str(i), x, lab) for i, (x, lab) in pairs]
         return Source(items, len(items))
+    if isinstance(images, dict):
+        raise TypeError(
+            f"images is a dict of {len(images)} entries; give a list of images (with "
+            f"labels=[...]), or a list of (image, label) pairs such as list(images.items()) "
+            f"when its keys are the images and its values the labels"
+        )
     if images is None or not hasattr(images, "__iter__"):
         raise TypeError(
             f"images must be a list or array of images, a folder path, an iterable of "

@@ -167,4 +167,23 @@ def open_store(store, storage_options=None, mode="a"):
             f"store={text!r} is no folder; give a folder path or an fsspec URL "
             f"(e.g. store='sweeps/run1'), or store=None to keep the sweep in memory"
         )
+    if "://" not in str(text) and mode != "r":  # a local folder: say what is wrong with it
+        _check_local_folder(str(text))
     return DiskStore(store, storage_options, mode)
+
+
+def _check_local_folder(path: str) -> None:
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(
+            f"store={path!r} is a file; give a folder (created if missing), e.g. "
+            f"store={os.path.splitext(path)[0] + '_sweep'!r}"
+        )
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot create the store folder {path!r} ({type(exc).__name__}: "
+            f"{exc.strerror or exc}); give a folder you can write to"
+        ) from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"the store folder {path!r} is not writable; give one you can write to")

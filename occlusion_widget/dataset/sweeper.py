@@ -75,6 +75,14 @@ class DatasetParams:
                 f"channels must be 1, 3 or 4 (image files converted to L, RGB or RGBA); "
                 f"got {self.channels!r}"
             )
+        top_k = self.top_k
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1
+        ):
+            raise ValueError(
+                f"top_k must be an int of at least 1 (the classes kept per position), or None "
+                f"for the default; got {top_k!r}"
+            )
         described = {
             "patch_size": list(normalize_pair(self.patch_size, "patch_size")),
             "stride": list(normalize_pair(self.stride, "stride")),

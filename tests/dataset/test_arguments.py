@@ -1,0 +1,61 @@
+"""A dataset sweep's mistakes get one clear message, and a call that stored nothing binds
+nobody (found by a hostile pass over sweep_dataset and open_dataset)."""
+
+from __future__ import annotations
+
+import pytest
+
+import occlusion_widget as ow
+from tests.helpers.models_dataset import brightness_model, images
+
+pytest.importorskip("zarr")
+pytest.importorskip("pyarrow")
+
+PARAMS = {"patch_size": 4, "stride": 4, "baseline": "black", "progress": False}
+
+
+@pytest.mark.parametrize("top_k", [0, -1, 2.7, True])
+def test_top_k_must_be_a_count_of_classes(top_k):
+    # top_k=0 was accepted and stored maps of zeros (every sensitivity then wrong).
+    with pytest.raises(ValueError, match=rf"top_k must be an int of at least 1.*got {top_k!r}"):
+        ow.sweep_dataset(brightness_model(), images(2), top_k=top_k, **PARAMS)
+
+
+def test_a_mistyped_option_names_sweep_dataset_and_the_keyword_meant():
+    with pytest.raises(TypeError, match=r"^sweep_dataset\(\) got .*'value_rang' .*'value_range'"):
+        ow.sweep_dataset(brightness_model(), images(2), value_rang=(0, 255), **PARAMS)
+
+
+def test_bad_store_model_and_images_arguments_are_said_in_words(tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    with pytest.raises(ValueError, match=r"notes.txt' is a file; give a folder"):
+        ow.sweep_dataset(brightness_model(), images(2), store=a_file, **PARAMS)
+    with pytest.raises(ValueError, match=r"cannot create the store folder"):
+        ow.sweep_dataset(brightness_model(), images(2), store=a_file / "inside", **PARAMS)
+    with pytest.raises(ValueError, match=r"model path '.*missing.keras' does not exist"):
+        ow.sweep_dataset(tmp_path / "missing.keras", images(2), **PARAMS)
+    with pytest.raises(TypeError, match=r"images is a dict of 2 entries"):
+        ow.sweep_dataset(brightness_model(), {"a": 0, "b": 1}, **PARAMS)
+    with pytest.raises(TypeError, match=r"open_dataset needs the store"):
+        ow.open_dataset(None)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "right"),
+    [
+        ({"patch_size": 100}, {}),  # fails on the first image
+        ({"baseline": "purple"}, {}),  # an unknown fill, refused by the first image's sweep
+    ],
+)
+def test_a_first_call_that_stored_nothing_does_not_bind_the_store(tmp_path, wrong, right):
+    # Its parameters were settled before its first image failed, and the corrected call was
+    # refused for differing from them although the store held nothing.
+    store = tmp_path / "s"
+    with pytest.raises(ValueError):
+        ow.sweep_dataset(brightness_model(), images(3), store=store, **{**PARAMS, **wrong})
+    ds = ow.sweep_dataset(brightness_model(), images(3), store=store, **{**PARAMS, **right})
+    assert len(ds) == 3 and ds.params["patch_size"] == [4, 4]
+    # Once an image is stored its parameters bind: another patch is refused as before.
+    with pytest.raises(ValueError, match=r"patch_size: store has \[4, 4\], this sweep \[2, 2\]"):
+        ow.sweep_dataset(brightness_model(), images(3), store=store, **{**PARAMS, "patch_size": 2})
