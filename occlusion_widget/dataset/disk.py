@@ -73,6 +73,8 @@ class DiskStore(BaseStore):
         self.layout = (
             None if self.legacy else Layout(self._group, self.maps, f"{self.root}/maps.zarr")
         )
+        if self.layout is not None and self.layout.ready:
+            self.layout.lost = self._lost_fields()
         self.reader = None if self.layout is None else SlotReader(self.fs, self.root, self.layout)
         self._writer: ShardWriter | None = None
         self._slots: dict = {}  # key -> slot, from the rows read and the images written
@@ -136,6 +138,14 @@ class DiskStore(BaseStore):
         from .claims import settle
 
         return settle(self.fs, f"{self.root}/claims/_{name}.json", content)
+
+    def _lost_fields(self) -> list[str]:
+        """The fields this store's parameters call for that have no array (deleted)."""
+        meta = self.params_meta()
+        wanted = {"base_probabilities", "image", "probabilities"}
+        if meta.get("kept_classes", 0) < meta.get("num_classes", 0):
+            wanted.add("classes")  # a top-k store keeps the classes beside the values
+        return sorted(wanted - set(self.layout.fields())) if "num_classes" in meta else []
 
     def unsettle_if_unused(self) -> bool:
         """Forget the settled parameters when the store holds nothing they describe (no row,

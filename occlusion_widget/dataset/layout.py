@@ -88,6 +88,9 @@ class Layout:
         self.shard_images = int(shard_images or SHARD_IMAGES)
         self.arrays: dict = {}
         self._expected: dict | None = None
+        # Fields the store's parameters call for whose array is gone (its zarr.json deleted
+        # or lost): reads name them, and the next image written recreates them.
+        self.lost: list[str] = []
         self._open()
 
     def _open(self) -> None:
@@ -132,22 +135,27 @@ class Layout:
         if not self.arrays:
             specs = {name: np.asarray(a) for name, a in arrays.items()}
             specs["key"] = np.zeros(KEY_BYTES, np.uint8)
-            # ``key`` last: a reader takes the arrays for complete once it exists.
-            for name, a in sorted(specs.items(), key=lambda kv: (kv[0] == "key", kv[0])):
-                per_chunk = chunk_images(a.nbytes, min(256, self.shard_images))
-                try:
-                    self.group.create_array(
-                        name,
-                        shape=(CAPACITY, *a.shape),
-                        dtype=a.dtype,
-                        chunks=(per_chunk, *a.shape),
-                        shards=(self.shard_images, *a.shape),
-                        compressors=ZstdCodec(level=ZSTD_LEVEL, checksum=True),
-                        fill_value=0,
-                    )
-                except (zarr.errors.ContainsArrayError, FileExistsError):
-                    pass  # created by another writer meanwhile
+        else:  # a lost field is made again as it was made: shard files left are read again
+            specs = {n: np.asarray(a) for n, a in arrays.items() if n in self.lost}
+        # ``key`` last: a reader takes the arrays for complete once it exists.
+        for name, a in sorted(specs.items(), key=lambda kv: (kv[0] == "key", kv[0])):
+            per_chunk = chunk_images(a.nbytes, min(256, self.shard_images))
+            try:
+                self.group.create_array(
+                    name,
+                    shape=(CAPACITY, *a.shape),
+                    dtype=a.dtype,
+                    chunks=(per_chunk, *a.shape),
+                    shards=(self.shard_images, *a.shape),
+                    compressors=ZstdCodec(level=ZSTD_LEVEL, checksum=True),
+                    fill_value=0,
+                )
+            except (zarr.errors.ContainsArrayError, FileExistsError):
+                pass  # created by another writer meanwhile
+        if specs:
             self._open()
+            self._expected = None
+            self.lost = [name for name in self.lost if name not in self.arrays]
         self.check(arrays)
 
     def check(self, arrays: dict) -> None:

@@ -95,6 +95,11 @@ class SlotReader:
             error = StoreCorruptError(f"the store's arrays in {self.layout.url} are missing")
             out.update({slot: error for slot in slots})
             return
+        if self.layout.lost:
+            files = ", ".join(f"{self.layout.url}/{name}/zarr.json" for name in self.layout.lost)
+            error = StoreCorruptError(f"{files} is missing: that field of every image is lost")
+            out.update({slot: error for slot in slots})
+            return
         got: dict = {slot: {} for slot in slots}
         for name, array in sorted(self.layout.arrays.items()):
             chunk = int(array.chunks[0])

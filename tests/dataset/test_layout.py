@@ -137,6 +137,31 @@ def test_corrupt_bytes_in_a_shard_are_named_and_the_other_images_read(tmp_path):
     assert ds.result("0").image.shape == (128, 128, 3)
 
 
+@pytest.mark.parametrize("lost", ["zarr.json", "whole folder"])
+def test_a_field_whose_array_is_lost_is_named_and_rebuilt_by_the_next_run(tmp_path, lost):
+    # Before, a read blamed the checksums of three healthy files, and every re-run turned
+    # each good row into an error row ("this image's maps hold [...] but the store's hold").
+    import shutil
+
+    store = tmp_path / "s"
+    reference = ow.sweep_dataset(brightness_model(), banded(4), store=store, **PARAMS)
+    expected = [reference.result(str(i)).probabilities for i in range(4)]
+    field = store / "maps.zarr" / "probabilities"
+    if lost == "zarr.json":
+        (field / "zarr.json").unlink()
+    else:
+        shutil.rmtree(field)
+    with pytest.raises(StoreCorruptError, match=r"maps.zarr/probabilities/zarr.json is missing"):
+        ow.open_dataset(store).result("0")
+    with pytest.warns(UserWarning, match=r"4 image\(s\) .* swept again: .*zarr.json is missing"):
+        ow.sweep_dataset(brightness_model(), banded(4), store=store, **PARAMS)
+    for _ in range(2):  # rebuilt once, and then stays whole
+        ds = ow.sweep_dataset(brightness_model(), banded(4), store=store, **PARAMS)
+        assert len(ds.errors) == 0 and len(ds) == 4
+        for i in range(4):
+            np.testing.assert_array_equal(ds.result(str(i)).probabilities, expected[i])
+
+
 def test_a_slot_holding_another_images_maps_is_refused_and_redone(tmp_path):
     import zarr
 
