@@ -12,6 +12,7 @@ from ..engine.params import reject_unknown
 from .dataset import OcclusionDataset
 from .identity import answer_mismatch, describe_model, model_mismatch, same_by_digest
 from .local import RowWriter, run_local
+from .relabel import relabel_rows
 from .resume import SAMPLE_IMAGES, plan
 from .sources import make_source
 from .store import open_store
@@ -208,6 +209,7 @@ def sweep_dataset(
             st.finish()  # the images staged are folded into their shards
         finally:
             claims.close()
+    relabel_rows(st, work.relabel)  # labels given anew: the rows follow, maps unchanged
     st.compact_if_needed()
     if writer.done == 0 and not done and not (cancel is not None and cancel.is_set()):
         raise ValueError("the dataset is empty: no images to sweep")

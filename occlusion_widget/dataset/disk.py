@@ -215,7 +215,8 @@ class DiskStore(BaseStore):
             self.stage()
             done = [row for row in rows if row.get("status") == "done"]
             for row in done:
-                row["slot"] = self._written.pop(row["key"], None)
+                # A relabelled row keeps its slot (its maps are not written again).
+                row["slot"] = self._written.pop(row["key"], row.get("slot"))
                 self._checksums[row["key"]] = row.get("checksum") or ""
             missing = [row["key"] for row in done if row["slot"] is None]
             if missing:  # written by another process (a Ray actor): find their slots

@@ -51,6 +51,8 @@ class Plan:
         self.by_position = False
         # Done images whose stored answers the model is held to (.identity.answer_mismatch).
         self.sample: list[str] = []
+        # Done images given another true label than their row's: key -> the new label.
+        self.relabel: dict[str, int] = {}
         self._done = DoneKeys(store.fs, f"{store.root}/table") if _on_disk(store) else None
 
     def _is_done(self, key: str) -> bool:
@@ -164,6 +166,7 @@ def plan(store, source, params=None) -> Plan:
     stream = source.total is None
     named = bool(getattr(source, "named", False))
     redo = set(broken)
+    relabel: dict[str, int] = {}
     seen: dict[str, int] = {}
 
     def pending(item, position) -> bool:
@@ -179,6 +182,9 @@ def plan(store, source, params=None) -> Plan:
         if item.key in broken:
             return True
         if not row.digest or not item.digest or row.digest == item.digest:
+            label = int(getattr(item, "label", -1))
+            if label >= 0 and label != int(row.label):  # labels given, or the class folders
+                relabel[item.key] = label  # changed: the row follows, the maps are the same
             return False
         if named:  # the file changed since it was swept: sweep it again
             redo.add(item.key)
@@ -199,6 +205,7 @@ def plan(store, source, params=None) -> Plan:
     work.had_rows = not table.empty
     work.by_position = not stream and not named
     work.sample = [key for key in done if key not in broken][:SAMPLE_IMAGES]
+    work.relabel = relabel
     return work
 
 
