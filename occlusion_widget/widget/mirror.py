@@ -10,6 +10,7 @@ The mirror writes with ``set_trait``: a user's assignment to these traits is ref
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ from ..engine.images import to_display_rgba
 from .traits import grid_state
 
 __all__ = ["CUSTOM_BASELINE", "Mirror", "note_for", "target_map"]
+
+LOGGER = logging.getLogger("occlusion_widget.widget")
 
 #: The ``baseline`` trait's value when the fill was given from Python as a number, colour or image.
 CUSTOM_BASELINE = "custom"
@@ -102,6 +105,14 @@ class Mirror:
             "mode": self.session.validated.mode,
         }
 
+    def set(self, name: str, value: Any) -> None:
+        """Write one trait. An observer of it that raises (a user's own) is logged, not passed
+        on: the sweep and the other traits must not stop half-way through an update."""
+        try:
+            self.widget.set_trait(name, value)
+        except Exception:
+            LOGGER.exception("an observer of the widget's %r trait raised", name)
+
     def update(self, event: str) -> None:
         """The session's ``on_update``: mirror it into traits (holding the session's lock)."""
         w, session = self.widget, self.session
@@ -110,21 +121,21 @@ class Mirror:
             self.adopted, self.refused, self.target_error = None, None, ""
             if event == "start":
                 rows, cols = w.grid["rows"], w.grid["cols"]
-                w.set_trait("target_map", np.full((rows, cols), np.nan, np.float32))
-                w.set_trait("note", "")
-                w.set_trait("topk_indices", session.topk_indices)
-                w.set_trait("topk_probabilities", session.topk_probabilities)
+                self.set("target_map", np.full((rows, cols), np.nan, np.float32))
+                self.set("note", "")
+                self.set("topk_indices", session.topk_indices)
+                self.set("topk_probabilities", session.topk_probabilities)
         result = session.result
         if result is not None and result is not self.adopted and result is not self.refused:
             self.adopt(result)
         if self.adopted is not None and w.target is not None:
             self.show_target()
-            w.set_trait("topk_indices", session.topk_indices)
-            w.set_trait("topk_probabilities", session.topk_probabilities)
+            self.set("topk_indices", session.topk_indices)
+            self.set("topk_probabilities", session.topk_probabilities)
         self.show_estimated()
-        w.set_trait("progress", session.progress)
-        w.set_trait("error", session.error or self.target_error)
-        w.set_trait("status", session.status)
+        self.set("progress", session.progress)
+        self.set("error", session.error or self.target_error)
+        self.set("status", session.status)
 
     def retarget(self) -> None:
         """The target changed: show it, and show a result it was refused for (holding the
@@ -139,17 +150,17 @@ class Mirror:
         """Send the target's map and note (switching target never calls the model)."""
         w, result = self.widget, self.adopted
         if result is not None and w.target is not None:
-            w.set_trait("target_map", target_map(result, w.target))
-            w.set_trait("note", note_for(result, w.target, w.labels))
+            self.set("target_map", target_map(result, w.target))
+            self.set("note", note_for(result, w.target, w.labels))
         if result is not None:
             empty = result.baseline_probabilities
             if empty is None and w.baseline_probabilities is not None:
-                w.set_trait("baseline_probabilities", None)
+                self.set("baseline_probabilities", None)
             elif empty is not None and (
                 w.baseline_probabilities is None
                 or not np.array_equal(empty, w.baseline_probabilities, equal_nan=True)
             ):
-                w.set_trait("baseline_probabilities", empty.copy())
+                self.set("baseline_probabilities", empty.copy())
 
     def show_estimated(self) -> None:
         """Send which cells ``method="approximate"`` filled in (None for an exact sweep)."""
@@ -157,11 +168,11 @@ class Mirror:
         mask = None if result is None else result.info.get("estimated")
         if result is None or mask is None or np.shape(mask) != (result.rows, result.cols):
             if w.estimated is not None:
-                w.set_trait("estimated", None)
+                self.set("estimated", None)
             return
         mask = np.asarray(mask, np.uint8)
         if w.estimated is None or not np.array_equal(mask, w.estimated):
-            w.set_trait("estimated", mask)
+            self.set("estimated", mask)
 
     def adopt(self, result: OcclusionResult) -> None:
         """Take what a sweep's first batch tells: class names, base probabilities, target."""
@@ -182,24 +193,24 @@ class Mirror:
         self.refused, self.target_error = None, ""
         names = self.session.names
         if names is not None and w.labels != names:
-            w.set_trait("labels", names)
-        w.set_trait("base_probabilities", result.base_probabilities)
-        w.set_trait("baseline_image", to_display_rgba(result.baseline, result.value_range))
+            self.set("labels", names)
+        self.set("base_probabilities", result.base_probabilities)
+        self.set("baseline_image", to_display_rgba(result.baseline, result.value_range))
         self.adopted = result
         if w.target is None:
-            w.target = result.base_class
+            self.set("target", result.base_class)
 
     def _show_params(self) -> None:
         w = self.widget
         state = self.param_state()
-        w.set_trait("baseline_options", state.pop("baseline_options"))
-        w.set_trait("grid", state.pop("grid"))
+        self.set("baseline_options", state.pop("baseline_options"))
+        self.set("grid", state.pop("grid"))
         if w.selected is not None and not (
             w.selected[0] < w.grid["rows"] and w.selected[1] < w.grid["cols"]
         ):
-            w.selected = None
+            self.set("selected", None)
         for name, value in state.items():
-            w.set_trait(name, value)
+            self.set(name, value)
         image = self.session.display_image()
         if image.shape != w.image.shape or not np.array_equal(image, w.image):
-            w.set_trait("image", image)  # a recompute with another resize or value range
+            self.set("image", image)  # a recompute with another resize or value range

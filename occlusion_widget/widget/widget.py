@@ -239,8 +239,8 @@ class OcclusionWidget(Outputs):
     def _on_top_k(self, change: Any) -> None:
         with self._session.lock:
             self._session.set_top_k(change["new"])
-            self.set_trait("topk_indices", self._session.topk_indices)
-            self.set_trait("topk_probabilities", self._session.topk_probabilities)
+            self._mirror.set("topk_indices", self._session.topk_indices)
+            self._mirror.set("topk_probabilities", self._session.topk_probabilities)
 
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
         """Answer the browser's requests (see :mod:`occlusion_widget.widget.messages`)."""

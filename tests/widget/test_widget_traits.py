@@ -292,3 +292,23 @@ def test_a_widget_from_a_result_has_a_grid_to_hover() -> None:
     assert state["grid"]["rows"] == 7 and state["grid"]["cols"] == 7
     for name in ("grid", "image", "baseline_image", "topk_indices", "target_map", "labels"):
         assert state[name] == expected[name], name
+
+
+def test_an_observer_that_raises_does_not_leave_the_widget_half_updated(caplog) -> None:
+    # A user's observer raising inside the kernel's update stopped it half-way: recompute()
+    # raised although its sweep had started, the status trait said "done" while the session
+    # ran, and the sweep itself then failed with the error never shown.
+    w = OcclusionWidget(band_model, IMAGE, patch_size=8, stride=8)
+    assert w.wait(10) == "done"
+
+    def broken(change) -> None:
+        raise RuntimeError("observer bug")
+
+    w.observe(broken, "target_map")
+    with caplog.at_level("ERROR", logger="occlusion_widget.widget"):
+        w.recompute(stride=4)  # does not raise
+        assert w.wait(10) == "done"
+    assert w.error == "" and w.session.status == "done"
+    assert w.stride == [4, 4] and (w.grid["rows"], w.grid["cols"]) == (7, 7)
+    assert w.target_map.shape == (7, 7) and np.isfinite(w.target_map).all()
+    assert "an observer of the widget's 'target_map' trait raised" in caplog.text
