@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -197,6 +198,7 @@ def load_image(image, value_range=None) -> RawImage:
         raise ValueError("image contains NaN or infinite values")
     if value_range is None:
         value_range = value_range_of(array)
+        _warn_overshoot(pixels, value_range, integer)
     else:
         value_range = check_value_range(value_range)
         lo, hi = float(pixels.min()), float(pixels.max())
@@ -206,6 +208,25 @@ def load_image(image, value_range=None) -> RawImage:
                 f"{value_range}; give the range the pixels are meant to span"
             )
     return RawImage(pixels, value_range, bool(integer), squeeze)
+
+
+#: A float image whose largest value is past 1 but at most this is more likely a [0, 1] image
+#: that overshoots (a resize rings past its ends) than a [0, 255] image that dark.
+OVERSHOOT_MAX = 1.5
+
+
+def _warn_overshoot(pixels, value_range, integer) -> None:
+    hi = float(pixels.max())
+    if integer or value_range != (0.0, 255.0) or not 1.0 < hi <= OVERSHOOT_MAX:
+        return
+    warnings.warn(
+        f"the image's values run from {float(pixels.min()):.3g} to {hi:.3g}: just past 1, so "
+        f'it is read in [0, 255] and "gray" fills 127.5. If it is a [0, 1] image whose values '
+        f"overshoot (a resize can ring past 1), clip it first: np.clip(image, 0, 1); if it is "
+        f"meant as [0, 255], pass value_range=(0, 255) to say so",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _is_pil(obj) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -50,3 +52,16 @@ def test_values_in_no_nominal_range_ask_for_value_range(values):
 def test_grayscale_gets_a_channel_axis():
     raw = load_image(np.zeros((3, 4)))
     assert raw.pixels.shape == (3, 4, 1) and raw.squeeze_channel
+
+
+def test_a_0_1_image_that_overshoots_1_is_warned_about_not_silently_read_as_0_255():
+    # Read as [0, 255], a grey patch is 127.5: about 125x the brightest pixel of the image.
+    image = np.linspace(0.0, 1.02, 48, dtype=np.float32).reshape(4, 4, 3)
+    with pytest.warns(UserWarning, match=r"just past 1, so it is read in \[0, 255\].*np.clip"):
+        raw = load_image(image)
+    assert raw.value_range == (0.0, 255.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_image(np.clip(image, 0, 1))  # clipped: [0, 1], no warning
+        load_image(image, value_range=(0, 255))  # said so: no warning
+        load_image(image * 100)  # a dark [0, 255] photo is not a [0, 1] one
