@@ -10,6 +10,7 @@ the kind the sweep decided on.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -159,6 +160,15 @@ def to_probabilities(scores: np.ndarray, output: str) -> tuple[np.ndarray, str]:
         output = "sigmoid" if single else "probabilities"
     elif output == "logits":
         output = "sigmoid_logit" if single else "softmax"
+        if not single and _look_like_probabilities(scores):
+            warnings.warn(
+                "output='logits' but every row of scores lies in [0, 1] and sums to 1, as "
+                "probabilities do: a softmax over them flattens them towards uniform (0.996 "
+                "becomes about 0.47 of 4 classes). Pass output='auto' or 'probabilities' for "
+                "a model that ends in a softmax",
+                UserWarning,
+                stacklevel=2,
+            )
 
     if output == "probabilities":
         # check_scores rejects more than PROBABILITY_TOLERANCE past the ends; clip the rest.
@@ -177,6 +187,11 @@ def to_probabilities(scores: np.ndarray, output: str) -> tuple[np.ndarray, str]:
     else:
         raise ValueError(f"output must be one of {OUTPUT_KINDS}; got {output!r}")
     return probs.astype(np.float32, copy=False), output
+
+
+def _look_like_probabilities(scores: np.ndarray) -> bool:
+    inside = bool(np.all(scores >= 0.0) and np.all(scores <= 1.0))
+    return inside and bool(np.allclose(scores.sum(axis=1), 1.0, atol=PROBABILITY_TOLERANCE))
 
 
 def check_scores(scores: np.ndarray, kind: str, where: str, automatic: bool) -> None:

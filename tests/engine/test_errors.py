@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 import occlusion_widget as ow
 from occlusion_widget.engine import validate_params
 from occlusion_widget.engine.approximate import approximate_map
-from tests.helpers.models import region_model
+from tests.helpers.models import region_model, softmax
 
 IMAGE = np.ones((16, 16, 3), np.float32)
 MODEL = region_model(0, 0, 4, 4)
@@ -284,3 +286,15 @@ def test_a_first_batch_failure_has_no_partial_result():
     with pytest.raises(ow.ModelError) as info:
         ow.occlusion_map(model, IMAGE, patch_size=4, stride=4, progress=False)
     assert info.value.partial_result is None
+
+
+def test_logits_declared_for_a_model_that_ends_in_a_softmax_is_warned_about():
+    # A softmax over probabilities flattened them without a word (0.996 became 0.47).
+    def model(batch):
+        return softmax(8.0 * np.asarray(MODEL(batch)))
+
+    with pytest.warns(UserWarning, match=r"output='logits' but every row .* flattens them"):
+        ow.occlusion_map(model, IMAGE, patch_size=4, stride=4, output="logits", progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ow.occlusion_map(model, IMAGE, patch_size=4, stride=4, progress=False)  # "auto"
