@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -210,6 +211,16 @@ def sweep_dataset(
         finally:
             claims.close()
     relabel_rows(st, work.relabel)  # labels given anew: the rows follow, maps unchanged
+    if work.elsewhere and not (cancel is not None and cancel.is_set()):
+        other = work.other
+        warnings.warn(
+            f"{work.elsewhere} image(s) are being swept by another writer of the store at "
+            f"{st.location} (process {other.get('pid')} on "
+            f"{str(other.get('host', '?')).split('/')[0]}); this dataset holds them once it "
+            f"has written their rows: open it again then (ow.open_dataset(store))",
+            UserWarning,
+            stacklevel=2,
+        )
     st.compact_if_needed()
     if writer.done == 0 and not done and not (cancel is not None and cancel.is_set()):
         raise ValueError("the dataset is empty: no images to sweep")

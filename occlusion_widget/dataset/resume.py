@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 
-from .claims import CLAIMED, Claims, LocalClaims
+from .claims import BUSY, CLAIMED, Claims, LocalClaims
 from .integrity import StoreCorruptError, image_digest, verify_arrays
 from .parts import DoneKeys
 from .store import DiskStore
@@ -53,6 +53,9 @@ class Plan:
         self.sample: list[str] = []
         # Done images given another true label than their row's: key -> the new label.
         self.relabel: dict[str, int] = {}
+        # Images left to a live writer that held their claim, and that writer's claim.
+        self.elsewhere = 0
+        self.other: dict = {}
         self._done = DoneKeys(store.fs, f"{store.root}/table") if _on_disk(store) else None
 
     def _is_done(self, key: str) -> bool:
@@ -105,11 +108,15 @@ class Plan:
         if self.by_position:
             self._refuse_other_images(block, holder)
         for item in block:
-            if item.key not in theirs and claims.claim(item.key, item.key in self.redo) == CLAIMED:
+            got = BUSY if item.key in theirs else claims.claim(item.key, item.key in self.redo)
+            if got == CLAIMED:
                 claims.digests[item.key] = item.digest
                 yield item
-            else:
-                skip()
+                continue
+            if got == BUSY:  # not done yet: another writer has it
+                self.elsewhere += 1
+                self.other = holder if item.key in theirs else (claims.holder or {})
+            skip()
 
     def _refuse_other_images(self, block, holder) -> None:
         """A list or array whose image at a position is not the one a live writer is

@@ -141,6 +141,24 @@ def test_a_second_writer_with_other_images_is_refused_before_the_first_has_rows(
         )
 
 
+def test_a_writer_that_leaves_images_to_a_running_one_says_its_table_is_partial(tmp_path):
+    # It returned a dataset short of those images without a word.
+    store, sync = tmp_path / "s", tmp_path / "sync"
+    sync.mkdir()
+    a = writer(store, 4, 6, sync, "hold")  # holds the claim on images 0 and 1, inside image 0
+    deadline = time.monotonic() + 60
+    while not (sync / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.warns(UserWarning, match=r"2 image\(s\) are being swept by another writer"):
+        ds = ow.sweep_dataset(brightness_model(), banded(6), store=store, **AS_WRITER)
+    assert sorted(ds.table["id"], key=int) == ["2", "3", "4", "5"]
+    (sync / "release").touch()
+    code_a, out_a = finish(a)
+    assert code_a == 0, out_a
+    assert sorted(ow.open_dataset(store).table["id"], key=int) == [str(i) for i in range(6)]
+
+
+@pytest.mark.filterwarnings("ignore:.*being swept by another writer:UserWarning")
 def test_writers_in_threads_of_one_process_sweep_each_image_once(tmp_path):
     import threading
 
