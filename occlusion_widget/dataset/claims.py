@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -42,6 +43,7 @@ STALE_AFTER = 120.0
 BEAT_EVERY = 20.0
 
 _LIVE: set[str] = set()  # writers running in this process
+_CLAIM = re.compile(r"/[^/]+\.\d+$")  # <store>/claims/<key>.<n>
 
 
 def _host() -> str:
@@ -333,3 +335,22 @@ class Claims:
             self.fs.rm_file(f"{self.beats}/{self.id}.json")
         except OSError:
             pass
+        self._sweep_dead()
+
+    def _sweep_dead(self) -> None:
+        """Remove the claims and heartbeats of writers that are gone (killed, crashed): a
+        store at rest keeps none. A gone writer's claim is taken over anyway (``n + 1``), so
+        removing it loses nothing; the settled parameters (``_params.json``) are no claims."""
+        try:
+            claims = [p for p in self.fs.ls(self.dir, detail=False) if _CLAIM.search(p)]
+            beats = [p for p in self.fs.ls(self.beats, detail=False) if p.endswith(".json")]
+        except OSError:
+            return
+        for path in claims + beats:
+            holder = _read_json(self.fs, path)
+            if holder is None or self.alive(holder):
+                continue  # unreadable now (being written), or its writer may still run
+            try:
+                self.fs.rm_file(path)
+            except OSError:
+                pass

@@ -190,10 +190,15 @@ def test_a_writer_killed_mid_sweep_is_taken_over_by_the_next(tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
+    assert list((store / "writers").iterdir())  # the killed writer's heartbeat stays
     model, _ = counting()
     ds = ow.sweep_dataset(model, banded(n), store=store, **AS_WRITER)
     assert sorted(ds.table["id"], key=int) == [str(i) for i in range(n)]
     assert len(raw_rows(store)) == n
+    # A store at rest keeps no claim and no heartbeat, the killed writer's included (they
+    # stayed forever); the settled parameters stay.
+    assert sorted(p.name for p in (store / "claims").iterdir()) == ["_params.json", "_shape.json"]
+    assert list((store / "writers").iterdir()) == []
     clean = ow.sweep_dataset(brightness_model(), banded(n), **AS_WRITER)
     for i in range(n):
         np.testing.assert_array_equal(
