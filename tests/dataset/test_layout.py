@@ -16,7 +16,7 @@ import pytest
 import occlusion_widget as ow
 from occlusion_widget.dataset.integrity import StoreCorruptError, verify_arrays
 from tests.helpers.legacy_store import write_v2_store
-from tests.helpers.models_dataset import brightness_model
+from tests.helpers.models_dataset import brightness_model, counting_model
 from tests.helpers.store_writer import banded
 
 pytest.importorskip("zarr")
@@ -28,16 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def files(store) -> list:
     return [p for p in Path(store).rglob("*") if p.is_file()]
-
-
-def counting():
-    inner, calls = brightness_model(), []
-
-    def model(batch):
-        calls.append(int((np.asarray(batch).reshape(len(batch), -1).min(axis=1) == 0).sum()))
-        return inner(batch)
-
-    return model, calls
 
 
 def same_maps(ds, reference, ids):
@@ -106,7 +96,7 @@ def test_a_writer_killed_while_writing_a_shard_loses_no_image_and_the_resume_rep
     crashed = ow.open_dataset(store)
     assert sorted(crashed.table["id"], key=int) == [str(i) for i in range(12)]
     same_maps(crashed, reference, range(12))  # the old images, and the new ones staged
-    model, calls = counting()
+    model, calls = counting_model()
     resumed = ow.sweep_dataset(model, banded(12), store=store, batch_size=64, **PARAMS)
     # Nothing was lost, so no position is swept again (one call scores stored images: the
     # model must answer as the maps it resumes do).
@@ -172,7 +162,7 @@ def test_a_slot_holding_another_images_maps_is_refused_and_redone(tmp_path):
     keys[int(slots["1"])] = keys[int(slots["0"])]  # slot of image 1 claims to be image 0's
     with pytest.raises(StoreCorruptError, match=r"the slot holds those of key i"):
         ow.open_dataset(store).result("1")
-    model, calls = counting()
+    model, calls = counting_model()
     with pytest.warns(UserWarning, match=r"1 image\(s\)"):
         ds = ow.sweep_dataset(model, banded(3), store=store, **PARAMS)
     assert sum(calls) == 9  # image 1 again: 3 x 3 positions
@@ -217,7 +207,7 @@ def test_an_old_store_is_read_resumed_in_its_layout_and_converted(tmp_path):
     ds = ow.open_dataset(old)
     assert ds.store.legacy and len(ds) == 3
     same_maps(ds, reference, range(3))
-    model, calls = counting()
+    model, calls = counting_model()
     resumed = ow.sweep_dataset(model, banded(5), store=old, **PARAMS)
     assert sum(calls) == 2 * 9  # images 3 and 4 only
     assert (old / "maps.zarr" / resumed.table.set_index("id")["key"]["4"]).is_dir()
@@ -240,7 +230,7 @@ def test_damaged_maps_in_an_old_store_are_named_and_redone(tmp_path):
     shutil.rmtree(store / "maps.zarr" / key)
     with pytest.raises(StoreCorruptError, match=rf"maps.zarr/{key}"):
         ow.open_dataset(store).result("1")
-    model, calls = counting()
+    model, calls = counting_model()
     with pytest.warns(UserWarning, match=r"1 image\(s\)"):
         ds = ow.sweep_dataset(model, banded(3), store=store, **PARAMS)
     assert sum(calls) == 9

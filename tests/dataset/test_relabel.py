@@ -7,23 +7,13 @@ import numpy as np
 import pytest
 
 import occlusion_widget as ow
-from tests.helpers.models_dataset import brightness_model
+from tests.helpers.models_dataset import brightness_model, counting_model
 from tests.helpers.store_writer import banded
 
 pytest.importorskip("zarr")
 pytest.importorskip("pyarrow")
 
 PARAMS = {"patch_size": 4, "stride": 4, "baseline": "black", "progress": False}
-
-
-def counting():
-    inner, calls = brightness_model(), []
-
-    def model(batch):
-        calls.append(int((np.asarray(batch).reshape(len(batch), -1).min(axis=1) == 0).sum()))
-        return inner(batch)
-
-    return model, calls
 
 
 def test_labels_given_on_a_re_run_reach_the_rows_without_a_sweep(tmp_path):
@@ -33,7 +23,7 @@ def test_labels_given_on_a_re_run_reach_the_rows_without_a_sweep(tmp_path):
     assert first.table["label"].tolist() == [-1] * 4
     predicted = first.table["predicted"].tolist()
     labels = [predicted[0], 1 - predicted[1], predicted[2], 1 - predicted[3]]
-    model, calls = counting()
+    model, calls = counting_model()
     ds = ow.sweep_dataset(model, data, labels=labels, store=store, **PARAMS)
     assert sum(calls) == 0  # no position swept again
     table = ds.table.set_index("id").loc[["0", "1", "2", "3"]]

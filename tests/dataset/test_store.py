@@ -37,6 +37,28 @@ def writer(store, stride, n, sync, mode):
     )
 
 
+def held_writer(tmp_path, n=6):
+    """A writer of ``n`` banded images that blocks inside its first image (its claim on
+    images 0 and 1 held) until ``sync / "release"`` exists: ``(store, sync, process)``."""
+    store, sync = tmp_path / "s", tmp_path / "sync"
+    sync.mkdir()
+    proc = writer(store, 4, n, sync, "hold")
+    deadline = time.monotonic() + 60
+    while not (sync / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return store, sync, proc
+
+
+def beside_held(store, sync, held, stride, mode):
+    """Run a second writer while ``held`` (:func:`held_writer`) blocks, then release that one
+    and check it ended well: the second writer's ``(exit code, output)``."""
+    second = finish(writer(store, stride, 6, sync, mode))
+    (sync / "release").touch()
+    code, out = finish(held)
+    assert code == 0, out
+    return second
+
+
 def finish(proc, limit=300):
     out, err = proc.communicate(timeout=limit)
     return proc.returncode, out + err
@@ -100,16 +122,8 @@ def test_two_writers_with_the_same_parameters_share_the_images(tmp_path):
 
 
 def test_a_second_writer_with_other_parameters_is_refused_at_once(tmp_path):
-    store, sync = tmp_path / "s", tmp_path / "sync"
-    sync.mkdir()
-    a = writer(store, 4, 6, sync, "hold")  # blocks inside its first image
-    deadline = time.monotonic() + 60
-    while not (sync / "started").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    code_b, out_b = finish(writer(store, 8, 6, sync, "none"))
-    (sync / "release").touch()
-    code_a, out_a = finish(a)
-    assert code_a == 0, out_a
+    store, sync, a = held_writer(tmp_path)
+    code_b, out_b = beside_held(store, sync, a, 8, "none")
     assert code_b == 3 and "stride: store has [4, 4], this sweep [8, 8]" in out_b, out_b
     ds = ow.open_dataset(store)
     assert ds.params["stride"] == [4, 4] and len(ds) == 6
@@ -121,17 +135,9 @@ def test_a_second_writer_with_other_images_is_refused_before_the_first_has_rows(
     # The table's own check needs rows, and a writer appends its first rows only after a
     # chunk of images: the second writer skipped the first one's claimed blocks, returned
     # having swept nothing, and said nothing.
-    store, sync = tmp_path / "s", tmp_path / "sync"
-    sync.mkdir()
-    a = writer(store, 4, 6, sync, "hold")  # blocks inside its first image
-    deadline = time.monotonic() + 60
-    while not (sync / "started").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    store, sync, a = held_writer(tmp_path)
     assert not (store / "table").exists() or raw_rows(store).empty
-    code_b, out_b = finish(writer(store, 4, 6, sync, "other"))
-    (sync / "release").touch()
-    code_a, out_a = finish(a)
-    assert code_a == 0, out_a
+    code_b, out_b = beside_held(store, sync, a, 4, "other")
     assert code_b == 3 and "image '0' is not the image another writer" in out_b, out_b
     ds = ow.open_dataset(store)
     reference = ow.sweep_dataset(brightness_model(), banded(6), **AS_WRITER)
@@ -143,12 +149,7 @@ def test_a_second_writer_with_other_images_is_refused_before_the_first_has_rows(
 
 def test_a_writer_that_leaves_images_to_a_running_one_says_its_table_is_partial(tmp_path):
     # It returned a dataset short of those images without a word.
-    store, sync = tmp_path / "s", tmp_path / "sync"
-    sync.mkdir()
-    a = writer(store, 4, 6, sync, "hold")  # holds the claim on images 0 and 1, inside image 0
-    deadline = time.monotonic() + 60
-    while not (sync / "started").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    store, sync, a = held_writer(tmp_path)  # holds the claim on images 0 and 1
     with pytest.warns(UserWarning, match=r"2 image\(s\) are being swept by another writer"):
         ds = ow.sweep_dataset(brightness_model(), banded(6), store=store, **AS_WRITER)
     assert sorted(ds.table["id"], key=int) == ["2", "3", "4", "5"]
