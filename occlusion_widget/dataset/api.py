@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from ..engine.params import reject_unknown
+from .claims import announce, withdraw
 from .dataset import OcclusionDataset
 from .identity import answer_mismatch, describe_model, model_mismatch, same_by_digest
 from .local import RowWriter, run_local
@@ -160,31 +161,10 @@ def sweep_dataset(
     )
     params.describe()  # raises now on a malformed patch size, stride or resize
     st = open_store(store, storage_options)
-    image_shape = _check_stored_params(st, params)
-    described = params.describe()["baseline"]
-    if (
-        isinstance(described, str)
-        and described.startswith("array[")
-        and not st.has_arrays("_baseline")
-    ):
-        # A whole baseline image is recorded by checksum only: keep it to rebuild results.
-        st.write_arrays("_baseline", {"baseline": np.asarray(baseline, np.float32)})
-    if source.class_names is not None and st.meta().get("folder_classes") != source.class_names:
-        st.write_meta({"folder_classes": source.class_names})
-    work = plan(st, source, params)
+    image_shape, work, live, claims = _prepare(
+        st, source, params, baseline, model, model_factory, backend
+    )
     done = work.had_rows
-    live = None  # the model this process ran, kept for the gallery's widgets
-    recorded = st.params_meta().get("params", {}).get("model")
-    if (
-        work.sample
-        and (backend == "local" or model is not None)
-        and not same_by_digest(recorded, params.model)
-    ):
-        # A wrapper, a factory or a file of another model passes the recorded description:
-        # its answers on images the store holds must be the stored ones.
-        live = _load_model(model, model_factory)
-        _check_answers(st, work.sample, live, params.preprocess, params.output, "this sweep")
-    claims = work.open_claims()
     try:
         with RowWriter(st, work.total, progress, start=work.skipped, claims=claims) as writer:
             items = work.claimed(claims, writer.skip)
@@ -231,6 +211,42 @@ def sweep_dataset(
     return OcclusionDataset(st, model=live, preprocess=preprocess)
 
 
+def _prepare(st, source, params, baseline, model, model_factory, backend):
+    """Settle or check the parameters, plan what is left, hold a resumed model to the stored
+    answers and open the claims: ``(image_shape, plan, loaded model or None, claims)``. The
+    writer is announced throughout, so that a writer starting meanwhile never takes the
+    parameters settled here for a failed call's (:meth:`.disk.DiskStore.unsettle_if_unused`)."""
+    me = announce(st)
+    try:
+        image_shape = _check_stored_params(st, params, me)
+        described = params.describe()["baseline"]
+        if (
+            isinstance(described, str)
+            and described.startswith("array[")
+            and not st.has_arrays("_baseline")
+        ):
+            # A whole baseline image is recorded by checksum only: keep it to rebuild results.
+            st.write_arrays("_baseline", {"baseline": np.asarray(baseline, np.float32)})
+        classes = source.class_names
+        if classes is not None and st.meta().get("folder_classes") != classes:
+            st.write_meta({"folder_classes": classes})
+        work = plan(st, source, params)
+        live = None  # the model this process ran, kept for the gallery's widgets
+        recorded = st.params_meta().get("params", {}).get("model")
+        if (
+            work.sample
+            and (backend == "local" or model is not None)
+            and not same_by_digest(recorded, params.model)
+        ):
+            # A wrapper, a factory or a file of another model passes the recorded description:
+            # its answers on images the store holds must be the stored ones.
+            live = _load_model(model, model_factory)
+            _check_answers(st, work.sample, live, params.preprocess, params.output, "this sweep")
+        return image_shape, work, live, work.open_claims()
+    finally:
+        withdraw(st, me)
+
+
 #: What ``sweep_dataset(**sweep_options)`` passes on to the engine's sweep.
 SWEEP_OPTIONS = ("mode", "value_range", "method")
 
@@ -240,7 +256,7 @@ def _keywords() -> list[str]:
     return [p.name for p in named if p.kind == p.KEYWORD_ONLY] + list(SWEEP_OPTIONS)
 
 
-def _check_stored_params(st, params):
+def _check_stored_params(st, params, me=None):
     """Settle this sweep's parameters in the store, or refuse at once a store written with
     other ones (before any image is swept); returns the image shape the store holds, if any."""
     meta = st.params_meta()
@@ -251,9 +267,9 @@ def _check_stored_params(st, params):
     except ValueError:
         # Parameters settled by a call that stored nothing (it failed before its first
         # image) bind nobody: this call settles its own.
-        if not getattr(st, "unsettle_if_unused", lambda: False)():
+        if not getattr(st, "unsettle_if_unused", lambda _: False)(me):
             raise
-        return _check_stored_params(st, params)
+        return _check_stored_params(st, params)  # settles ours: a second refusal is final
     return None if shape is None else tuple(shape)
 
 

@@ -34,7 +34,17 @@ import time
 import uuid
 import warnings
 
-__all__ = ["BUSY", "CLAIMED", "DONE", "Claims", "LocalClaims", "any_live_writer", "settle"]
+__all__ = [
+    "BUSY",
+    "CLAIMED",
+    "DONE",
+    "Claims",
+    "LocalClaims",
+    "announce",
+    "any_live_writer",
+    "settle",
+    "withdraw",
+]
 
 CLAIMED, BUSY, DONE = "claimed", "busy", "done"
 #: A writer whose heartbeat is older than this many seconds is taken for dead.
@@ -69,15 +79,41 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def any_live_writer(fs, root: str) -> bool:
-    """Whether a writer of the store at ``root`` may be running: a heartbeat in
-    ``writers/`` that is fresh, from a process alive (on this machine) or from another
-    machine."""
+def announce(store) -> str | None:
+    """Mark a writer of ``store`` (a disk store) as starting, before it has claims: a
+    heartbeat file that :func:`any_live_writer` sees; its id, for :func:`withdraw`."""
+    if not hasattr(store, "fs"):
+        return None  # in memory: no other writer
+    me = uuid.uuid4().hex
+    who = {"writer": me, "host": HOST, "pid": os.getpid(), "time": time.time()}
+    store.fs.makedirs(f"{store.root}/writers", exist_ok=True)
+    store.fs.pipe_file(f"{store.root}/writers/{me}.json", json.dumps(who).encode())
+    _LIVE.add(me)
+    return me
+
+
+def withdraw(store, me: str | None) -> None:
+    """Remove what :func:`announce` wrote (its claims, if any, keep their own heartbeat)."""
+    if me is None:
+        return
+    _LIVE.discard(me)
+    try:
+        store.fs.rm_file(f"{store.root}/writers/{me}.json")
+    except OSError:
+        pass
+
+
+def any_live_writer(fs, root: str, me: str | None = None) -> bool:
+    """Whether a writer of the store at ``root`` other than ``me`` may be running: a
+    heartbeat in ``writers/`` that is fresh, from a process alive (on this machine) or from
+    another machine."""
     try:
         beats = [p for p in fs.ls(f"{root}/writers", detail=False) if p.endswith(".json")]
     except (FileNotFoundError, OSError):
         return False
     for path in beats:
+        if me is not None and path.endswith(f"/{me}.json"):
+            continue
         beat = _read_json(fs, path, tries=3)
         if not isinstance(beat, dict):
             return True  # being written: someone is there

@@ -147,13 +147,13 @@ class DiskStore(BaseStore):
             wanted.add("classes")  # a top-k store keeps the classes beside the values
         return sorted(wanted - set(self.layout.fields())) if "num_classes" in meta else []
 
-    def unsettle_if_unused(self) -> bool:
+    def unsettle_if_unused(self, me: str | None = None) -> bool:
         """Forget the settled parameters when the store holds nothing they describe (no row,
         no map, nothing staged: a first call that failed before its first image) and no writer
         is running; whether it did. The next writer settles its own."""
         from .claims import any_live_writer
 
-        if self.legacy or any_live_writer(self.fs, self.root):
+        if self.legacy or any_live_writer(self.fs, self.root, me):
             return False
         kept = {"maps.zarr/zarr.json", "claims/_params.json", "claims/_shape.json"}
         root = self.root.rstrip("/")

@@ -59,3 +59,22 @@ def test_a_first_call_that_stored_nothing_does_not_bind_the_store(tmp_path, wron
     # Once an image is stored its parameters bind: another patch is refused as before.
     with pytest.raises(ValueError, match=r"patch_size: store has \[4, 4\], this sweep \[2, 2\]"):
         ow.sweep_dataset(brightness_model(), images(3), store=store, **{**PARAMS, "patch_size": 2})
+
+
+def test_a_writer_still_starting_keeps_the_parameters_it_settled(tmp_path):
+    # A writer between settling its parameters and opening its claims stores nothing yet:
+    # another writer must not take its parameters for a failed call's and settle its own.
+    from occlusion_widget.dataset.claims import announce, withdraw
+    from occlusion_widget.dataset.store import open_store
+
+    store, too_big = tmp_path / "s", {**PARAMS, "patch_size": 100}
+    with pytest.raises(ValueError):  # settles patch 100, then fails on the first image
+        ow.sweep_dataset(brightness_model(), images(3), store=store, **too_big)
+    st = open_store(store)
+    starting = announce(st)  # as a writer starting with those parameters is
+    try:
+        with pytest.raises(ValueError, match=r"patch_size: store has \[100, 100\]"):
+            ow.sweep_dataset(brightness_model(), images(3), store=store, **PARAMS)
+    finally:
+        withdraw(st, starting)
+    assert len(ow.sweep_dataset(brightness_model(), images(3), store=store, **PARAMS)) == 3
