@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from .claims import BUSY, CLAIMED, Claims, LocalClaims
 from .integrity import StoreCorruptError, image_digest, verify_arrays
 from .parts import DoneKeys
@@ -196,6 +198,12 @@ def plan(store, source, params=None) -> Plan:
         if named:  # the file changed since it was swept: sweep it again
             redo.add(item.key)
             return True
+        hint = _dtype_only(store, item)
+        if hint:
+            raise ValueError(
+                f"image {item.id!r} has the pixel values the store at {store.location} holds "
+                f"as {item.id!r}, {hint}. Pass the images as the first sweep did"
+            )
         raise ValueError(
             f"image {item.id!r} is not the image the store at {store.location} holds as "
             f"{item.id!r} (their pixels differ): this store was swept with other images. Give "
@@ -214,6 +222,24 @@ def plan(store, source, params=None) -> Plan:
     work.sample = [key for key in done if key not in broken][:SAMPLE_IMAGES]
     work.relabel = relabel
     return work
+
+
+def _dtype_only(store, item) -> str:
+    """How ``item`` differs from the image the store holds under its key when only the dtype
+    does (the digest covers it): a clause for the refusal, or ""."""
+    try:
+        stored = store.read_many([item.key], errors="return").get(item.key)
+        given = np.asarray(item.image)
+    except Exception:  # an image that cannot be read back here: the plain refusal stands
+        return ""
+    if not isinstance(stored, dict) or "image" not in stored:
+        return ""
+    held = np.asarray(stored["image"])
+    if held.dtype == given.dtype or held.shape != given.shape:
+        return ""
+    if not np.array_equal(held.astype(np.float64), given.astype(np.float64)):
+        return ""
+    return f"but as {given.dtype} where the sweep that wrote it had {held.dtype}"
 
 
 #: Done images whose maps are read back and checked together, at most.

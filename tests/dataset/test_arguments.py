@@ -78,3 +78,13 @@ def test_a_writer_still_starting_keeps_the_parameters_it_settled(tmp_path):
     finally:
         withdraw(st, starting)
     assert len(ow.sweep_dataset(brightness_model(), images(3), store=store, **PARAMS)) == 3
+
+
+def test_the_same_pixels_in_another_dtype_are_told_apart_from_other_images(tmp_path):
+    # The refusal said "their pixels differ" when only the dtype did.
+    store, data = tmp_path / "s", images(3)
+    ow.sweep_dataset(brightness_model(), data, store=store, **PARAMS)
+    with pytest.raises(ValueError, match=r"has the pixel values .* but as float32 where .* uint8"):
+        ow.sweep_dataset(brightness_model(), data.astype("float32"), store=store, **PARAMS)
+    with pytest.raises(ValueError, match=r"their pixels differ"):
+        ow.sweep_dataset(brightness_model(), data[::-1].copy(), store=store, **PARAMS)
