@@ -42,8 +42,9 @@ class BaseStore(ParamsCheck):
         table = self.table()
         return set(table.loc[table["status"] == "done", "key"])
 
-    def where(self, key: str) -> str:
-        """Where an image's maps are, for messages."""
+    def where(self, key: str, missing: bool = False) -> str:
+        """Where an image's maps are, for messages (``missing``: name the files that are gone,
+        where a store can tell)."""
         return f"{self.location} (maps of key {key})"
 
     def compact(self) -> None:

@@ -186,7 +186,10 @@ class OcclusionDataset:
 
     def _rebuild(self, row, arrays) -> OcclusionResult:
         self.store.require_meta()  # names what is lost, before any KeyError could
-        where = f"the maps of image {row['id']!r} ({self.store.where(row['key'])})"
+
+        def where() -> str:
+            return f"the maps of image {row['id']!r} ({self.store.where(row['key'], True)})"
+
         verify_arrays(arrays, str(row.get("checksum") or ""), where)
         options = self.params.get("options", {})
         raw = load_image(np.asarray(arrays["image"]))

@@ -179,13 +179,24 @@ class DiskStore(BaseStore):
     def _per_key(self, key: str) -> bool:
         return self.legacy or key.startswith("_")  # _baseline: one group in every format
 
-    def where(self, key: str) -> str:
+    def where(self, key: str, missing: bool = False) -> str:
+        """Where ``key``'s maps are, for messages; ``missing`` names the shard files that are
+        gone (an existence check per field: for an error, not for every read)."""
         if self._per_key(key):
             return f"{self.maps}/{key}"
         slot = self._slots.get(key)
         if slot is None or not self.layout.ready:
             return f"{self.maps} (key {key})"
-        return f"of key {key}, slot {slot}: {self.layout.files_of(slot)}"
+        text = f"of key {key}, slot {slot}: {self.layout.files_of(slot)}"
+        if missing:
+            gone = [
+                self.layout.shard_file(name, slot)
+                for name in sorted(self.layout.arrays)
+                if not self.fs.exists(self.layout.shard_file(name, slot, on_fs=True))
+            ]
+            if gone:
+                text += f" ({', '.join(gone)} {'is' if len(gone) == 1 else 'are'} missing)"
+        return text
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -304,7 +315,9 @@ class DiskStore(BaseStore):
                 f"sweep_dataset with this store to redo the image"
             )
         arrays = {name: a for name, a in got.items() if name != "key"}
-        verify_arrays(arrays, self._checksums.get(key, ""), f"the maps {self.where(key)}")
+        verify_arrays(
+            arrays, self._checksums.get(key, ""), lambda: f"the maps {self.where(key, True)}"
+        )
         return arrays
 
     def read_arrays(self, key: str) -> dict:

@@ -105,10 +105,12 @@ def arrays_checksum(arrays: dict) -> str:
     return digest.hexdigest()
 
 
-def verify_arrays(arrays: dict, expected: str, what: str) -> None:
+def verify_arrays(arrays: dict, expected: str, what) -> None:
     """Raise :class:`StoreCorruptError` unless ``arrays`` match the checksum of their row
-    (an empty ``expected``, from a store written before checksums, is not checked)."""
+    (an empty ``expected``, from a store written before checksums, is not checked).
+    ``what`` names them, or is a function that does (called only for the message)."""
     if expected and arrays_checksum(arrays) != expected:
+        what = what() if callable(what) else what
         raise StoreCorruptError(
             f"{what} are corrupt: their checksum does not match the one recorded when they "
             f"were written (damaged or missing chunks). Re-run sweep_dataset with the same "

@@ -258,7 +258,8 @@ def _broken(store, done) -> set:
             try:
                 if isinstance(arrays, StoreCorruptError):
                     raise arrays
-                verify_arrays(arrays, row.checksum, f"the maps {store.where(key)}")
+                place = lambda k=key: f"the maps {store.where(k, True)}"  # noqa: E731
+                verify_arrays(arrays, row.checksum, place)
             except StoreCorruptError as exc:
                 bad[key] = f"{row.id}: {str(exc).split('. Re-run')[0]}"
     if bad:

@@ -152,6 +152,16 @@ def test_a_field_whose_array_is_lost_is_named_and_rebuilt_by_the_next_run(tmp_pa
             np.testing.assert_array_equal(ds.result(str(i)).probabilities, expected[i])
 
 
+def test_a_missing_shard_file_is_named_as_missing(tmp_path):
+    # The checksum message listed every field's shard file, the missing one among them.
+    store = tmp_path / "s"
+    ow.sweep_dataset(brightness_model(), banded(3), store=store, **PARAMS)
+    shard = next(p for p in (store / "maps.zarr" / "probabilities" / "c").rglob("*") if p.is_file())
+    shard.unlink()
+    with pytest.raises(StoreCorruptError, match=r"\(\S*/probabilities/c/0/0/0/0 is missing\)"):
+        ow.open_dataset(store).result("0")
+
+
 def test_a_slot_holding_another_images_maps_is_refused_and_redone(tmp_path):
     import zarr
 
