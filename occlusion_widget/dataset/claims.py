@@ -79,15 +79,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _who(writer: str) -> dict:
+    """What a heartbeat or a claim says of its writer."""
+    return {"writer": writer, "host": HOST, "pid": os.getpid(), "time": time.time()}
+
+
 def announce(store) -> str | None:
     """Mark a writer of ``store`` (a disk store) as starting, before it has claims: a
     heartbeat file that :func:`any_live_writer` sees; its id, for :func:`withdraw`."""
     if not hasattr(store, "fs"):
         return None  # in memory: no other writer
     me = uuid.uuid4().hex
-    who = {"writer": me, "host": HOST, "pid": os.getpid(), "time": time.time()}
     store.fs.makedirs(f"{store.root}/writers", exist_ok=True)
-    store.fs.pipe_file(f"{store.root}/writers/{me}.json", json.dumps(who).encode())
+    store.fs.pipe_file(f"{store.root}/writers/{me}.json", json.dumps(_who(me)).encode())
     _LIVE.add(me)
     return me
 
@@ -282,7 +286,7 @@ class Claims:
         self._thread.start()
 
     def _payload(self, keys=None, digests=None) -> bytes:
-        who = {"writer": self.id, "host": HOST, "pid": os.getpid(), "time": time.time()}
+        who = _who(self.id)
         if keys is not None:
             who["keys"] = list(keys)
         if digests is not None:

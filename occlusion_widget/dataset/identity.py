@@ -30,6 +30,8 @@ __all__ = [
 #: image in another batch moves float32 probabilities by about 1e-6; other weights move them by
 #: far more.
 ANSWER_TOLERANCE = 1e-3
+#: The field of a model's description that identifies its weights, by kind.
+_DIGEST_KEYS = {"keras": "weights", "file": "digest"}
 
 
 def same_by_digest(old: dict | None, new: dict | None) -> bool:
@@ -44,7 +46,7 @@ def same_by_digest(old: dict | None, new: dict | None) -> bool:
     """
     if not old or not new or old.get("kind") != new.get("kind"):
         return False
-    key = {"keras": "weights", "file": "digest"}.get(str(old.get("kind")))
+    key = _DIGEST_KEYS.get(str(old.get("kind")))
     return key is not None and old.get(key) is not None and old.get(key) == new.get(key)
 
 
@@ -126,7 +128,7 @@ def model_mismatch(old: dict | None, new: dict | None) -> str:
     """
     if not old or not new or old.get("kind") != new.get("kind"):
         return ""
-    key = {"keras": "weights", "file": "digest"}.get(str(old.get("kind")))
+    key = _DIGEST_KEYS.get(str(old.get("kind")))
     if key is None or old.get(key) == new.get(key):
         return ""
     what = "weights" if key == "weights" else "file contents"
