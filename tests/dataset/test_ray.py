@@ -26,6 +26,9 @@ pytest.importorskip("zarr")
 
 PARAMS = {"patch_size": 4, "stride": 2, "batch_size": 8, "progress": False}
 ROOT = Path(__file__).resolve().parents[2]
+# How long an image took and where its arrays landed: Ray writes blocks in completion order, so
+# the slot differs from a local run's (a float column once a failed image's null is in it).
+PLACEMENT = ("seconds", "slot")
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,7 @@ def test_ray_equals_local_and_writes_the_same_store(local_ray, model_path, tmp_p
     b = ow.open_dataset(tmp_path / "r").table.set_index("id").sort_index()
     assert list(a.index) == list(b.index) and (a["status"] == b["status"]).all()
     assert list(b["status"]) == ["done"] * 5 + ["error"]
-    floats = [c for c in a.columns if a[c].dtype == np.float64 and c != "seconds"]
+    floats = [c for c in a.columns if a[c].dtype == np.float64 and c not in PLACEMENT]
     # The same engine code with the same batch size runs in both: the issue asks for 1e-6,
     # and float32 CPU inference with identical batches gives identical numbers here.
     np.testing.assert_allclose(b[floats].to_numpy(), a[floats].to_numpy(), atol=1e-6)
@@ -135,7 +138,7 @@ def test_blocks_of_cifar_size_images_equal_local_image_by_image(
     assert list(a.index) == list(b.index) and (b["status"] == "done").all()
     for column in ("predicted", "flip_class", "winner_classes", "winner_counts", "checksum"):
         assert a[column].tolist() == b[column].tolist(), column
-    floats = [c for c in a.columns if a[c].dtype == np.float64 and c != "seconds"]
+    floats = [c for c in a.columns if a[c].dtype == np.float64 and c not in PLACEMENT]
     np.testing.assert_allclose(b[floats].to_numpy(), a[floats].to_numpy(), atol=1e-6)
     for image_id in a.index:
         np.testing.assert_array_equal(
