@@ -70,7 +70,8 @@ def sweep_dataset(
     store : str or os.PathLike, optional
         A folder (local path or fsspec URL) for the Zarr maps and the Parquet table. Re-running
         with the same store skips the images already done; a store written with other
-        parameters is refused. ``None`` keeps everything in memory.
+        parameters is refused. ``None`` keeps everything in memory. A store inside the image
+        folder is left out of the dataset; the image folder itself is refused as a store.
     backend : {"local", "ray"}, default "local"
         ``"local"`` runs here with the streaming engine; ``"ray"`` runs on Ray Data (a local
         Ray, or the cluster at ``RAY_ADDRESS``), see :mod:`occlusion_widget.dataset.ray_backend`.
@@ -145,7 +146,9 @@ def sweep_dataset(
             f"model path {os.fspath(model)!r} does not exist or is not a file; give a .keras "
             f"file, a keras.Model or a callable"
         )
-    source = make_source(images, labels)
+    # A store kept inside the image folder is not part of the dataset.
+    local = isinstance(store, (str, os.PathLike)) and "://" not in os.fspath(store)
+    source = make_source(images, labels, skip=store if local else None)
     params = DatasetParams(
         patch_size,
         stride,

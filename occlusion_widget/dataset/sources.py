@@ -102,7 +102,7 @@ class Source:
     named: bool = False
 
 
-def make_source(images, labels=None) -> Source:
+def make_source(images, labels=None, skip=None) -> Source:
     """Turn the ``images`` argument into a :class:`Source`.
 
     Parameters
@@ -115,6 +115,9 @@ def make_source(images, labels=None) -> Source:
         pairs (batched or not).
     labels : sequence of int, optional
         True labels, one per image (not with pairs or folders, which carry their own).
+    skip : str or os.PathLike, optional
+        A folder a folder dataset leaves out: the sweep's own store, when it is kept inside
+        the image folder (its files are no images, and it is no class).
 
     Returns
     -------
@@ -136,7 +139,7 @@ def make_source(images, labels=None) -> Source:
                 "labels= cannot be combined with a folder: the folder's class sub-folders give "
                 "the labels. Pass a list of paths with labels= instead"
             )
-        return _folder(Path(images))
+        return _folder(Path(images), None if skip is None else Path(skip))
     if _is_tf_dataset(images):
         return Source(_pairs(_unbatch(images.as_numpy_iterator()), labels), None)
     if isinstance(images, np.ndarray) or _is_tensor(images):
@@ -181,21 +184,28 @@ def make_source(images, labels=None) -> Source:
 _EMPTY = "the dataset is empty: no images to sweep. Check the folder or the list you passed"
 
 
-def _folder(root: Path) -> Source:
+def _folder(root: Path, skip: Path | None = None) -> Source:
     if not root.exists():
         raise ValueError(f"image folder {os.fspath(root)!r} does not exist")
     if not root.is_dir():
         raise ValueError(
             f"{os.fspath(root)!r} is a file, not a folder; pass [path] for a single image file"
         )
+    left_out = _inside(root, skip)
     files = sorted(
         p
         for p in root.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and not left_out(p)
     )
     if not files:
         raise ValueError(f"the folder {os.fspath(root)!r} holds no files: the dataset is empty")
-    subdirs = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    subdirs = sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and not left_out(p)
+    )
     # As keras.utils.image_dataset_from_directory: the immediate sub-folders are the classes,
     # in alphanumeric order; files directly in the root then have no label.
     classes = subdirs or None
@@ -207,6 +217,26 @@ def _folder(root: Path) -> Source:
         # The id must be text a table holds: undecodable bytes of a name become \\xNN.
         items.append(Item(display_path(rel.as_posix()), None, str(path), label))
     return Source(items, len(items), classes, named=True)
+
+
+def _inside(root: Path, skip: Path | None):
+    """``left_out(path)``: whether a path of the image folder is in ``skip`` (the store).
+
+    A store that is the image folder itself is refused: its files and folders would mix with
+    the images and the class folders."""
+    if skip is None:
+        return lambda path: False
+    root_real, skip_real = root.resolve(), skip.resolve()
+    if root_real == skip_real:
+        raise ValueError(
+            f"store={os.fspath(skip)!r} is the image folder {os.fspath(root)!r} itself; "
+            f"keep the store in a folder of its own, e.g. "
+            f"store={os.fspath(root_real.parent / (root_real.name + '_sweep'))!r}"
+        )
+    if not skip_real.is_relative_to(root_real):
+        return lambda path: False
+    parts = skip_real.relative_to(root_real).parts
+    return lambda path: path.relative_to(root).parts[: len(parts)] == parts
 
 
 def _item(item_id, image, label) -> Item:

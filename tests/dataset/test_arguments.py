@@ -88,3 +88,36 @@ def test_the_same_pixels_in_another_dtype_are_told_apart_from_other_images(tmp_p
         ow.sweep_dataset(brightness_model(), data.astype("float32"), store=store, **PARAMS)
     with pytest.raises(ValueError, match=r"their pixels differ"):
         ow.sweep_dataset(brightness_model(), data[::-1].copy(), store=store, **PARAMS)
+
+
+@pytest.mark.parametrize("inside", ["sweep", "cat/sweep"])
+def test_a_store_kept_inside_the_image_folder_is_no_class_and_no_image(tmp_path, inside):
+    from PIL import Image
+
+    root = tmp_path / "data"
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+    pictures = images(2, size=8)
+    Image.fromarray(pictures[0]).save(root / "cat" / "a.png")
+    Image.fromarray(pictures[1]).save(root / "dog" / "b.png")
+    store = root / inside
+    first = ow.sweep_dataset(brightness_model(), root, store=store, **PARAMS)
+    # The second run finds the store's files in the folder: they are left out, and the
+    # classes stay those of the first run (a "sweep" class would have shifted "dog").
+    again = ow.sweep_dataset(brightness_model(), root, store=store, **PARAMS)
+    for ds in (first, again):
+        assert sorted(ds.table["id"]) == ["cat/a.png", "dog/b.png"]
+        assert (ds.table["status"] == "done").all(), ds.errors.to_dict("records")
+        assert ds.folder_classes == ["cat", "dog"]
+        assert ds.table.set_index("id").loc["dog/b.png", "label"] == 1
+
+
+def test_a_store_that_is_the_image_folder_is_refused(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "data"
+    (root / "cat").mkdir(parents=True)
+    Image.fromarray(images(1, size=8)[0]).save(root / "cat" / "a.png")
+    with pytest.raises(ValueError, match=r"is the image folder .* itself.*data_sweep"):
+        ow.sweep_dataset(brightness_model(), root, store=root, **PARAMS)
+    assert not (root / "table").exists()
