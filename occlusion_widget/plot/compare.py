@@ -6,6 +6,7 @@ inside the functions so ``import occlusion_widget`` stays light.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from .. import labels as _labels
 from ..engine.compare import Comparison
 from ..engine.compare import compare as _compare_engine
+from ..engine.params import reject_unknown
 from ._common import display_rgb, underlay
 
 __all__ = ["PlottedComparison", "compare", "comparison_figure"]
@@ -108,6 +110,9 @@ def compare(model, image, *, labels=None, **kwargs) -> PlottedComparison:
     >>> cmp.best["baseline"]
     'black'
     """
+    # Named here, not by Python: "patch_size=16" gets "did you mean 'patch_sizes'?".
+    options = inspect.signature(_compare_engine).parameters.values()
+    reject_unknown(kwargs, "compare()", [o.name for o in options if o.kind is o.KEYWORD_ONLY])
     result = _compare_engine(model, image, **kwargs)
     names = None
     if labels is not None:

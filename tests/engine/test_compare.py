@@ -137,3 +137,15 @@ def test_the_figure_names_the_target_by_its_label():
 def test_an_empty_list_of_settings_is_refused():
     with pytest.raises(ValueError, match="baselines must name at least one setting"):
         ow.compare(_corner_model, np.ones((4, 4)), baselines=[], patch_sizes=[2])
+
+
+def test_a_single_patch_size_keyword_is_pointed_to_patch_sizes():
+    calls = []
+
+    def model(batch):
+        calls.append(len(batch))
+        return _corner_model(batch)
+
+    with pytest.raises(TypeError, match=r"compare\(\).*'patch_size'.*did you mean 'patch_sizes'"):
+        ow.compare(model, np.ones((4, 4)), patch_size=2)
+    assert calls == []  # refused before any sweep
