@@ -64,7 +64,8 @@ def sweep_dataset(
         (searched recursively; class sub-folders give the true labels, as in
         ``keras.utils.image_dataset_from_directory``); an iterable of ``(image, label)`` pairs;
         a ``tf.data.Dataset`` of such pairs. Every image must have the same size (or pass
-        ``resize``).
+        ``resize``). Files are read as stored, as Keras's loaders read them (an EXIF
+        orientation is not applied, unlike a single image's path).
     labels : sequence of int, optional
         True labels, one per image, for a list or array.
     store : str or os.PathLike, optional

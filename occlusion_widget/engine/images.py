@@ -122,7 +122,8 @@ def load_image(image, value_range=None) -> RawImage:
     image : array-like, PIL.Image.Image, str or os.PathLike
         ``(H, W)``, ``(H, W, C)`` or a batch of one ``(1, H, W, C)``; uint8, other integers
         or floats; tensors that convert with ``numpy.asarray`` work too. A path is opened with
-        Pillow.
+        Pillow and turned upright as photo viewers show it (its EXIF orientation: a phone
+        photo is not swept on its side); a PIL image or an array is taken as it is.
     value_range : tuple of float, optional
         ``(lo, hi)`` the pixels are meant to span; by default :func:`value_range_of`.
 
@@ -245,9 +246,11 @@ def _open_path(path):
     except ImportError as exc:
         raise ImportError("opening an image from a path needs Pillow: pip install pillow") from exc
     try:
+        from PIL import ImageOps
+
         with Image.open(path) as img:
             img.load()
-            return img.copy()
+            return ImageOps.exif_transpose(img)  # a copy, turned when its EXIF says so
     except (OSError, SyntaxError, ValueError) as exc:  # PIL's UnidentifiedImageError is OSError
         raise ValueError(
             f"image path {os.fspath(path)!r} is not an image Pillow can read "

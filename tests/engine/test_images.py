@@ -22,6 +22,25 @@ def test_arrays_pil_and_paths_agree(tmp_path):
         assert raw.pixels.dtype == np.float32
 
 
+def test_a_phone_photo_is_read_upright_as_viewers_show_it(tmp_path):
+    # A 2x3 photo stored landscape with EXIF orientation 6 ("rotate 90 clockwise to view"):
+    # viewers show it portrait, 3 high and 2 wide, with the stored left column on top.
+    stored = np.zeros((2, 3, 3), np.uint8)
+    stored[:, 0] = 255  # the stored left column is white
+    img = Image.fromarray(stored)
+    exif = img.getexif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.png"
+    img.save(path, exif=exif)
+    upright = load_image(path).pixels
+    assert upright.shape == (3, 2, 3)
+    np.testing.assert_array_equal(upright[0], np.full((2, 3), 255.0))  # on top
+    np.testing.assert_array_equal(upright[1:], 0.0)
+    # An image object is taken as it is, as the caller holds it.
+    with Image.open(path) as opened:
+        assert load_image(opened).pixels.shape == (2, 3, 3)
+
+
 def test_palette_images_become_rgb():
     img = Image.new("P", (4, 3))
     assert load_image(img).pixels.shape == (3, 4, 3)
