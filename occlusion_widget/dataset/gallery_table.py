@@ -170,6 +170,15 @@ class GalleryTable:
         version = self.store.table_version()
         if version == base and base is not None:
             return None
+        if isinstance(base, tuple) and base and version == ():
+            # Parts are only added or compacted into a new one: none left means the store's
+            # table was deleted or moved, not that it holds no image.
+            where = getattr(self.store, "location", "its folder")
+            raise FileNotFoundError(
+                f"the store at {where} has no table any more (deleted or moved after it was "
+                f"read); the gallery keeps showing the {len(self)} rows it read. Put the store "
+                f"back, or open another with ow.open_dataset(...)"
+            )
         frame = new_rows(self.store, base, version)
         if frame is not None:
             frame = frame.drop_duplicates("key", keep="last")

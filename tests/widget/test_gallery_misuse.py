@@ -1,0 +1,38 @@
+"""The gallery used the wrong way: a store deleted under it, traits only the kernel writes,
+calls from several threads, calls after close, and numpy scalars for its options."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+import occlusion_widget as ow
+from tests.helpers.models_dataset import brightness_model
+
+pytest.importorskip("pandas")
+pytest.importorskip("zarr")
+pytest.importorskip("pyarrow")
+
+PARAMS = {"patch_size": 4, "stride": 4, "baseline": "black", "progress": False}
+
+
+def seeded(n=6, size=12, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def swept():
+    return ow.sweep_dataset(brightness_model(), seeded(), labels=[0, 1, 2] * 2, **PARAMS)
+
+
+def test_a_store_deleted_under_the_gallery_is_said_not_shown_as_empty(tmp_path):
+    ow.sweep_dataset(brightness_model(), seeded(4), store=tmp_path / "s", **PARAMS)
+    g = ow.GalleryWidget(ow.open_dataset(tmp_path / "s"))
+    g.refresh()
+    shutil.rmtree(tmp_path / "s")
+    with pytest.raises(FileNotFoundError, match=r"has no table any more.*keeps showing the 4"):
+        g.refresh()
+    # The rows read stay: the gallery did not turn into "no swept image".
+    assert g.grid.total == 4 and len(g.items) == 4
