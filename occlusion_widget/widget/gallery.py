@@ -232,14 +232,14 @@ class GalleryWidget(ipywidgets.VBox):
                 del entry["row"]
                 entry.update(height=int(picture.shape[0]), width=int(picture.shape[1]))
             with grid.hold_sync():
-                grid.items = items
-                grid.thumbnails = stack(pictures)
-                grid.total_matching = len(self._rows)
-                grid.error = ""
+                grid.set_trait("items", items)
+                grid.set_trait("thumbnails", stack(pictures))
+                grid.set_trait("total_matching", len(self._rows))
+                grid.set_trait("error", "")
                 if page != grid.page:
                     grid.page = page  # past the last page: show the last (refreshes once more)
         except Exception as exc:  # the grid is the one place the browser can show it
-            grid.error = describe_error(exc)
+            grid.set_trait("error", describe_error(exc))
         self._look()
 
     def _position(self, image_id: str) -> int | None:
@@ -291,9 +291,11 @@ class GalleryWidget(ipywidgets.VBox):
                     output=self.dataset.params.get("output", "auto"),
                 )
         except Exception as exc:
-            self.grid.error = f"could not open image {image_id!r}: {describe_error(exc)}"
+            self.grid.set_trait(
+                "error", f"could not open image {image_id!r}: {describe_error(exc)}"
+            )
             return
-        self.grid.error = ""
+        self.grid.set_trait("error", "")
         self.detail.children = (self.opened,)
 
     # -- public API ----------------------------------------------------------------------------
@@ -345,7 +347,7 @@ class GalleryWidget(ipywidgets.VBox):
         if not self.table.apply(change):
             return False
         self._rows = None
-        self.grid.total = self.table.total
+        self.grid.set_trait("total", self.table.total)
         return True
 
     def close(self) -> None:

@@ -14,12 +14,24 @@ import traitlets
 
 from .._version import __version__
 from ..dataset.query import SORT_KEYS, check_filters
+from .synced import KernelOwnedError
 from .traits import Array, Choice, Count, WidgetValueError, array_serialization
 
-__all__ = ["MAX_PAGE_SIZE", "GalleryGrid"]
+__all__ = ["KERNEL_OWNED", "MAX_PAGE_SIZE", "GalleryGrid"]
 
 #: Most thumbnails on one page: the payload of a page stays under 200 x 16 KB at 64 px.
 MAX_PAGE_SIZE = 200
+
+_PAGE = "the gallery fills the page: change page, page_size, sort_by or filters instead"
+#: The traits only the kernel writes (``py -> js``), and what to do instead.
+KERNEL_OWNED = {
+    "items": _PAGE,
+    "thumbnails": _PAGE,
+    "total_matching": "it counts the images that pass the filters: change filters instead",
+    "total": "it counts the images swept without error: refresh() takes in new ones",
+    "labels": "the class names are given when the gallery is made (labels=...)",
+    "error": "the gallery sets it when a query or an opened image fails",
+}
 
 
 class GalleryGrid(anywidget.AnyWidget):
@@ -46,6 +58,20 @@ class GalleryGrid(anywidget.AnyWidget):
     descending = traitlets.Bool(True).tag(sync=True)
     filters = traitlets.Dict().tag(sync=True)
     selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+    #: Set once the grid is made: from then on Python's writes to KERNEL_OWNED are refused
+    #: (the gallery writes them with ``set_trait``).
+    _owned_guard = False
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        object.__setattr__(self, "_owned_guard", True)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        advice = KERNEL_OWNED.get(name)
+        if advice is not None and self._owned_guard:
+            raise KernelOwnedError(f"{name} cannot be set from Python: {advice}")
+        super().__setattr__(name, value)
 
     @traitlets.validate("page")
     def _valid_page(self, proposal: Any) -> int:

@@ -36,3 +36,23 @@ def test_a_store_deleted_under_the_gallery_is_said_not_shown_as_empty(tmp_path):
         g.refresh()
     # The rows read stay: the gallery did not turn into "no swept image".
     assert g.grid.total == 4 and len(g.items) == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "advice"),
+    [
+        ("items", [], "change page, page_size, sort_by or filters"),
+        ("total_matching", 99, "change filters instead"),
+    ],
+)
+def test_the_page_the_kernel_fills_cannot_be_set_from_python(swept, name, value, advice):
+    g = ow.GalleryWidget(swept)
+    before = list(g.items)
+    with pytest.raises(AttributeError, match=rf"{name} cannot be set from Python: .*{advice}"):
+        setattr(g, name, value)
+    for grid_name in ("thumbnails", "total", "labels", "error"):
+        with pytest.raises(AttributeError, match=f"{grid_name} cannot be set from Python"):
+            setattr(g.grid, grid_name, getattr(g.grid, grid_name))
+    assert g.items == before and g.total_matching == 6
+    g.page_size = 4  # what the person chooses still goes through
+    assert len(g.items) == 4 and g.grid.thumbnails.shape[0] == 4 and g.total_matching == 6
