@@ -56,7 +56,8 @@ def _forward(name: str, doc: str) -> property:
         return getattr(self.grid, name)
 
     def set_(self: GalleryWidget, value: Any) -> None:
-        setattr(self.grid, name, value)
+        with self._open():  # the write and the page it brings, one thread at a time
+            setattr(self.grid, name, value)
 
     return property(get, set_, doc=doc)
 
@@ -96,6 +97,8 @@ class GalleryWidget(ipywidgets.VBox):
         The table in memory that sorts, filters and pages; it follows rows appended to the
         store (looked for in a thread after an action, at most every :attr:`follow_seconds`,
         and shown from the next action; at once with :meth:`refresh`).
+
+    Its methods and settable attributes may be used from several threads: they take turns.
 
     Examples
     --------
@@ -141,6 +144,9 @@ class GalleryWidget(ipywidgets.VBox):
                 f"ow.open_dataset(store); got {type(dataset).__name__}{advice}"
             )
         self.dataset = dataset
+        # Held while a public call or the browser's write changes the page or the opened
+        # image: calls from several threads take turns, and what is opened is what is selected.
+        self._lock = threading.RLock()
         self.thumbnails = ThumbnailCache(dataset, max_side)
         self.opened: OcclusionWidget | None = None
         self._rows: np.ndarray | None = None
@@ -172,17 +178,24 @@ class GalleryWidget(ipywidgets.VBox):
     # -- reacting to the grid ------------------------------------------------------------------
 
     def _on_query(self, change: Any) -> None:
-        self._rows = None
-        if self.grid.page != 0:
-            self.grid.page = 0  # the page observer refreshes
-        else:
-            self._refresh()
+        with self._lock:
+            self._rows = None
+            if self.grid.page != 0:
+                self.grid.page = 0  # the page observer refreshes
+            else:
+                self._refresh()
 
     def _on_page(self, change: Any) -> None:
-        self._refresh()
+        with self._lock:
+            self._refresh()
 
     def _on_selected(self, change: Any) -> None:
-        self._show(change["new"])
+        with self._lock:  # the selection now, not the one this change brought: the last wins
+            self._show(self.grid.selected)
+
+    def _open(self) -> threading.RLock:
+        """The lock of the public calls."""
+        return self._lock
 
     def _follow(self) -> None:
         """Take in what the last look at the store found (rows appended since)."""
@@ -320,14 +333,15 @@ class GalleryWidget(ipywidgets.VBox):
         ('square', True)
         """
         image_id = str(image_id)
-        if self.grid.selected == image_id and self.opened is not None:
+        with self._open():
+            if self.grid.selected == image_id and self.opened is not None:
+                return self.opened
+            if self._position(image_id) is None:
+                self.dataset.result(image_id)  # raises KeyError / ValueError with the reason
+            self.grid.selected = image_id
+            if self.opened is None:
+                raise RuntimeError(self.grid.error or f"could not open image {image_id!r}")
             return self.opened
-        if self._position(image_id) is None:
-            self.dataset.result(image_id)  # raises KeyError / ValueError with the reason
-        self.grid.selected = image_id
-        if self.opened is None:
-            raise RuntimeError(self.grid.error or f"could not open image {image_id!r}")
-        return self.opened
 
     def refresh(self) -> None:
         """Take in the rows appended to the store since the table was read and show the page
@@ -337,11 +351,12 @@ class GalleryWidget(ipywidgets.VBox):
         --------
         >>> g.refresh()
         """
-        if self._looking is not None:
-            self._looking.join()
-        self._pending = None
-        self._take(self.table.fetch())
-        self._refresh()
+        with self._open():
+            if self._looking is not None:
+                self._looking.join()
+            self._pending = None
+            self._take(self.table.fetch())
+            self._refresh()
 
     def _take(self, change) -> bool:
         if not self.table.apply(change):

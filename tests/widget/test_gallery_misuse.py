@@ -4,6 +4,7 @@ calls from several threads, calls after close, and numpy scalars for its options
 from __future__ import annotations
 
 import shutil
+import threading
 
 import numpy as np
 import pytest
@@ -56,3 +57,36 @@ def test_the_page_the_kernel_fills_cannot_be_set_from_python(swept, name, value,
     assert g.items == before and g.total_matching == 6
     g.page_size = 4  # what the person chooses still goes through
     assert len(g.items) == 4 and g.grid.thumbnails.shape[0] == 4 and g.total_matching == 6
+
+
+def test_images_opened_from_two_threads_take_turns_and_the_last_one_shows(swept):
+    g = ow.GalleryWidget(swept)
+    read, entered, go = g._read, threading.Event(), threading.Event()
+
+    def slow_read(rows):  # the first thread's read waits until the second one has started
+        if threading.current_thread().name == "first":
+            entered.set()
+            go.wait()
+        return read(rows)
+
+    g._read = slow_read
+    errors = []
+
+    def open_(image_id):
+        try:
+            g.open_image(image_id)
+        except Exception as exc:  # pragma: no cover - what the test is about
+            errors.append(exc)
+
+    first = threading.Thread(target=open_, args=("1",), name="first")
+    second = threading.Thread(target=open_, args=("2",), name="second")
+    first.start()
+    entered.wait()
+    second.start()
+    second.join(0.5)  # given the time to cut in while the first reads (it must not)
+    go.set()
+    first.join()
+    second.join()
+    assert errors == []
+    assert g.selected == "2" and g.opened.caption.startswith("image 2 ")
+    assert g.detail.children == (g.opened,)
