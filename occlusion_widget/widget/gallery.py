@@ -147,6 +147,7 @@ class GalleryWidget(ipywidgets.VBox):
         # Held while a public call or the browser's write changes the page or the opened
         # image: calls from several threads take turns, and what is opened is what is selected.
         self._lock = threading.RLock()
+        self._closed = False
         self.thumbnails = ThumbnailCache(dataset, max_side)
         self.opened: OcclusionWidget | None = None
         self._rows: np.ndarray | None = None
@@ -194,7 +195,12 @@ class GalleryWidget(ipywidgets.VBox):
             self._show(self.grid.selected)
 
     def _open(self) -> threading.RLock:
-        """The lock of the public calls."""
+        """The lock, once it is known that the gallery is not closed."""
+        if self._closed:
+            raise RuntimeError(
+                "this gallery is closed: make a new one, ow.GalleryWidget(dataset), to browse "
+                "the dataset again"
+            )
         return self._lock
 
     def _follow(self) -> None:
@@ -366,7 +372,8 @@ class GalleryWidget(ipywidgets.VBox):
         return True
 
     def close(self) -> None:
-        """Close the grid, the opened widget and this box.
+        """Close the grid, the opened widget and this box; from then on :meth:`open_image`,
+        :meth:`refresh` and setting ``page``, ``sort_by``, ... raise ``RuntimeError``.
 
         Examples
         --------
@@ -375,6 +382,7 @@ class GalleryWidget(ipywidgets.VBox):
         True
         """
         # getattr: ipywidgets calls close() from __del__, even when __init__ raised early.
+        self._closed = True
         for part in (getattr(self, "opened", None), getattr(self, "grid", None)):
             if part is not None:
                 part.close()

@@ -90,3 +90,18 @@ def test_images_opened_from_two_threads_take_turns_and_the_last_one_shows(swept)
     assert errors == []
     assert g.selected == "2" and g.opened.caption.startswith("image 2 ")
     assert g.detail.children == (g.opened,)
+
+
+def test_a_closed_gallery_says_so_instead_of_working_unseen(swept):
+    g = ow.GalleryWidget(swept, page_size=2)
+    g.close()
+    for call in (
+        lambda: g.open_image("1"),  # made a widget nobody could see, never closed
+        g.refresh,
+        lambda: setattr(g, "page", 1),
+        lambda: setattr(g, "sort_by", "order"),
+    ):
+        with pytest.raises(RuntimeError, match=r"gallery is closed: make a new one"):
+            call()
+    assert g.opened is None and g.page == 0 and g.sort_by == "flip_fraction"
+    g.close()  # twice is fine
