@@ -8,6 +8,7 @@ the store, and kept: paging back and forth never redraws one.
 
 from __future__ import annotations
 
+import numbers
 import threading
 from collections import OrderedDict
 
@@ -152,13 +153,15 @@ class ThumbnailCache:
     """
 
     def __init__(self, dataset, max_side: int = DEFAULT_MAX_SIDE, make=None, capacity: int = 2000):
-        if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
-            raise ValueError(f"max_side must be a positive number of pixels; got {max_side!r}")
+        if isinstance(max_side, bool) or not isinstance(max_side, numbers.Integral):
+            raise TypeError(f"max_side must be a whole number of pixels; got {max_side!r}")
+        if max_side < 1:
+            raise ValueError(f"max_side must be at least 1 pixel; got {max_side!r}")
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValueError(f"capacity must be a positive number of thumbnails; got {capacity!r}")
         self.capacity = capacity
         self.dataset = dataset
-        self.max_side = max_side
+        self.max_side = int(max_side)
         self._make = make or (lambda result: thumbnail(result, self.max_side))
         self._pictures: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()

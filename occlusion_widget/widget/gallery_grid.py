@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import numpy as np
 import traitlets
 
 from .._version import __version__
@@ -34,6 +35,13 @@ KERNEL_OWNED = {
 }
 
 
+class _Bool(traitlets.Bool):
+    """A bool that takes numpy's too (``descending=flags.any()``)."""
+
+    def validate(self, obj: Any, value: Any) -> bool:
+        return super().validate(obj, bool(value) if isinstance(value, np.bool_) else value)
+
+
 class GalleryGrid(anywidget.AnyWidget):
     """The browser half of :class:`GalleryWidget`: one page of thumbnails and the controls.
 
@@ -55,7 +63,7 @@ class GalleryGrid(anywidget.AnyWidget):
     page = traitlets.Int(0).tag(sync=True)
     page_size = Count(24).tag(sync=True)
     sort_by = Choice(tuple(SORT_KEYS), "flip_fraction").tag(sync=True)
-    descending = traitlets.Bool(True).tag(sync=True)
+    descending = _Bool(True).tag(sync=True)
     filters = traitlets.Dict().tag(sync=True)
     selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
 

@@ -251,6 +251,8 @@ class Count(traitlets.Int):
     """
 
     def validate(self, obj: Any, value: Any) -> int:
+        if isinstance(value, (bool, np.bool_)):
+            raise WidgetValueError(f"{self.name} must be a whole number, at least 1; got {value!r}")
         number = super().validate(obj, value)
         if number < 1:
             raise WidgetValueError(f"{self.name} must be at least 1; got {value!r}")

@@ -105,3 +105,16 @@ def test_a_closed_gallery_says_so_instead_of_working_unseen(swept):
             call()
     assert g.opened is None and g.page == 0 and g.sort_by == "flip_fraction"
     g.close()  # twice is fine
+
+
+def test_numpy_scalars_are_taken_and_a_bool_is_no_count(swept):
+    g = ow.GalleryWidget(swept, descending=np.bool_(False), max_side=np.int64(8), page_size=4)
+    assert g.descending is False and g.thumbnails.max_side == 8
+    assert g.grid.thumbnails.shape[1:3] == (8, 8)
+    with pytest.raises(TypeError, match=r"max_side must be a whole number of pixels; got 2\.5"):
+        ow.GalleryWidget(swept, max_side=2.5)
+    with pytest.raises(ValueError, match="max_side must be at least 1 pixel; got 0"):
+        ow.GalleryWidget(swept, max_side=0)
+    with pytest.raises(ValueError, match="page_size must be a whole number, at least 1; got True"):
+        g.page_size = True
+    assert g.page_size == 4 and len(g.items) == 4
