@@ -25,19 +25,28 @@ SORT_KEYS = {
 
 #: The filters and what each allows.
 FILTERS = {
-    "true": "a true class index, or None for any",
-    "predicted": "a predicted class index, or None for any",
+    "true": "a true class (index or name), or None for any",
+    "predicted": "a predicted class (index or name), or None for any",
     "misclassified": "True for the images predicted wrong (true class known), False for all",
-    "flips_to": "a class index: images where that class wins at some occluded position "
+    "flips_to": "a class (index or name): images where that class wins at some occluded position "
     "(the prediction flips to it), or None for any",
 }
 
 
-def _class_or_none(name: str, value, num_classes: int) -> int | None:
+def _class_or_none(name: str, value, num_classes: int, names=()) -> int | None:
     if value is None:
         return None
+    if isinstance(value, str) and names:
+        if value in names:
+            return list(names).index(value)
+        import difflib
+
+        close = difflib.get_close_matches(value, list(names), n=3)
+        advice = f"did you mean {', '.join(map(repr, close))}?" if close else "use None for any"
+        raise ValueError(f"filter {name!r} is {value!r}, which is no class name; {advice}")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"filter {name!r} must be a class index (int) or None; got {value!r}")
+        kind = "a class name, " if names else ""
+        raise TypeError(f"filter {name!r} must be {kind}a class index (int) or None; got {value!r}")
     if not 0 <= int(value) < num_classes:
         raise ValueError(
             f"filter {name!r} is class {value}, but the model has {num_classes} classes "
@@ -46,13 +55,16 @@ def _class_or_none(name: str, value, num_classes: int) -> int | None:
     return int(value)
 
 
-def check_filters(filters: dict | None, num_classes: int) -> dict:
-    """Validate a filters dict and fill in the missing keys with "any".
+def check_filters(filters: dict | None, num_classes: int, names=()) -> dict:
+    """Validate a filters dict and fill in the missing keys with "any"; a class may be given
+    by its name in ``names`` (it becomes its index).
 
     Examples
     --------
     >>> check_filters({"true": 2}, 3)
     {'true': 2, 'predicted': None, 'misclassified': False, 'flips_to': None}
+    >>> check_filters({"predicted": "dog"}, 3, ["cat", "dog", "car"])["predicted"]
+    1
     >>> check_filters({"flips": 1}, 3)
     Traceback (most recent call last):
     ...
@@ -68,10 +80,10 @@ def check_filters(filters: dict | None, num_classes: int) -> dict:
     if not isinstance(misclassified, (bool, np.bool_)):
         raise TypeError(f"filter 'misclassified' must be True or False; got {misclassified!r}")
     return {
-        "true": _class_or_none("true", filters.get("true"), num_classes),
-        "predicted": _class_or_none("predicted", filters.get("predicted"), num_classes),
+        "true": _class_or_none("true", filters.get("true"), num_classes, names),
+        "predicted": _class_or_none("predicted", filters.get("predicted"), num_classes, names),
         "misclassified": bool(misclassified),
-        "flips_to": _class_or_none("flips_to", filters.get("flips_to"), num_classes),
+        "flips_to": _class_or_none("flips_to", filters.get("flips_to"), num_classes, names),
     }
 
 

@@ -78,8 +78,8 @@ class GalleryWidget(ipywidgets.VBox):
     sort_by : {"flip_fraction", "max_drop", "confidence", "order"}
     descending : bool, default True
     filters : dict, optional
-        ``true``, ``predicted``, ``flips_to`` (class indices or None) and ``misclassified``
-        (bool); see ``occlusion_widget.dataset.query.FILTERS``.
+        ``true``, ``predicted``, ``flips_to`` (class indices or names, or None) and
+        ``misclassified`` (bool); see ``occlusion_widget.dataset.query.FILTERS``.
     max_side : int, default 64
         Longest side of a thumbnail in pixels.
 

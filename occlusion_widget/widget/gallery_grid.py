@@ -101,6 +101,6 @@ class GalleryGrid(anywidget.AnyWidget):
     @traitlets.validate("filters")
     def _valid_filters(self, proposal: Any) -> dict:
         try:
-            return check_filters(proposal.value, len(self.labels))
+            return check_filters(proposal.value, len(self.labels), self.labels)
         except (TypeError, ValueError) as exc:
             raise WidgetValueError(str(exc)) from None

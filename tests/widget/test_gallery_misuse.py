@@ -118,3 +118,21 @@ def test_numpy_scalars_are_taken_and_a_bool_is_no_count(swept):
     with pytest.raises(ValueError, match="page_size must be a whole number, at least 1; got True"):
         g.page_size = True
     assert g.page_size == 4 and len(g.items) == 4
+
+
+def test_filters_take_class_names_and_a_wrong_name_gets_the_close_ones(swept):
+    g = ow.GalleryWidget(swept, labels=["cat", "dog", "car"], sort_by="order")
+    g.filters = {"true": "dog", "flips_to": "car"}
+    assert g.filters["true"] == 1 and g.filters["flips_to"] == 2
+    by_index = ow.GalleryWidget(swept, labels=["cat", "dog", "car"], sort_by="order")
+    by_index.filters = {"true": 1, "flips_to": 2}
+    assert g.items == by_index.items
+    with pytest.raises(
+        ValueError,
+        match=r"filter 'predicted' is 'dgo', which is no class name; "
+        r"did you mean 'dog'\?",
+    ):
+        g.filters = {"predicted": "dgo"}
+    with pytest.raises(ValueError, match=r"must be a class name, a class index \(int\) or None"):
+        g.filters = {"true": 1.0}
+    assert g.filters["true"] == 1  # a refused filter changes nothing
