@@ -288,6 +288,8 @@ class GalleryWidget(ipywidgets.VBox):
             previous.close()
         self.detail.children = ()
         if image_id is None:
+            if self.grid.error.startswith("could not open image"):
+                self.grid.set_trait("error", "")  # that image is no longer asked for
             return
         try:
             result, row = self._result(image_id)

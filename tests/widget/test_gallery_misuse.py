@@ -136,3 +136,11 @@ def test_filters_take_class_names_and_a_wrong_name_gets_the_close_ones(swept):
     with pytest.raises(ValueError, match=r"must be a class name, a class index \(int\) or None"):
         g.filters = {"true": 1.0}
     assert g.filters["true"] == 1  # a refused filter changes nothing
+
+
+def test_closing_an_image_that_failed_to_open_clears_its_error(swept):
+    g = ow.GalleryWidget(swept)
+    g.grid.selected = "nope"  # what a stale click in the browser sets
+    assert g.grid.error.startswith("could not open image 'nope'")
+    g.grid.selected = None
+    assert g.grid.error == "" and g.opened is None
