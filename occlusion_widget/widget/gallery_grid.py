@@ -15,7 +15,7 @@ import traitlets
 
 from .._version import __version__
 from ..dataset.query import SORT_KEYS, check_filters
-from .synced import KernelOwnedError
+from .owned import KernelOwned
 from .traits import Array, Choice, Count, WidgetValueError, array_serialization
 
 __all__ = ["KERNEL_OWNED", "MAX_PAGE_SIZE", "GalleryGrid"]
@@ -42,7 +42,7 @@ class _Bool(traitlets.Bool):
         return super().validate(obj, bool(value) if isinstance(value, np.bool_) else value)
 
 
-class GalleryGrid(anywidget.AnyWidget):
+class GalleryGrid(KernelOwned, anywidget.AnyWidget):
     """The browser half of :class:`GalleryWidget`: one page of thumbnails and the controls.
 
     Trait declarations and their checks only; :class:`GalleryWidget` fills the page.
@@ -67,19 +67,8 @@ class GalleryGrid(anywidget.AnyWidget):
     filters = traitlets.Dict().tag(sync=True)
     selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
 
-    #: Set once the grid is made: from then on Python's writes to KERNEL_OWNED are refused
-    #: (the gallery writes them with ``set_trait``).
-    _owned_guard = False
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        object.__setattr__(self, "_owned_guard", True)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        advice = KERNEL_OWNED.get(name)
-        if advice is not None and self._owned_guard:
-            raise KernelOwnedError(f"{name} cannot be set from Python: {advice}")
-        super().__setattr__(name, value)
+    #: Refused from Python once the grid is made (the gallery writes them with ``set_trait``).
+    kernel_owned = KERNEL_OWNED
 
     @traitlets.validate("page")
     def _valid_page(self, proposal: Any) -> int:

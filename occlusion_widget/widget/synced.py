@@ -14,6 +14,7 @@ from ..engine import BASELINE_NAMES
 from ..engine.params import SWEEP_MODES
 from ..palette import COLOR_SCALES, VIEWS
 from ..session.runs import STATUSES
+from .owned import KernelOwned, KernelOwnedError
 from .traits import (
     Array,
     Cell,
@@ -57,12 +58,7 @@ KERNEL_OWNED = {
 }
 
 
-class KernelOwnedError(traitlets.TraitError, AttributeError):
-    """Python set a trait that only the kernel writes (what it shows would contradict the
-    sweep behind it); the message says what to do instead."""
-
-
-class WidgetTraits(anywidget.AnyWidget):
+class WidgetTraits(KernelOwned, anywidget.AnyWidget):
     """The synced state of an occlusion widget, and nothing else.
 
     Examples
@@ -113,18 +109,8 @@ class WidgetTraits(anywidget.AnyWidget):
     # A line above the widget naming what it shows (the gallery names the image it opened).
     caption = traitlets.Unicode("").tag(sync=True)
 
-    #: Set once the widget is made: from then on Python's writes to KERNEL_OWNED are refused.
-    _owned_guard = False
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        object.__setattr__(self, "_owned_guard", True)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        advice = KERNEL_OWNED.get(name)
-        if advice is not None and self._owned_guard:
-            raise KernelOwnedError(f"{name} cannot be set from Python: {advice}")
-        super().__setattr__(name, value)
+    #: Refused from Python once the widget is made (:class:`~.owned.KernelOwned`).
+    kernel_owned = KERNEL_OWNED
 
     # -- both ways: what the person chooses ----------------------------------------------------
     target = Target(count_from="_class_count").tag(sync=True)
