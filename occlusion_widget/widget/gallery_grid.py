@@ -68,7 +68,7 @@ class GalleryGrid(KernelOwned, anywidget.AnyWidget):
     selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
 
     #: Refused from Python once the grid is made (the gallery writes them with ``set_trait``).
-    kernel_owned = KERNEL_OWNED
+    _kernel_owned = KERNEL_OWNED
 
     @traitlets.validate("page")
     def _valid_page(self, proposal: Any) -> int:

@@ -22,13 +22,13 @@ class KernelOwnedError(traitlets.TraitError, AttributeError):
 
 
 class KernelOwned:
-    """Mixin before ``anywidget.AnyWidget``: ``kernel_owned`` maps a trait to the advice
+    """Mixin before ``anywidget.AnyWidget``: ``_kernel_owned`` maps a trait to the advice
     given when Python sets it.
 
     Examples
     --------
     >>> class Shown(KernelOwned, traitlets.HasTraits):
-    ...     kernel_owned = {"total": "it counts the rows: refresh() instead"}
+    ...     _kernel_owned = {"total": "it counts the rows: refresh() instead"}
     ...     total = traitlets.Int(0)
     >>> shown = Shown()
     >>> shown.set_trait("total", 3)  # the kernel's own write
@@ -38,7 +38,7 @@ class KernelOwned:
     occlusion_widget.widget.owned.KernelOwnedError: total cannot be set from Python: it counts the rows: refresh() instead
     """  # noqa: E501
 
-    kernel_owned: ClassVar[dict[str, str]] = {}
+    _kernel_owned: ClassVar[dict[str, str]] = {}
     #: Set once the widget is made: writes made while it is built go through.
     _owned_guard = False
 
@@ -47,7 +47,7 @@ class KernelOwned:
         object.__setattr__(self, "_owned_guard", True)
 
     def __setattr__(self, name: str, value: object) -> None:
-        advice = self.kernel_owned.get(name)
+        advice = self._kernel_owned.get(name)
         if advice is not None and self._owned_guard:
             raise KernelOwnedError(f"{name} cannot be set from Python: {advice}")
         super().__setattr__(name, value)

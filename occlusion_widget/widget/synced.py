@@ -110,7 +110,7 @@ class WidgetTraits(KernelOwned, anywidget.AnyWidget):
     caption = traitlets.Unicode("").tag(sync=True)
 
     #: Refused from Python once the widget is made (:class:`~.owned.KernelOwned`).
-    kernel_owned = KERNEL_OWNED
+    _kernel_owned = KERNEL_OWNED
 
     # -- both ways: what the person chooses ----------------------------------------------------
     target = Target(count_from="_class_count").tag(sync=True)
