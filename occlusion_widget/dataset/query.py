@@ -47,6 +47,12 @@ def _class_or_none(name: str, value, num_classes: int, names=()) -> int | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         kind = "a class name, " if names else ""
         raise TypeError(f"filter {name!r} must be {kind}a class index (int) or None; got {value!r}")
+    if num_classes == 0:
+        raise ValueError(
+            f"filter {name!r} is class {value}, but no image of this dataset swept without "
+            f"error, so there is no class to filter by; use None (the errors are in "
+            f"dataset.errors)"
+        )
     if not 0 <= int(value) < num_classes:
         raise ValueError(
             f"filter {name!r} is class {value}, but the model has {num_classes} classes "

@@ -144,3 +144,15 @@ def test_closing_an_image_that_failed_to_open_clears_its_error(swept):
     assert g.grid.error.startswith("could not open image 'nope'")
     g.grid.selected = None
     assert g.grid.error == "" and g.opened is None
+
+
+def test_a_class_filter_on_a_dataset_where_every_image_failed_says_why(tmp_path):
+    # Files that do not decode are error rows: nothing swept, so the gallery knows no class.
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"\x89PNG not really")
+    failed = ow.sweep_dataset(brightness_model(), tmp_path, **PARAMS)
+    assert (failed.table["status"] == "error").all()
+    g = ow.GalleryWidget(failed)
+    with pytest.raises(ValueError, match=r"no image of this dataset swept without error") as got:
+        g.filters = {"true": 0}
+    assert "-1" not in str(got.value)
