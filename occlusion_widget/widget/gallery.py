@@ -148,6 +148,7 @@ class GalleryWidget(ipywidgets.VBox):
         # image: calls from several threads take turns, and what is opened is what is selected.
         self._lock = threading.RLock()
         self._closed = False
+        self._failure: Exception | None = None  # why the last image failed to open
         self.thumbnails = ThumbnailCache(dataset, max_side)
         self.opened: OcclusionWidget | None = None
         self._rows: np.ndarray | None = None
@@ -312,6 +313,7 @@ class GalleryWidget(ipywidgets.VBox):
                     output=self.dataset.params.get("output", "auto"),
                 )
         except Exception as exc:
+            self._failure = exc  # open_image() raises it, its type kept (StoreCorruptError...)
             self.grid.set_trait(
                 "error", f"could not open image {image_id!r}: {describe_error(exc)}"
             )
@@ -334,6 +336,11 @@ class GalleryWidget(ipywidgets.VBox):
         OcclusionWidget
             Built with :meth:`OcclusionWidget.from_result` from ``dataset.result(image_id)``.
 
+        Raises
+        ------
+        KeyError, ValueError, StoreCorruptError, ...
+            What reading or showing the image raised (the grid's error line says it too).
+
         Examples
         --------
         >>> opened = g.open_image(ds.fragile(1)["id"].iloc[0])  # the image that flips most
@@ -346,8 +353,11 @@ class GalleryWidget(ipywidgets.VBox):
                 return self.opened
             if self._position(image_id) is None:
                 self.dataset.result(image_id)  # raises KeyError / ValueError with the reason
+            self._failure = None
             self.grid.selected = image_id
             if self.opened is None:
+                if self._failure is not None:
+                    raise self._failure  # what the browser's error line says, as its own type
                 raise RuntimeError(self.grid.error or f"could not open image {image_id!r}")
             return self.opened
 

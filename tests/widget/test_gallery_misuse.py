@@ -156,3 +156,18 @@ def test_a_class_filter_on_a_dataset_where_every_image_failed_says_why(tmp_path)
     with pytest.raises(ValueError, match=r"no image of this dataset swept without error") as got:
         g.filters = {"true": 0}
     assert "-1" not in str(got.value)
+
+
+def test_open_image_raises_the_stores_own_error_as_the_browser_shows_it(swept, monkeypatch):
+    from occlusion_widget.dataset.integrity import StoreCorruptError
+
+    g = ow.GalleryWidget(swept)
+    image_id = str(swept.table["id"].iloc[0])
+
+    def corrupt(rows):
+        raise StoreCorruptError(f"maps.zarr/image/c/0 does not match its checksum ({image_id})")
+
+    monkeypatch.setattr(g, "_read", corrupt)
+    with pytest.raises(StoreCorruptError, match="does not match its checksum"):
+        g.open_image(image_id)  # catchable as what it is, not a RuntimeError around it
+    assert "does not match its checksum" in g.grid.error and g.opened is None
