@@ -22,33 +22,10 @@ from ..dataset.gallery_table import GalleryTable
 from ..dataset.query import page_bounds
 from ..dataset.thumbnails import DEFAULT_MAX_SIDE, ThumbnailCache, read_results, stack
 from ..session.checks import describe_error
-from .gallery_grid import MAX_PAGE_SIZE, GalleryGrid
+from .gallery_grid import MAX_PAGE_SIZE, GalleryGrid, image_caption
 from .widget import OcclusionWidget
 
 __all__ = ["MAX_PAGE_SIZE", "GalleryGrid", "GalleryWidget"]
-
-
-def image_caption(entry: dict, labels: list[str]) -> str:
-    """The line above an opened image's widget: its id, true label and prediction.
-
-    Examples
-    --------
-    >>> image_caption({"id": "cat/1.png", "true": 0, "predicted": 1, "confidence": 0.61},
-    ...               ["cat", "dog"])
-    'image cat/1.png · true cat · predicted dog (p 0.610)'
-    """
-
-    def name(cls: int | None) -> str:
-        if cls is None:
-            return "unknown"
-        return labels[cls] if 0 <= cls < len(labels) else f"class {cls}"
-
-    p = entry.get("confidence")
-    confidence = "" if p is None else f" (p {p:.3f})"
-    return (
-        f"image {entry['id']} · true {name(entry.get('true'))} · "
-        f"predicted {name(entry.get('predicted'))}{confidence}"
-    )
 
 
 def _forward(name: str, doc: str) -> property:

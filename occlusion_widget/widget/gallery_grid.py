@@ -18,7 +18,7 @@ from ..dataset.query import SORT_KEYS, check_filters
 from .owned import KernelOwned
 from .traits import Array, Choice, Count, WidgetValueError, array_serialization
 
-__all__ = ["KERNEL_OWNED", "MAX_PAGE_SIZE", "GalleryGrid"]
+__all__ = ["KERNEL_OWNED", "MAX_PAGE_SIZE", "GalleryGrid", "image_caption"]
 
 #: Most thumbnails on one page: the payload of a page stays under 200 x 16 KB at 64 px.
 MAX_PAGE_SIZE = 200
@@ -93,3 +93,26 @@ class GalleryGrid(KernelOwned, anywidget.AnyWidget):
             return check_filters(proposal.value, len(self.labels), self.labels)
         except (TypeError, ValueError) as exc:
             raise WidgetValueError(str(exc)) from None
+
+
+def image_caption(entry: dict, labels: list[str]) -> str:
+    """The line above an opened image's widget: its id, true label and prediction.
+
+    Examples
+    --------
+    >>> image_caption({"id": "cat/1.png", "true": 0, "predicted": 1, "confidence": 0.61},
+    ...               ["cat", "dog"])
+    'image cat/1.png · true cat · predicted dog (p 0.610)'
+    """
+
+    def name(cls: int | None) -> str:
+        if cls is None:
+            return "unknown"
+        return labels[cls] if 0 <= cls < len(labels) else f"class {cls}"
+
+    p = entry.get("confidence")
+    confidence = "" if p is None else f" (p {p:.3f})"
+    return (
+        f"image {entry['id']} · true {name(entry.get('true'))} · "
+        f"predicted {name(entry.get('predicted'))}{confidence}"
+    )
