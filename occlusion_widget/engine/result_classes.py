@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import labels as _labels
+
 __all__ = ["ClassesMixin"]
 
 
@@ -75,6 +77,9 @@ class ClassesMixin:
     def target_name(self, target=None, labels=None) -> str:
         """How a target reads in titles: its label (or ``class i``), groups joined by ``+``.
 
+        ``labels`` is anything :func:`occlusion_widget.labels.as_list` takes ("imagenet", a
+        list of one name per class, a dict ``{index: name}``), checked against the classes.
+
         Examples
         --------
         >>> result.target_name([1, 2], labels=["sky", "square", "other"])
@@ -82,11 +87,9 @@ class ClassesMixin:
         >>> result.target_name(2)
         'class 2'
         """
-        names = [
-            str(labels[c]) if labels is not None and c < len(labels) else f"class {c}"
-            for c in self.classes_of(target)
-        ]
-        return " + ".join(names)
+        classes = self.classes_of(target)
+        names = _labels.as_list(labels, self.num_classes)
+        return " + ".join(names[c] for c in classes)
 
     # -- predicted classes -------------------------------------------------------------------
 

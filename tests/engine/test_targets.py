@@ -84,3 +84,20 @@ def test_a_partial_result_reports_only_what_was_computed():
     sweep.close()
     assert partial.done == 1
     assert np.isfinite(partial.max_drop(1))
+
+
+def test_target_name_reads_labels_as_every_figure_does():
+    # "imagenet" named class 0 by the set's first letter, a dict failed with KeyError and a
+    # list of the wrong length was taken: the title named a class the model does not have.
+    result = ow.occlusion_map(
+        _three_class_model, np.ones((8, 8)), patch_size=4, stride=4, progress=False
+    )
+    assert result.target_name(1, labels={1: "square"}) == "square"
+    assert result.target_name(0, labels={1: "square"}) == "class 0"
+    assert result.target_name([0, 2], labels=("sky", "square", "other")) == "sky + other"
+    with pytest.raises(ValueError, match="1000 labels for a model with 3 classes"):
+        result.target_name(0, labels="imagenet")
+    with pytest.raises(ValueError, match="2 labels for a model with 3 classes"):
+        result.target_name(0, labels=["sky", "square"])
+    with pytest.raises(ValueError, match="1000 labels"):
+        result.flat_note(0, labels="imagenet")
