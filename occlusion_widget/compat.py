@@ -141,6 +141,12 @@ class OcclusionSensitivity:
             pixel is the mean drop in the target's probability over the patches covering it
             (positive = the region supports the class).
 
+        Raises
+        ------
+        TypeError, ValueError
+            A target that is no class index (a float, a bool, a name, a set), an empty list,
+            or a class the model does not have.
+
         Examples
         --------
         >>> model = lambda b: np.stack([b.mean(axis=(1, 2, 3)), 1 - b.mean(axis=(1, 2, 3))], 1)
@@ -148,11 +154,44 @@ class OcclusionSensitivity:
         >>> explainer.explain(np.ones((1, 8, 8, 3), np.float32), targets=[0, 1]).shape
         (2, 8, 8)
         """
+        single, classes = _explain_targets(targets)  # before the sweep: a typo fails fast
         result = self.occlusion_map(x)
-        if targets is None or isinstance(targets, numbers.Integral):
-            return result.attribution(None if targets is None else int(targets))
-        targets = np.asarray(targets).ravel()
-        return np.stack([result.attribution(int(t)) for t in targets])
+        if single:
+            return result.attribution(classes[0])
+        return np.stack([result.attribution(t) for t in classes])
+
+
+def _explain_targets(targets) -> tuple[bool, list]:
+    """``targets`` -> (one map?, the classes), or the error that says what explain() takes."""
+    if targets is None:
+        return True, [None]
+    if _is_index(targets):
+        return True, [int(targets)]
+    if isinstance(targets, (set, frozenset)):
+        raise TypeError(
+            f"targets must be a class index or a list of them; got the set {targets!r}, which "
+            f"has no order: pass a list, the maps come back in its order"
+        )
+    if not isinstance(targets, (list, tuple, np.ndarray)):
+        raise TypeError(f"targets must be a class index or a list of them; got {targets!r}")
+    flat = np.asarray(targets, dtype=object).ravel().tolist()
+    if not flat:
+        raise ValueError("targets is an empty list; give a class index, a list of them or None")
+    for t in flat:
+        if not _is_index(t):
+            advice = (
+                " (explain() takes indices; ow.labels.imagenet().index(name) finds one)"
+                if isinstance(t, str)
+                else ""
+            )
+            raise TypeError(
+                f"targets must be class indices (ints); got {t!r} in {targets!r}{advice}"
+            )
+    return False, [int(t) for t in flat]
+
+
+def _is_index(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def vizualize(explanation, image, save_path=None, **kwargs):

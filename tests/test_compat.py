@@ -119,3 +119,31 @@ def test_vizualize_is_the_seeds_name_and_says_where_it_saved(tmp_path, capsys):
     from occlusion_widget import compat
 
     assert "vizualize" in ow.__all__ and ow.vizualize is compat.vizualize
+
+
+@pytest.mark.parametrize(
+    ("targets", "error", "match"),
+    [
+        (1.7, TypeError, "got 1.7"),  # was class 1, as a (1, H, W) stack
+        ([1.7], TypeError, r"class indices \(ints\); got 1.7"),
+        (True, TypeError, "got True"),  # was class 1
+        ([0, True], TypeError, "got True"),
+        (["1"], TypeError, "ow.labels.imagenet"),  # was class 1
+        ("cat", TypeError, "got 'cat'"),
+        ([], ValueError, "empty list"),  # numpy's "need at least one array to stack"
+        ({0, 1}, TypeError, "has no order"),
+        ([5], ValueError, "out of range"),
+    ],
+)
+def test_explain_refuses_targets_that_are_no_class_index(targets, error, match):
+    explainer = ow.OcclusionSensitivity(_seed_like_model(), patch_size=8, stride=8)
+    with pytest.raises(error, match=match):
+        explainer.explain(np.zeros((1, 16, 16, 3), np.float32), targets=targets)
+
+
+def test_explain_takes_numpy_indices():
+    explainer = ow.OcclusionSensitivity(_seed_like_model(), patch_size=8, stride=8)
+    x = np.zeros((1, 16, 16, 3), np.float32)
+    assert explainer.explain(x, targets=np.int64(1)).shape == (16, 16)
+    assert explainer.explain(x, targets=np.array([1, 0])).shape == (2, 16, 16)
+    assert explainer.explain(x, targets=(np.int32(0),)).shape == (1, 16, 16)
