@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -69,6 +71,40 @@ def _display_once(fig) -> None:
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)  # drawn now: not again when the cell ends
     display(Image(buffer.getvalue()))
+
+
+def checked_save_path(save_path):
+    """``save_path`` checked before anything is drawn: None, a file object, or a Path whose
+    folder exists and that is no folder itself (matplotlib wrote ``<folder>.png`` beside it)."""
+    if save_path is None or hasattr(save_path, "write"):
+        return save_path
+    if not isinstance(save_path, (str, os.PathLike)):
+        raise TypeError(
+            f"save_path must be a file path (str or Path), a file object or None; "
+            f"got {type(save_path).__name__}"
+        )
+    path = Path(save_path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"save_path {str(path)!r} is a folder; give a file in it, such as "
+            f"{str(path / 'figure.png')!r}"
+        )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"cannot save the figure as {str(path)!r}: the folder {str(path.parent)!r} does "
+            f"not exist; create it first (os.makedirs) or choose another path"
+        )
+    return path
+
+
+def save_figure(fig, path) -> None:
+    """Write ``fig`` to a path from :func:`checked_save_path`: in the format its suffix names,
+    and as PNG under exactly that name when it has none (matplotlib added ``.png`` to it, so
+    ``os.devnull`` became a file ``/dev/null.png``)."""
+    if path is None:
+        return
+    fmt = "png" if isinstance(path, Path) and not path.suffix else None
+    fig.savefig(path, bbox_inches="tight", dpi=100, format=fmt)
 
 
 def resolve_target(result, target, names) -> tuple[tuple[int, ...], str]:

@@ -14,12 +14,14 @@ from .. import palette
 from ..engine.images import load_image
 from ..engine.result import OcclusionResult
 from ._common import (
+    checked_save_path,
     colormap,
     display_rgb,
     flat_note,
     new_figure,
     resolve_target,
     rgb01,
+    save_figure,
     target_maps,
     underlay,
 )
@@ -36,11 +38,6 @@ def _axes(axes, n, figsize):
     if len(axes) not in (1, n):
         raise ValueError(f"axes must be one Axes or a sequence of {n}; got {len(axes)}")
     return axes[0].figure, axes
-
-
-def _save(fig, save_path):
-    if save_path is not None:
-        fig.savefig(save_path, bbox_inches="tight", dpi=100)
 
 
 def visualize(
@@ -69,7 +66,8 @@ def visualize(
     image : array-like
         The image to show (any scale: uint8, [0, 1], [-1, 1] ...).
     save_path : str or path, optional
-        Where to write the figure (format by extension).
+        Where to write the figure: the suffix names the format (PNG when there is none); its
+        folder must exist.
     target : int, str or list, optional
         With a result: the class (index or name), or a list of classes whose probabilities are
         summed ("P(A + B)"). Default: the unoccluded prediction.
@@ -102,6 +100,7 @@ def visualize(
     "no pixel's attribution is larger than 0.001: occluding changes nothing here"
     """
     palette.check_scale(scale)
+    path = checked_save_path(save_path)
     note = None
     if isinstance(explanation, OcclusionResult):
         names = _labels.as_list(labels, explanation.num_classes)
@@ -155,7 +154,7 @@ def visualize(
     heading = "\n".join(part for part in (title, note) if part)
     if heading:
         fig.suptitle(heading)
-    _save(fig, save_path)
+    save_figure(fig, path)
     return fig
 
 
@@ -187,6 +186,7 @@ def plot_class_map(
     axes : matplotlib Axes or sequence of three, optional
         Draw into existing axes; a single Axes gets the class map only.
     save_path : str or path, optional
+        Where to write the figure, as for :func:`visualize`.
     max_legend : int, optional
         Most classes with a colour of their own (at most 12, the palette's size, the default);
         the rarest of the rest share one "other classes" entry.
@@ -217,6 +217,7 @@ def plot_class_map(
 
     if not isinstance(result, OcclusionResult):
         raise TypeError(f"result must be an OcclusionResult; got {type(result).__name__}")
+    path = checked_save_path(save_path)
     names = _labels.as_list(labels, result.num_classes)
     indices, label = resolve_target(result, target, names)
     colors = _class_colors(result, same_colors_as, max_legend)
@@ -268,7 +269,7 @@ def plot_class_map(
     )
     for a in axes:
         a.axis("off")
-    _save(fig, save_path)
+    save_figure(fig, path)
     return fig
 
 

@@ -1,0 +1,66 @@
+"""What the figures do with arguments a user gets wrong: each is refused before anything is
+drawn or written, with a message that names what was given and what to give instead."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import occlusion_widget as ow
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
+
+
+def _model(batch):
+    m = np.asarray(batch).mean(axis=(1, 2, 3))
+    return np.stack([m, 1.0 - m], axis=1)
+
+
+@pytest.fixture
+def result():
+    image = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)
+    return ow.occlusion_map(_model, image, patch_size=4, stride=4, progress=False)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _draw(kind, result, **kwargs):
+    if kind == "visualize":
+        return ow.visualize(result, result.image, **kwargs)
+    return ow.plot_class_map(result, **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["visualize", "plot_class_map"])
+def test_a_folder_as_save_path_is_refused_not_written_beside_it(kind, result, tmp_path):
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a folder; give a file in it"):
+        _draw(kind, result, save_path=folder)
+    assert sorted(os.listdir(tmp_path)) == ["figures"]  # matplotlib wrote figures.png
+
+
+@pytest.mark.parametrize("kind", ["visualize", "plot_class_map"])
+def test_a_missing_folder_is_named(kind, result, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"the folder .*missing' does not exist"):
+        _draw(kind, result, save_path=tmp_path / "missing" / "a.png")
+
+
+def test_a_path_without_suffix_gets_a_png_under_that_very_name(result, tmp_path, capsys):
+    path = tmp_path / "plot"
+    ow.vizualize(result, result.image, save_path=str(path))
+    assert capsys.readouterr().out == f"Plot saved to {path}\n"
+    assert sorted(os.listdir(tmp_path)) == ["plot"]  # was plot.png, not what was printed
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_path_of_another_type_is_a_type_error(result):
+    with pytest.raises(TypeError, match="save_path must be a file path"):
+        ow.visualize(result, result.image, save_path=3)
