@@ -7,6 +7,8 @@ in Jupyter a figure shows once, as the cell's value; ``save_path`` or ``fig.save
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .. import labels as _labels
@@ -40,6 +42,14 @@ def _axes(axes, n, figsize):
     return axes[0].figure, axes
 
 
+def _check_alpha(alpha) -> None:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
+        raise ValueError(
+            f"alpha must be a number from 0 (no map over the image) to 1 (opaque where the "
+            f"change is largest); got {alpha!r}"
+        )
+
+
 def visualize(
     explanation,
     image,
@@ -70,7 +80,8 @@ def visualize(
         folder must exist.
     target : int, str or list, optional
         With a result: the class (index or name), or a list of classes whose probabilities are
-        summed ("P(A + B)"). Default: the unoccluded prediction.
+        summed ("P(A + B)"). Default: the unoccluded prediction. An array explanation is one
+        class's map already: ``target`` and ``labels`` are refused with it.
     axes : matplotlib Axes or sequence of three, optional
         Draw into existing axes; a single Axes gets the overlay panel only.
     cmap : str, optional
@@ -100,6 +111,7 @@ def visualize(
     "no pixel's attribution is larger than 0.001: occluding changes nothing here"
     """
     palette.check_scale(scale)
+    _check_alpha(alpha)
     path = checked_save_path(save_path)
     note = None
     if isinstance(explanation, OcclusionResult):
@@ -114,6 +126,15 @@ def visualize(
             else f"Attribution: drop in P({label})"
         )
     else:
+        if target is not None or labels is not None:
+            given = " and ".join(
+                n for n, v in (("target", target), ("labels", labels)) if v is not None
+            )
+            raise ValueError(
+                f"{given} choose and name a class of an OcclusionResult, but explanation is "
+                f"an array: one class's map already, drawn as it is. Pass the result "
+                f"(ow.occlusion_map(...), or explainer.occlusion_map(x)) to choose the class"
+            )
         attribution = np.asarray(explanation, dtype=np.float64)
         if attribution.ndim == 3 and attribution.shape[0] == 1:
             attribution = attribution[0]

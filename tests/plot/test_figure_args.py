@@ -64,3 +64,25 @@ def test_a_path_without_suffix_gets_a_png_under_that_very_name(result, tmp_path,
 def test_save_path_of_another_type_is_a_type_error(result):
     with pytest.raises(TypeError, match="save_path must be a file path"):
         ow.visualize(result, result.image, save_path=3)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [({"target": 1}, "target"), ({"labels": ["a", "b"]}, "labels"), ({"target": "a"}, "target")],
+)
+def test_an_array_explanation_refuses_a_target_it_cannot_honour(result, options, named):
+    # The array is one class's map: target=1 drew it unchanged, with no word that class 1
+    # was not what the figure showed.
+    with pytest.raises(ValueError, match=f"^{named} choose .* explanation is an array"):
+        ow.visualize(result.attribution(0), result.image, **options)
+
+
+@pytest.mark.parametrize("alpha", [-0.5, 1.5, float("nan"), "0.5", True, None])
+def test_alpha_outside_0_to_1_is_named(result, alpha):
+    with pytest.raises(ValueError, match=r"alpha must be a number from 0 .* to 1 .*; got"):
+        ow.visualize(result, result.image, alpha=alpha)
+
+
+@pytest.mark.parametrize("alpha", [0, 1, np.float32(0.25)])
+def test_alpha_at_its_bounds_is_drawn(result, alpha):
+    ow.visualize(result, result.image, alpha=alpha)
