@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -276,7 +277,11 @@ def class_colors(classes, base_probabilities, *, slots: int | None = None) -> Cl
     (12, (12, 13))
     """
     limit = len(CATEGORICAL)
-    slots = limit if slots is None else int(slots)
+    if slots is None:
+        slots = limit
+    elif isinstance(slots, bool) or not isinstance(slots, numbers.Integral):
+        raise TypeError(f"slots must be a whole number from 1 to {limit}; got {slots!r}")
+    slots = int(slots)
     if not 1 <= slots <= limit:
         raise ValueError(
             f"slots must be 1 to {limit}: the palette has {limit} distinct colours; got {slots}"

@@ -296,10 +296,23 @@ def plot_class_map(
 
 def _class_colors(result, others, slots):
     """The class map's colours: its own, or chosen together with ``others``' classes."""
+    limit = len(palette.CATEGORICAL)
+    if slots is not None and (
+        isinstance(slots, bool)
+        or not isinstance(slots, numbers.Integral)
+        or not 1 <= slots <= limit
+    ):
+        raise ValueError(
+            f"max_legend must be a whole number of classes from 1 to {limit} (the palette's "
+            f"distinct colours) or None; got {slots!r}"
+        )
     classes = result.predicted_classes()
     if others is None:
         return palette.class_colors(classes, result.base_probabilities, slots=slots)
-    others = [others] if isinstance(others, OcclusionResult) else list(others)
+    try:  # one result, or any iterable of them; anything else is refused below, by its type
+        others = [others] if isinstance(others, (OcclusionResult, str, dict)) else list(others)
+    except TypeError:
+        others = [others]
     for other in others:
         if not isinstance(other, OcclusionResult):
             raise TypeError(

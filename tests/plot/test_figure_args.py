@@ -86,3 +86,30 @@ def test_alpha_outside_0_to_1_is_named(result, alpha):
 @pytest.mark.parametrize("alpha", [0, 1, np.float32(0.25)])
 def test_alpha_at_its_bounds_is_drawn(result, alpha):
     ow.visualize(result, result.image, alpha=alpha)
+
+
+@pytest.mark.parametrize("max_legend", [0, 13, 1.5, "3", True])
+def test_max_legend_must_be_a_count_the_palette_has(result, max_legend):
+    # 1.5 and "3" were taken (as 1 and 3 colours); 0 and 13 were refused as "slots".
+    with pytest.raises(ValueError, match=r"max_legend must be a whole number .* 1 to 12"):
+        ow.plot_class_map(result, max_legend=max_legend)
+
+
+def test_max_legend_takes_numpy_counts(result):
+    fig = ow.plot_class_map(result, max_legend=np.int64(1))
+    assert len(fig.axes[2].get_legend().get_texts()) >= 1
+
+
+@pytest.mark.parametrize("others", [5, "result", {"a": 1}])
+def test_same_colors_as_of_another_type_is_named(result, others):
+    with pytest.raises(TypeError, match="same_colors_as must be an OcclusionResult or a list"):
+        ow.plot_class_map(result, same_colors_as=others)
+
+
+def test_same_colors_as_takes_any_iterable_of_results(result):
+    ow.plot_class_map(result, same_colors_as=(r for r in [result]))
+
+
+def test_palette_slots_refuse_what_is_no_whole_number():
+    with pytest.raises(TypeError, match="slots must be a whole number"):
+        ow.palette.class_colors([0, 1], [0.6, 0.4], slots=1.5)
