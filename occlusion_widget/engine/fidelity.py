@@ -195,6 +195,11 @@ def fidelity(
         )
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be a positive int (intervals on the curve); got {steps!r}")
+    if isinstance(target, (list, tuple, set, frozenset, np.ndarray)):
+        raise TypeError(
+            f"fidelity follows one class: target must be a class index (int) or None; got "
+            f"{target!r}. Run it once per class of a group"
+        )
     t = result._target(target)
     order = pixel_order(result, t)
     image = np.asarray(result.image, np.float32)

@@ -170,3 +170,14 @@ def test_a_different_preprocess_than_the_sweep_is_warned_about():
     )
     with pytest.warns(UserWarning, match="same model and preprocess"):
         ow.fidelity(model, result, steps=2)
+
+
+def test_a_group_target_is_refused_by_what_fidelity_takes():
+    # The message said "or a group of them (list, tuple or set of ints)" while refusing one.
+    def model(batch):
+        m = np.asarray(batch).mean(axis=(1, 2, 3))
+        return np.stack([m, 1.0 - m], axis=1)
+
+    result = ow.occlusion_map(model, np.ones((4, 4)), patch_size=2, stride=2, progress=False)
+    with pytest.raises(TypeError, match=r"fidelity follows one class: .* got \[0, 1\]"):
+        ow.fidelity(model, result, steps=2, target=[0, 1])
