@@ -240,6 +240,8 @@ def test_in_jupyter_a_figure_shows_once_and_save_keeps_plt_working(tmp_path, mon
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     )
+    # Jupyter's default backend, whatever this shell chose (MPLBACKEND=Agg shows no image).
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     cells = [
         "import numpy as np, occlusion_widget as ow\now.visualize(np.eye(8), np.zeros((8, 8)))",
         "for k in range(2):\n    ow.visualize(np.eye(8), np.zeros((8, 8)))",
