@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from .paths import checked_output_path
 from .result_checks import REQUIRED, check_headers, check_meta, check_values, read_headers
 
 __all__ = ["FORMAT_VERSION", "load_result", "save_result"]
@@ -34,6 +35,7 @@ def save_result(result, path) -> None:
     >>> load_result(path, type(result)).total
     4
     """
+    path = checked_output_path(path, "the result", "occlusion.npz")
     meta = {
         "format_version": FORMAT_VERSION,
         "value_range": list(result.value_range),

@@ -13,6 +13,7 @@ import numpy as np
 from .. import palette
 from ..engine.flat import flat_note as _flat_note
 from ..engine.images import to_display_rgba
+from ..engine.paths import checked_output_path
 
 
 def display_rgb(image, value_range=None) -> np.ndarray:
@@ -83,18 +84,7 @@ def checked_save_path(save_path):
             f"save_path must be a file path (str or Path), a file object or None; "
             f"got {type(save_path).__name__}"
         )
-    path = Path(save_path)
-    if path.is_dir():
-        raise IsADirectoryError(
-            f"save_path {str(path)!r} is a folder; give a file in it, such as "
-            f"{str(path / 'figure.png')!r}"
-        )
-    if not path.parent.is_dir():
-        raise FileNotFoundError(
-            f"cannot save the figure as {str(path)!r}: the folder {str(path.parent)!r} does "
-            f"not exist; create it first (os.makedirs) or choose another path"
-        )
-    return path
+    return checked_output_path(save_path, "the figure", "figure.png")
 
 
 def save_figure(fig, path) -> None:

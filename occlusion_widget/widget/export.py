@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import OcclusionResult
+from ..engine.paths import checked_output_path
 from ..page import MAX_PROBABILITY_BYTES
 from .page_state import widget_page
 from .widget import OcclusionWidget
@@ -104,6 +105,8 @@ def export_html(
     ------
     TypeError
         ``source`` is neither a widget nor a result.
+    IsADirectoryError, FileNotFoundError
+        ``path`` is a folder, or its folder does not exist (said before the page is built).
     RuntimeError
         The widget has no result yet.
 
@@ -117,6 +120,7 @@ def export_html(
     ...     page.name, "square" in page.read_text()
     ('square.html', True)
     """
+    out = checked_output_path(path, "the page", "occlusion.html")  # before building it
     text = page_html(
         source,
         labels=labels,
@@ -126,6 +130,5 @@ def export_html(
         title=title,
         max_probability_bytes=max_probability_bytes,
     )
-    out = Path(path)
     out.write_text(text, encoding="utf-8")
     return out

@@ -245,3 +245,12 @@ def write_zip(path: Path, members: dict[str, tuple[bytes, int, int]]) -> None:
     count = len(members)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), len(out), 0)
     path.write_bytes(bytes(out + central + end))
+
+
+def test_saving_to_a_folder_or_into_a_missing_one_says_what_to_give(tmp_path):
+    result = ow.OcclusionResult.load(saved(tmp_path))
+    with pytest.raises(IsADirectoryError, match=r"cannot write the result to .*: it is a folder"):
+        result.save(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"the folder .*nowhere' does not exist"):
+        result.save(tmp_path / "nowhere" / "r.npz")
+    assert not (tmp_path / "nowhere").exists()

@@ -168,3 +168,23 @@ def test_a_widget_page_names_a_mistyped_option_and_the_allowed_ones(result, tmp_
     with pytest.raises(TypeError, match=r"to_html\(\) got .*'tittle' \(did you mean 'title'\?\)"):
         w.to_html(tmp_path / "page.html", tittle="cats")
     assert not (tmp_path / "page.html").exists()
+
+
+@pytest.mark.parametrize("where", ["folder", "missing"])
+def test_a_page_path_that_is_a_folder_or_in_no_folder_is_said_before_the_page_is_built(
+    result, tmp_path, monkeypatch, where
+):
+    from occlusion_widget.widget import export
+
+    built = []
+    monkeypatch.setattr(export, "page_html", lambda *a, **k: built.append(1) or "<html/>")
+    path = tmp_path if where == "folder" else tmp_path / "missing" / "page.html"
+    error = IsADirectoryError if where == "folder" else FileNotFoundError
+    says = (
+        r"is a folder; give a file in it, such as .*occlusion\.html"
+        if where == "folder"
+        else (r"the folder .*missing' does not exist; create it first")
+    )
+    with pytest.raises(error, match=says):
+        export_html(result, path)
+    assert built == []  # nothing was built to be thrown away
