@@ -66,7 +66,7 @@ def test_images_opened_from_two_threads_take_turns_and_the_last_one_shows(swept)
     def slow_read(rows):  # the first thread's read waits until the second one has started
         if threading.current_thread().name == "first":
             entered.set()
-            go.wait()
+            go.wait(60)
         return read(rows)
 
     g._read = slow_read
@@ -81,7 +81,7 @@ def test_images_opened_from_two_threads_take_turns_and_the_last_one_shows(swept)
     first = threading.Thread(target=open_, args=("1",), name="first")
     second = threading.Thread(target=open_, args=("2",), name="second")
     first.start()
-    entered.wait()
+    assert entered.wait(60), "the first open never read its image"  # no hang if it fails
     second.start()
     second.join(0.5)  # given the time to cut in while the first reads (it must not)
     go.set()
