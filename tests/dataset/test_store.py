@@ -43,10 +43,19 @@ def held_writer(tmp_path, n=6):
     store, sync = tmp_path / "s", tmp_path / "sync"
     sync.mkdir()
     proc = writer(store, 4, n, sync, "hold")
-    deadline = time.monotonic() + 60
-    while not (sync / "started").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for(sync / "started", proc)
     return store, sync, proc
+
+
+def _wait_for(flag, proc, seconds=180):
+    """Until the writer made ``flag``: a loaded machine may take long to start Python and
+    TensorFlow; a writer that ended first, or never got there, fails here with its output."""
+    deadline = time.monotonic() + seconds
+    while not flag.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()  # no-op when it ended; else its output would never end
+            raise AssertionError(f"the writer never reached {flag.name}: {proc.communicate()}")
+        time.sleep(0.05)
 
 
 def beside_held(store, sync, held, stride, mode):
@@ -186,9 +195,7 @@ def test_a_writer_killed_mid_sweep_is_taken_over_by_the_next(tmp_path):
     store, sync, n = tmp_path / "s", tmp_path / "sync", 6
     sync.mkdir()
     proc = writer(store, 4, n, sync, "hang")
-    deadline = time.monotonic() + 60
-    while not (sync / "hanging").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for(sync / "hanging", proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
     assert list((store / "writers").iterdir())  # the killed writer's heartbeat stays
